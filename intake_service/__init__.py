@@ -1,0 +1,56 @@
+"""Incident intake for the GPO transports: the Flask application factory."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from flask import Flask, g
+
+from intake_service.config import Config
+from intake_service.db import Database
+from schemas.sheet import reset_reference_time, set_reference_time
+
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def create_app(
+    config: Config | Mapping[str, Any] | None = None, *, clock: Clock = utc_now
+) -> Flask:
+    """Build the application.
+
+    ``config`` is a Config, or overrides of the environment's settings (tests),
+    or None to read the environment alone. ``clock`` is what "now" means.
+    """
+    if not isinstance(config, Config):
+        config = Config.from_env().with_overrides(config or {})
+    app = Flask(__name__, instance_path=str(config.instance_path))
+    app.config.update(SECRET_KEY=config.secret_key, MAX_CONTENT_LENGTH=config.max_body_bytes)
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the sheet's documented order
+    config.instance_path.mkdir(parents=True, exist_ok=True)
+    app.extensions["intake.config"] = config
+    app.extensions["intake.db"] = Database(config.database_url)
+    app.extensions["intake.clock"] = clock
+
+    @app.before_request
+    def fix_request_time() -> None:
+        # One "now" per request: the time bounds of the sheet are checked against
+        # the same instant the incident is stamped with.
+        g.now = clock()
+        g.reference_time_token = set_reference_time(g.now)
+
+    @app.teardown_request
+    def release_request_time(_error: BaseException | None) -> None:
+        token = g.pop("reference_time_token", None)
+        if token is not None:
+            reset_reference_time(token)
+
+    from intake_service.api import init_api
+
+    init_api(app)
+    return app

@@ -1,0 +1,65 @@
+"""Who may do what: the one place that decides (``shared/domain/access-and-privacy.md``).
+
+Views and use cases ask here; none decides inline. A record outside the caller's
+scope is reported as absent (404), never as forbidden, so ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ROLES = ("operator", "command_centre", "gpo_referent", "gpo_partner", "station_officer", "admin")
+
+# What each role's scope names.
+SCOPE_KIND = {
+    "operator": "operator code",
+    "command_centre": "service code (ddsp-83, ggd-31, pp)",
+    "gpo_referent": "GPO code",
+    "gpo_partner": "GPO code",
+    "station_officer": "police station code",
+    "admin": "*",
+}
+
+# action -> roles allowed to attempt it (the scope then decides which records).
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "incident.submit": frozenset({"operator"}),
+    "incident.list": frozenset({"operator"}),
+    "incident.read": frozenset({"operator", "command_centre"}),
+    "incident.amend": frozenset({"operator"}),
+    "incident.withdraw": frozenset({"operator"}),
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller: a token (or, later, a person) with one role and scope."""
+
+    role: str
+    scope: str
+    # Who acted, as written in histories: "token:12 (label)".
+    actor: str
+
+
+def may(principal: Principal, action: str) -> bool:
+    """Whether ``principal``'s role may attempt ``action`` at all."""
+    return principal.role in PERMISSIONS.get(action, frozenset())
+
+
+def sees_incident(principal: Principal, operator_code: str, service_code: str | None) -> bool:
+    """Whether an incident of ``operator_code``, routed to ``service_code``, is in scope."""
+    if principal.role == "operator":
+        return principal.scope == operator_code
+    if principal.role == "command_centre":
+        return service_code is not None and principal.scope == service_code
+    return False
+
+
+def check_scope(role: str, scope: str) -> str | None:
+    """Why ``scope`` is not valid for ``role``, or None when it is."""
+    if role not in ROLES:
+        return f"Unknown role {role!r}; roles are: {', '.join(ROLES)}."
+    if role == "admin":
+        return None if scope == "*" else "The admin role's scope is '*'."
+    if not scope or scope == "*" or len(scope) > 64:
+        return f"The {role} role needs a {SCOPE_KIND[role]} as scope."
+    return None

@@ -1,0 +1,75 @@
+"""The HTTP API: flask-smorest blueprints, one error body, the OpenAPI document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, request
+from flask_smorest import Api
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from intake_service.api import docs, health, incidents
+from intake_service.api.problems import from_http_exception, problem_response
+
+JSON_MIMETYPES = ("application/json", "application/merge-patch+json")
+
+
+class ProblemApi(Api):
+    """flask-smorest's Api, answering every error as ``application/problem+json``."""
+
+    def handle_http_exception(self, error: HTTPException) -> Response:
+        return from_http_exception(error)
+
+
+def _require_json_body() -> Response | None:
+    """415 for a body that is not JSON, before anything tries to read it."""
+    if request.method in ("POST", "PUT", "PATCH") and request.path.startswith("/api/"):
+        mimetype = request.mimetype
+        if mimetype not in JSON_MIMETYPES and not mimetype.endswith("+json"):
+            return problem_response(
+                415, f"Send JSON (Content-Type: application/json), not {mimetype or 'nothing'}."
+            )
+    return None
+
+
+def init_api(app: Flask) -> None:
+    app.config.update(
+        API_TITLE="GPO transports — incident intake",
+        API_VERSION="1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="/api/v1/docs/assets/",
+        API_SPEC_OPTIONS={
+            "info": {
+                "description": "The common incident sheet of the GPO transports: operators submit "
+                "it, the command centre of the competent police service receives it. "
+                "Errors are application/problem+json.",
+            },
+            "components": {
+                "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+            },
+            "security": [{"bearerAuth": []}],
+        },
+    )
+    api = ProblemApi(app)
+    api.register_blueprint(health.blp)
+    api.register_blueprint(incidents.blp)
+    app.register_blueprint(docs.bp)
+    app.before_request(_require_json_body)
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error: OperationalError) -> Response:
+        app.logger.warning("database unavailable: %s", type(error.orig).__name__)
+        return problem_response(
+            503, "The database is unavailable; retry later.", headers={"Retry-After": "5"}
+        )
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> Any:
+        if isinstance(error, HTTPException):
+            return from_http_exception(error)
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        return from_http_exception(InternalServerError())

@@ -1,0 +1,338 @@
+"""``/api/v1/incidents``: operators submit, amend, withdraw and follow their sheets."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+from collections.abc import Callable
+from typing import Any
+
+from flask import current_app, g, make_response, request, url_for
+from flask.views import MethodView
+from flask_smorest import abort
+from marshmallow import ValidationError
+from sqlalchemy.exc import IntegrityError
+
+from intake_service import incidents
+from intake_service.api.auth import current_principal, require
+from intake_service.api.blueprint import ApiBlueprint
+from intake_service.api.problems import flatten_errors
+from intake_service.incidents import IdempotencyClaim
+from schemas.incident import (
+    IncidentListArgsSchema,
+    IncidentPageSchema,
+    IncidentSchema,
+    VersionListSchema,
+    WithdrawalSchema,
+)
+from schemas.sheet import SheetPatchSchema, SheetSchema
+
+blp = ApiBlueprint(
+    "incidents",
+    __name__,
+    url_prefix="/api/v1/incidents",
+    description="Submit the common incident sheet and follow it up.",
+)
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+_incident_schema = IncidentSchema()
+
+
+def _db() -> Any:
+    return current_app.extensions["intake.db"]
+
+
+def _now() -> dt.datetime:
+    now: dt.datetime = g.now
+    return now
+
+
+def _ttl() -> dt.timedelta:
+    return dt.timedelta(hours=current_app.extensions["intake.config"].idempotency_ttl_hours)
+
+
+def _location(incident_id: str) -> str:
+    return url_for("incidents.Incident", incident_id=incident_id)
+
+
+def _incident_response(incident: incidents.Incident, status: int) -> Any:
+    body = _incident_schema.dump(incidents.incident_document(incident))
+    return make_response(body, status, {"Location": _location(incident.id)})
+
+
+def _idempotency_claim() -> IdempotencyClaim | None:
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 255 or not key.isprintable():
+        abort(
+            400,
+            message="The Idempotency-Key header must be 1 to 255 printable characters.",
+            errors=[{"field": IDEMPOTENCY_HEADER, "message": "1 to 255 printable characters."}],
+        )
+    try:
+        body = json.loads(request.get_data(cache=True))
+    except (ValueError, RecursionError):
+        return None  # the body parser answers 400 for it
+    return IdempotencyClaim(key, incidents.request_hash(body))
+
+
+def _replay(claim: IdempotencyClaim) -> Any | None:
+    """The first answer to this key, or None; 422 if the key came with another body."""
+    try:
+        with _db().transaction() as session:
+            incident = incidents.find_replay(
+                session, current_principal(), claim, now=_now(), ttl=_ttl()
+            )
+            if incident is None:
+                return None
+            return _incident_response(incident, 201)
+    except incidents.IdempotencyKeyReused:
+        abort(
+            422,
+            message="This Idempotency-Key was already used with a different body.",
+            errors=[{"field": IDEMPOTENCY_HEADER, "message": "Already used with another body."}],
+            slug="idempotency-key-reused",
+        )
+        raise  # unreachable: abort raises
+
+
+def replay_idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Answer a retry with the first answer, before the body is validated again.
+
+    A retry must get the first answer even when the sheet would no longer pass
+    the time bounds (an ``in_progress`` sheet retried an hour later).
+    """
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        claim = _idempotency_claim()
+        g.idempotency_claim = claim
+        if claim is not None:
+            replayed = _replay(claim)
+            if replayed is not None:
+                return replayed
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def _duplicate(incident_id: str) -> None:
+    location = _location(incident_id)
+    abort(
+        409,
+        message="A sheet with this operator_reference was already accepted.",
+        headers={"Location": location},
+        extra={"location": location},
+        errors=[{"field": "operator_reference", "message": "Already used by an accepted sheet."}],
+        slug="duplicate-operator-reference",
+    )
+
+
+@blp.route("")
+class Incidents(MethodView):
+    @require("incident.submit")
+    @replay_idempotent
+    @blp.arguments(SheetSchema, description="The common incident sheet, version 1.")
+    @blp.response(
+        201,
+        IncidentSchema,
+        headers={"Location": {"description": "The incident's URL.", "schema": {"type": "string"}}},
+    )
+    @blp.alt_response(409, description="operator_reference already used (Location: the incident)")
+    @blp.alt_response(422, description="Invalid sheet, or Idempotency-Key reused with another body")
+    @blp.doc(
+        parameters=[
+            {
+                "in": "header",
+                "name": IDEMPOTENCY_HEADER,
+                "required": False,
+                "schema": {"type": "string", "maxLength": 255},
+                "description": "Retries with the same key and body get the first answer.",
+            }
+        ]
+    )
+    def post(self, sheet: dict[str, Any]) -> Any:
+        """Submit a sheet
+
+        Validates the sheet, computes its priority and accepts it: the incident
+        and its event for the command centre are stored together before the 201.
+        """
+        claim: IdempotencyClaim | None = g.idempotency_claim
+        try:
+            with _db().transaction() as session:
+                incident = incidents.submit_incident(
+                    session, current_principal(), sheet, now=_now(), claim=claim, ttl=_ttl()
+                )
+                document = incidents.incident_document(incident)
+        except (IntegrityError, incidents.DuplicateReference) as exc:
+            # A concurrent request with the same key (or reference) committed first.
+            if claim is not None:
+                replayed = _replay(claim)
+                if replayed is not None:
+                    return replayed
+            if isinstance(exc, incidents.DuplicateReference):
+                _duplicate(exc.incident_id)
+            existing = _existing_reference(sheet["operator_reference"])
+            if existing is None:
+                raise
+            _duplicate(existing)
+        except incidents.UnknownOperator:
+            abort(403, message="This token's operator is not registered.")
+        return document, 201, {"Location": _location(document["id"])}
+
+    @require("incident.list")
+    @blp.arguments(IncidentListArgsSchema, location="query", as_kwargs=True)
+    @blp.response(200, IncidentPageSchema)
+    def get(
+        self,
+        limit: int,
+        status: list[str] | None = None,
+        priority: list[str] | None = None,
+        received_from: dt.datetime | None = None,
+        received_to: dt.datetime | None = None,
+        cursor: str | None = None,
+    ) -> Any:
+        """List your own incidents
+
+        Newest first. Follow ``next_cursor`` for the next page.
+        """
+        filters = incidents.IncidentFilter(
+            statuses=status or (),
+            priorities=priority or (),
+            received_from=received_from,
+            received_to=received_to,
+        )
+        try:
+            with _db().transaction() as session:
+                page, next_cursor = incidents.list_incidents(
+                    session, current_principal(), filters, cursor=cursor, limit=limit
+                )
+                items = [_summary(incident) for incident in page]
+        except incidents.InvalidCursor:
+            abort(422, errors=[{"field": "cursor", "message": "Not a cursor of this service."}])
+        except incidents.UnknownOperator:
+            abort(403, message="This token's operator is not registered.")
+        return {"items": items, "next_cursor": next_cursor}
+
+
+def _existing_reference(reference: str) -> str | None:
+    with _db().transaction() as session:
+        return incidents.find_by_reference(session, current_principal(), reference)
+
+
+def _summary(incident: incidents.Incident) -> dict[str, Any]:
+    return {
+        "id": incident.id,
+        "operator_reference": incident.operator_reference,
+        "received_at": incident.received_at,
+        "updated_at": incident.updated_at,
+        "occurred_at": incident.occurred_at,
+        "status": incident.status,
+        "priority": incident.priority,
+        "state": incident.state,
+        "primary_nature": incident.primary_nature,
+        "version": incident.version,
+    }
+
+
+def _not_found() -> None:
+    abort(404, message="No such incident.")
+
+
+@blp.route("/<incident_id>")
+class Incident(MethodView):
+    @require("incident.read")
+    @blp.response(200, IncidentSchema)
+    def get(self, incident_id: str) -> Any:
+        """Read an incident
+
+        Its current sheet, priority, status history and warnings.
+        """
+        try:
+            with _db().transaction() as session:
+                return incidents.incident_document(
+                    incidents.get_incident(session, current_principal(), incident_id)
+                )
+        except incidents.IncidentNotFound:
+            _not_found()
+
+
+@blp.route("/<incident_id>/versions")
+class IncidentVersions(MethodView):
+    @require("incident.read")
+    @blp.response(200, VersionListSchema)
+    def get(self, incident_id: str) -> Any:
+        """Every version of the sheet
+
+        Version 1 is the sheet as submitted; each amendment adds one, with the
+        paths it changed.
+        """
+        try:
+            with _db().transaction() as session:
+                versions = incidents.list_versions(session, current_principal(), incident_id)
+                return {
+                    "items": [
+                        {
+                            "version": version.version,
+                            "created_at": version.created_at,
+                            "author": version.author,
+                            "priority": version.priority,
+                            "changed_paths": version.changed_paths,
+                            "sheet": version.sheet,
+                        }
+                        for version in versions
+                    ]
+                }
+        except incidents.IncidentNotFound:
+            _not_found()
+
+
+@blp.route("/<incident_id>/amendments")
+class Amendments(MethodView):
+    @require("incident.amend")
+    @blp.arguments(SheetPatchSchema, description="A partial sheet (RFC 7396 merge patch).")
+    @blp.response(200, IncidentSchema)
+    @blp.alt_response(409, description="The incident can no longer be amended")
+    def post(self, patch: dict[str, Any], incident_id: str) -> Any:
+        """Amend a sheet
+
+        Adds facts: the patch is merged into the sheet, the whole is validated
+        again, a new version is kept and the priority recomputed.
+        """
+        try:
+            with _db().transaction() as session:
+                incident = incidents.amend_incident(
+                    session, current_principal(), incident_id, patch, now=_now()
+                )
+                return incidents.incident_document(incident)
+        except incidents.IncidentNotFound:
+            _not_found()
+        except ValidationError as exc:
+            abort(422, errors=flatten_errors(exc.messages))
+        except incidents.TransitionRefused as exc:
+            abort(409, message=exc.message, slug="invalid-transition")
+
+
+@blp.route("/<incident_id>/withdrawal")
+class Withdrawal(MethodView):
+    @require("incident.withdraw")
+    @blp.arguments(WithdrawalSchema, description="Why the sheet is withdrawn (optional).")
+    @blp.response(200, IncidentSchema)
+    @blp.alt_response(409, description="Already acknowledged by the command centre")
+    def post(self, body: dict[str, Any], incident_id: str) -> Any:
+        """Withdraw a sheet sent by mistake
+
+        Allowed until the command centre acknowledges it; afterwards, amend it.
+        """
+        try:
+            with _db().transaction() as session:
+                incident = incidents.withdraw_incident(
+                    session, current_principal(), incident_id, body.get("reason"), now=_now()
+                )
+                return incidents.incident_document(incident)
+        except incidents.IncidentNotFound:
+            _not_found()
+        except incidents.TransitionRefused as exc:
+            abort(409, message=exc.message, slug="invalid-transition")

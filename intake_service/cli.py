@@ -1,0 +1,203 @@
+"""``intake-service``: the administration command line.
+
+Every error is printed with what to do about it, and exits non-zero.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.orm import Session
+
+from intake_service import demo, migrate, operators, tokens
+from intake_service.access import ROLES
+from intake_service.config import Config, ConfigError
+from intake_service.db import Database
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _fail(message: str) -> None:
+    click.secho(f"error: {message}", fg="red", err=True)
+    sys.exit(2)
+
+
+def _config() -> Config:
+    try:
+        return Config.from_env()
+    except ConfigError as exc:
+        _fail(str(exc))
+        raise  # unreachable: _fail exits
+
+
+@contextmanager
+def _transaction() -> Iterator[Session]:
+    """One transaction on the configured database, with errors explained."""
+    config = _config()
+    database = Database(config.database_url)
+    try:
+        with database.transaction() as session:
+            yield session
+    except OperationalError as exc:
+        _fail(
+            f"cannot reach the database ({type(exc.orig).__name__}): check DATABASE_URL "
+            "and that the server runs."
+        )
+    except ProgrammingError as exc:
+        _fail(f"the database is not ready ({exc.orig}): run `intake-service db upgrade` first.")
+    finally:
+        database.dispose()
+
+
+@click.group()
+def main() -> None:
+    """Administer the GPO transports incident intake service.
+
+    Settings come from the environment (DATABASE_URL, BROKER_URL, REDIS_URL,
+    SECRET_KEY); with no DATABASE_URL the embedded SQLite database is used.
+    """
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply the migrations (PostgreSQL or SQLite)."""
+    config = _config()
+    if config.embedded:
+        config.instance_path.mkdir(parents=True, exist_ok=True)
+    try:
+        migrate.upgrade(config.database_url, revision)
+    except OperationalError as exc:
+        _fail(f"cannot reach the database ({type(exc.orig).__name__}): check DATABASE_URL.")
+    click.echo(f"database at revision {migrate.current_revision(config.database_url)}")
+
+
+@main.group("operators")
+def operators_group() -> None:
+    """Transport operators."""
+
+
+@operators_group.command("add")
+@click.argument("code")
+@click.option("--name", required=True, help="The operator's name, e.g. 'Tisséo'.")
+def operators_add(code: str, name: str) -> None:
+    """Add an operator (or rename it if CODE exists)."""
+    with _transaction() as session:
+        try:
+            operator, created = operators.add_operator(session, code, name, now=_now())
+        except operators.OperatorError as exc:
+            _fail(str(exc))
+        click.echo(f"{'added' if created else 'updated'} operator {operator.code}: {operator.name}")
+
+
+@operators_group.command("list")
+def operators_list() -> None:
+    """List the operators."""
+    with _transaction() as session:
+        for operator in operators.list_operators(session):
+            click.echo(f"{operator.code}\t{operator.name}")
+
+
+@main.group("tokens")
+def tokens_group() -> None:
+    """API bearer tokens."""
+
+
+@tokens_group.command("create")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option(
+    "--scope", required=True, help="Operator code, service code, GPO code, station code or '*'."
+)
+@click.option("--label", default="", help="Who or what uses the token.")
+def tokens_create(role: str, scope: str, label: str) -> None:
+    """Create a token; the secret is printed once, alone on the last line."""
+    with _transaction() as session:
+        try:
+            new = tokens.create_token(session, role, scope, label, now=_now())
+        except tokens.TokenError as exc:
+            _fail(str(exc))
+        click.echo(f"created token {new.token.id} for {role} on {scope}; it is not shown again:")
+        click.echo(new.secret)
+
+
+@tokens_group.command("list")
+def tokens_list() -> None:
+    """List tokens (never their secrets)."""
+    with _transaction() as session:
+        click.echo("id\tprefix\trole\tscope\tlabel\tcreated\trevoked")
+        for token in tokens.list_tokens(session):
+            revoked = token.revoked_at.isoformat(timespec="seconds") if token.revoked_at else "-"
+            click.echo(
+                f"{token.id}\t{token.prefix}…\t{token.role}\t{token.scope}\t{token.label}\t"
+                f"{token.created_at.isoformat(timespec='seconds')}\t{revoked}"
+            )
+
+
+@tokens_group.command("revoke")
+@click.argument("token_id", type=int)
+def tokens_revoke(token_id: int) -> None:
+    """Revoke a token by its id (see `tokens list`)."""
+    with _transaction() as session:
+        try:
+            token = tokens.revoke_token(session, token_id, now=_now())
+        except tokens.TokenError as exc:
+            _fail(str(exc))
+        click.echo(f"revoked token {token.id} ({token.role} on {token.scope})")
+
+
+@main.group("demo")
+def demo_group() -> None:
+    """Demo data (embedded mode only)."""
+
+
+@demo_group.command("load")
+def demo_load() -> None:
+    """Load the demo operators and print a token for each role."""
+    config = _config()
+    if not config.embedded:
+        _fail("demo data is only for the embedded mode (unset DATABASE_URL).")
+    migrate.upgrade(config.database_url)
+    with _transaction() as session:
+        loaded = demo.load(session, now=_now())
+    click.echo("Demo tokens (embedded mode only; do not use in production):")
+    for role, scope, secret in loaded:
+        click.echo(f"  {role:<16} {scope:<12} {secret}")
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+@click.option("--workers", default=2, show_default=True, help="gunicorn worker processes.")
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the API with gunicorn (the same app as `gunicorn 'intake_service:create_app()'`)."""
+    from gunicorn.app.base import BaseApplication
+
+    from intake_service import create_app
+
+    config = _config()
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("graceful_timeout", 20)
+            self.cfg.set("accesslog", "-")
+
+        def load(self) -> Callable[..., Any]:
+            return create_app(config)
+
+    click.echo(f"serving on http://{host}:{port}  (API docs: http://{host}:{port}/api/v1/docs)")
+    Server().run()

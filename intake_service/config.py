@@ -1,0 +1,108 @@
+"""One typed configuration, read from the environment.
+
+With no ``DATABASE_URL`` the service runs embedded: SQLite and a broker that
+needs no server, files under ``INSTANCE_PATH``, demo data allowed. Outside the
+embedded mode there is no default secret: ``SECRET_KEY`` must be set.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or wrong; the message says how to fix it."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}.") from exc
+
+
+def normalise_database_url(url: str) -> str:
+    """``postgresql://`` URLs are driven by psycopg 3 (SQLAlchemy's default is psycopg2)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+@dataclass(frozen=True)
+class Config:
+    instance_path: Path
+    database_url: str
+    broker_url: str
+    redis_url: str | None
+    secret_key: str
+    embedded: bool
+    max_body_bytes: int = 256 * 1024
+    idempotency_ttl_hours: int = 24
+    page_size_max: int = 200
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
+        """Read the settings; raise ConfigError naming the variable to set."""
+        env = os.environ if env is None else env
+        instance_path = Path(env.get("INSTANCE_PATH") or "instance").resolve()
+        database_url = env.get("DATABASE_URL", "")
+        embedded = database_url == ""
+        if embedded:
+            database_url = f"sqlite:///{instance_path / 'intake.sqlite'}"
+        broker_url = env.get("BROKER_URL") or (
+            f"sqla+sqlite:///{instance_path / 'broker.sqlite'}" if embedded else ""
+        )
+        if not broker_url:
+            raise ConfigError(
+                "BROKER_URL is not set: give a kombu URL such as redis://127.0.0.1:6379/0 "
+                "or amqp://guest:guest@127.0.0.1:5672//."
+            )
+        secret_key = env.get("SECRET_KEY", "")
+        if not secret_key:
+            if not embedded:
+                raise ConfigError(
+                    "SECRET_KEY is not set: it is required outside the embedded mode "
+                    "(generate one with: python -c 'import secrets; print(secrets.token_hex(32))')."
+                )
+            secret_key = _embedded_secret(instance_path)
+        return cls(
+            instance_path=instance_path,
+            database_url=normalise_database_url(database_url),
+            broker_url=broker_url,
+            redis_url=env.get("REDIS_URL") or None,
+            secret_key=secret_key,
+            embedded=embedded,
+            max_body_bytes=_int(env, "MAX_BODY_BYTES", 256 * 1024),
+            idempotency_ttl_hours=_int(env, "IDEMPOTENCY_TTL_HOURS", 24),
+        )
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Config:
+        """A copy with some settings replaced (tests); unknown names are refused."""
+        known = {f.name for f in fields(self)}
+        unknown = set(overrides) - known
+        if unknown:
+            raise ConfigError(f"Unknown settings: {', '.join(sorted(unknown))}.")
+        return replace(self, **overrides)
+
+
+def _embedded_secret(instance_path: Path) -> str:
+    """A per-installation random key kept in the instance folder (embedded mode only)."""
+    import secrets
+
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key

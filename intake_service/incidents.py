@@ -1,0 +1,474 @@
+"""Use cases on incidents: submit, amend, withdraw, read.
+
+Each function runs inside the caller's transaction (``Database.transaction()``)
+and never commits: the incident, its version, its status change and its outbox
+event are committed together or not at all.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from intake_service import lifecycle
+from intake_service.access import Principal, sees_incident
+from intake_service.models import (
+    IdempotencyRecord,
+    Incident,
+    IncidentVersion,
+    Operator,
+    OutboxEvent,
+    StatusChange,
+)
+from intake_service.priority import assess
+from intake_service.sheet_diff import changed_paths, merge_patch
+from intake_service.sheet_warnings import sheet_warnings
+from schemas.incident import IncidentSchema
+from schemas.messages import ENVELOPE_VERSION, EnvelopeSchema
+from schemas.sheet import SheetSchema, evaluated_at
+
+_sheet_schema = SheetSchema()
+_incident_schema = IncidentSchema()
+_envelope_schema = EnvelopeSchema()
+
+
+class IncidentNotFound(LookupError):
+    """No such incident in the caller's scope (answered as 404 either way)."""
+
+
+class UnknownOperator(LookupError):
+    """The token names an operator that is not registered."""
+
+
+@dataclass
+class DuplicateReference(Exception):
+    """The operator already sent a sheet with this ``operator_reference``."""
+
+    incident_id: str
+
+
+class IdempotencyKeyReused(Exception):
+    """The ``Idempotency-Key`` was first used with another body."""
+
+
+@dataclass
+class TransitionRefused(Exception):
+    """The incident's status does not allow the change asked for."""
+
+    status: str
+    message: str
+
+
+class InvalidCursor(ValueError):
+    """A pagination cursor this service did not write."""
+
+
+@dataclass(frozen=True)
+class IdempotencyClaim:
+    key: str
+    request_hash: str
+
+
+def request_hash(body: Any) -> str:
+    """A digest of a JSON body that ignores key order and whitespace."""
+    import hashlib
+
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _operator_of(session: Session, principal: Principal) -> Operator:
+    operator = session.scalar(select(Operator).where(Operator.code == principal.scope))
+    if operator is None:
+        raise UnknownOperator(principal.scope)
+    return operator
+
+
+def find_by_reference(session: Session, principal: Principal, reference: str) -> str | None:
+    """The id of the operator's incident with this ``operator_reference``, if any."""
+    return session.scalar(
+        select(Incident.id)
+        .join(Operator, Operator.id == Incident.operator_id)
+        .where(Operator.code == principal.scope, Incident.operator_reference == reference)
+    )
+
+
+def find_replay(
+    session: Session,
+    principal: Principal,
+    claim: IdempotencyClaim,
+    *,
+    now: dt.datetime,
+    ttl: dt.timedelta,
+) -> Incident | None:
+    """The incident first created under ``claim.key``, or None if the key is new (or expired).
+
+    Raises IdempotencyKeyReused when the key was first used with another body.
+    """
+    record = session.scalar(
+        select(IdempotencyRecord)
+        .join(Operator, Operator.id == IdempotencyRecord.operator_id)
+        .where(Operator.code == principal.scope, IdempotencyRecord.key == claim.key)
+    )
+    if record is None or record.created_at < now - ttl:
+        return None
+    if record.request_hash != claim.request_hash:
+        raise IdempotencyKeyReused()
+    return session.get(Incident, record.incident_id)
+
+
+def submit_incident(
+    session: Session,
+    principal: Principal,
+    sheet: Mapping[str, Any],
+    *,
+    now: dt.datetime,
+    claim: IdempotencyClaim | None = None,
+    ttl: dt.timedelta = dt.timedelta(hours=24),
+) -> Incident:
+    """Accept a validated sheet: incident, version 1, status and ``incident.submitted`` event.
+
+    Of two concurrent requests with the same key (or the same reference), the
+    second blocks on a unique index until the first commits, then fails with an
+    IntegrityError: the caller replays the first answer (or answers 409).
+    """
+    operator = _operator_of(session, principal)
+    incident_id = str(uuid.uuid4())
+    if claim is not None:
+        # An expired record with the same key gives its key up.
+        expired = session.scalar(
+            select(IdempotencyRecord).where(
+                IdempotencyRecord.operator_id == operator.id,
+                IdempotencyRecord.key == claim.key,
+                IdempotencyRecord.created_at < now - ttl,
+            )
+        )
+        if expired is not None:
+            session.delete(expired)
+            session.flush()
+    existing = session.scalar(
+        select(Incident.id).where(
+            Incident.operator_id == operator.id,
+            Incident.operator_reference == sheet["operator_reference"],
+        )
+    )
+    if existing is not None:
+        raise DuplicateReference(existing)
+
+    stored_sheet = _sheet_schema.dump(sheet)
+    assessment = assess(sheet, now)
+    incident = Incident(
+        id=incident_id,
+        operator_id=operator.id,
+        operator=operator,
+        operator_reference=sheet["operator_reference"],
+        received_at=now,
+        updated_at=now,
+        occurred_at=sheet["occurred_at"],
+        status="received",
+        priority=assessment.priority,
+        priority_rank=assessment.rank,
+        priority_reason=assessment.reason,
+        state=sheet["state"],
+        primary_nature=sheet["primary_nature"],
+        version=1,
+        sheet=stored_sheet,
+        warnings=list(sheet_warnings(sheet, now)),
+    )
+    session.add(incident)
+    session.flush()
+    if claim is not None:
+        session.add(
+            IdempotencyRecord(
+                operator_id=operator.id,
+                key=claim.key,
+                request_hash=claim.request_hash,
+                status_code=201,
+                incident_id=incident_id,
+                created_at=now,
+            )
+        )
+    session.add(
+        IncidentVersion(
+            incident_id=incident_id,
+            version=1,
+            sheet=stored_sheet,
+            priority=assessment.priority,
+            changed_paths=[],
+            created_at=now,
+            author=principal.actor,
+        )
+    )
+    _change_status(session, incident, "received", principal, now, {})
+    _record_event(session, incident, "incident.submitted", now, {})
+    return incident
+
+
+def get_incident(session: Session, principal: Principal, incident_id: str) -> Incident:
+    """The incident, if the caller's scope covers it."""
+    try:
+        uuid.UUID(incident_id)
+    except ValueError:
+        raise IncidentNotFound(incident_id) from None
+    incident = session.get(Incident, incident_id)
+    if incident is None or not sees_incident(
+        principal, incident.operator.code, incident.service_code
+    ):
+        raise IncidentNotFound(incident_id)
+    return incident
+
+
+def _get_for_update(session: Session, principal: Principal, incident_id: str) -> Incident:
+    incident = get_incident(session, principal, incident_id)
+    # Lock the row, then re-read it: of a concurrent acknowledgement and
+    # withdrawal, the second sees the first's status and is refused.
+    session.execute(select(Incident.id).where(Incident.id == incident.id).with_for_update())
+    session.refresh(incident)
+    return incident
+
+
+def amend_incident(
+    session: Session,
+    principal: Principal,
+    incident_id: str,
+    patch: Mapping[str, Any],
+    *,
+    now: dt.datetime,
+) -> Incident:
+    """Merge ``patch`` into the sheet, validate the whole, keep a new version, recompute priority.
+
+    The sheet's time bounds are checked against the time it was received: an
+    amendment adds facts, it does not move the report in time.
+    Raises marshmallow.ValidationError with the merged sheet's paths.
+    """
+    incident = _get_for_update(session, principal, incident_id)
+    if incident.status not in lifecycle.AMENDABLE:
+        raise TransitionRefused(
+            incident.status, f"An incident that is {incident.status} cannot be amended."
+        )
+    merged = merge_patch(incident.sheet, dict(patch))
+    with evaluated_at(incident.received_at):
+        sheet = _sheet_schema.load(merged)
+    stored_sheet = _sheet_schema.dump(sheet)
+    changes = changed_paths(incident.sheet, stored_sheet)
+    if not changes:
+        return incident
+    assessment = assess(sheet, now)
+    incident.version += 1
+    incident.sheet = stored_sheet
+    incident.updated_at = now
+    incident.occurred_at = sheet["occurred_at"]
+    incident.state = sheet["state"]
+    incident.primary_nature = sheet["primary_nature"]
+    incident.priority = assessment.priority
+    incident.priority_rank = assessment.rank
+    incident.priority_reason = assessment.reason
+    incident.warnings = list(sheet_warnings(sheet, now))
+    session.add(
+        IncidentVersion(
+            incident_id=incident.id,
+            version=incident.version,
+            sheet=stored_sheet,
+            priority=assessment.priority,
+            changed_paths=changes,
+            created_at=now,
+            author=principal.actor,
+        )
+    )
+    session.flush()
+    _record_event(session, incident, "incident.amended", now, {"changed_paths": changes})
+    return incident
+
+
+def withdraw_incident(
+    session: Session,
+    principal: Principal,
+    incident_id: str,
+    reason: str | None,
+    *,
+    now: dt.datetime,
+) -> Incident:
+    """Withdraw a sheet sent by mistake; refused once the command centre has acknowledged it."""
+    incident = _get_for_update(session, principal, incident_id)
+    if not lifecycle.can_move(incident.status, "withdrawn"):
+        raise TransitionRefused(
+            incident.status,
+            f"The incident is {incident.status}: it can no longer be withdrawn, only amended."
+            if incident.status in lifecycle.AMENDABLE
+            else f"The incident is {incident.status}.",
+        )
+    _change_status(session, incident, "withdrawn", principal, now, {"reason": reason})
+    incident.updated_at = now
+    session.flush()
+    _record_event(session, incident, "incident.withdrawn", now, {"reason": reason})
+    return incident
+
+
+def list_versions(
+    session: Session, principal: Principal, incident_id: str
+) -> Sequence[IncidentVersion]:
+    incident = get_incident(session, principal, incident_id)
+    return session.scalars(
+        select(IncidentVersion)
+        .where(IncidentVersion.incident_id == incident.id)
+        .order_by(IncidentVersion.version)
+    ).all()
+
+
+@dataclass(frozen=True)
+class IncidentFilter:
+    statuses: Sequence[str] = ()
+    priorities: Sequence[str] = ()
+    received_from: dt.datetime | None = None
+    received_to: dt.datetime | None = None
+
+
+def list_incidents(
+    session: Session,
+    principal: Principal,
+    filters: IncidentFilter,
+    *,
+    cursor: str | None,
+    limit: int,
+) -> tuple[Sequence[Incident], str | None]:
+    """The operator's own incidents, newest first, one page at a time."""
+    operator = _operator_of(session, principal)
+    query = select(Incident).where(Incident.operator_id == operator.id)
+    if filters.statuses:
+        query = query.where(Incident.status.in_(filters.statuses))
+    if filters.priorities:
+        query = query.where(Incident.priority.in_(filters.priorities))
+    if filters.received_from is not None:
+        query = query.where(Incident.received_at >= filters.received_from)
+    if filters.received_to is not None:
+        query = query.where(Incident.received_at < filters.received_to)
+    if cursor:
+        after_at, after_id = decode_cursor(cursor)
+        query = query.where(
+            or_(
+                Incident.received_at < after_at,
+                and_(Incident.received_at == after_at, Incident.id < after_id),
+            )
+        )
+    rows = session.scalars(
+        query.order_by(Incident.received_at.desc(), Incident.id.desc()).limit(limit + 1)
+    ).all()
+    page = rows[:limit]
+    next_cursor = encode_cursor(page[-1].received_at, page[-1].id) if len(rows) > limit else None
+    return page, next_cursor
+
+
+def encode_cursor(received_at: dt.datetime, incident_id: str) -> str:
+    raw = json.dumps([received_at.isoformat(), incident_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        at, incident_id = json.loads(raw)
+        moment = dt.datetime.fromisoformat(at)
+        uuid.UUID(incident_id)
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
+        raise InvalidCursor(cursor) from exc
+    if moment.tzinfo is None:
+        raise InvalidCursor(cursor)
+    return moment, incident_id
+
+
+def incident_document(incident: Incident) -> dict[str, Any]:
+    """The incident as the API and the feed show it (input of ``IncidentSchema``)."""
+    competent_service = (
+        {
+            "kind": incident.service_kind,
+            "code": incident.service_code,
+            "name": incident.service_name,
+        }
+        if incident.service_code
+        else None
+    )
+    return {
+        "id": incident.id,
+        "operator": incident.operator.code,
+        "operator_reference": incident.operator_reference,
+        "received_at": incident.received_at,
+        "updated_at": incident.updated_at,
+        "status": incident.status,
+        "priority": incident.priority,
+        "priority_reason": incident.priority_reason,
+        "version": incident.version,
+        "warnings": incident.warnings,
+        "competent_service": competent_service,
+        "police_zone": incident.police_zone,
+        "insee_code": incident.insee_code,
+        "routing_basis": incident.routing_basis,
+        "status_history": [
+            {
+                "status": change.status,
+                "at": change.at,
+                "author_role": change.author_role,
+                "author": change.author,
+                "detail": change.detail,
+            }
+            for change in incident.status_changes
+        ],
+        "sheet": incident.sheet,
+    }
+
+
+def _change_status(
+    session: Session,
+    incident: Incident,
+    status: str,
+    principal: Principal,
+    now: dt.datetime,
+    detail: dict[str, Any],
+) -> None:
+    incident.status = status
+    change = StatusChange(
+        incident_id=incident.id,
+        status=status,
+        at=now,
+        author_role=principal.role,
+        author=principal.actor,
+        detail=detail,
+    )
+    incident.status_changes.append(change)
+    session.add(change)
+
+
+def _record_event(
+    session: Session, incident: Incident, event_type: str, now: dt.datetime, extra: dict[str, Any]
+) -> None:
+    """Write the event to the outbox, in the same transaction as the change."""
+    event_id = str(uuid.uuid4())
+    envelope = _envelope_schema.dump(
+        {
+            "id": event_id,
+            "type": event_type,
+            "version": ENVELOPE_VERSION,
+            "occurred_at": now,
+            "payload": {"incident": incident_document(incident), **extra},
+        }
+    )
+    session.add(
+        OutboxEvent(
+            event_id=event_id,
+            event_type=event_type,
+            incident_id=incident.id,
+            service_code=incident.service_code,
+            priority=incident.priority,
+            envelope=envelope,
+            created_at=now,
+            attempts=0,
+        )
+    )

@@ -1,0 +1,20 @@
+"""The lifecycle of an incident in the command centre (``command-centre.md``), as a table."""
+
+from __future__ import annotations
+
+# status -> statuses it may move to.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "received": frozenset({"queued", "acknowledged", "rejected", "withdrawn"}),
+    "queued": frozenset({"acknowledged", "rejected", "withdrawn"}),
+    "acknowledged": frozenset({"dispatched", "closed", "rejected"}),
+    "dispatched": frozenset({"closed"}),
+    "closed": frozenset(),
+    "rejected": frozenset(),
+    "withdrawn": frozenset(),
+}
+# Statuses in which the operator may still amend the sheet.
+AMENDABLE = frozenset({"received", "queued", "acknowledged", "dispatched", "closed"})
+
+
+def can_move(current: str, target: str) -> bool:
+    return target in TRANSITIONS.get(current, frozenset())

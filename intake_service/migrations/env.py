@@ -1,0 +1,43 @@
+"""Alembic environment: migrates the database of ``DATABASE_URL`` (or the embedded one)."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from intake_service.config import Config
+from intake_service.db import Database
+from intake_service.models import Base
+
+config = context.config
+url = config.get_main_option("sqlalchemy.url") or Config.from_env().database_url
+target_metadata = Base.metadata
+
+
+def run_migrations_offline() -> None:
+    context.configure(
+        url=url, target_metadata=target_metadata, literal_binds=True, render_as_batch=True
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    database = Database(url)
+    try:
+        with database.engine.connect() as connection:
+            context.configure(
+                connection=connection,
+                target_metadata=target_metadata,
+                render_as_batch=database.is_sqlite,
+                compare_type=True,
+            )
+            with context.begin_transaction():
+                context.run_migrations()
+    finally:
+        database.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

@@ -1,0 +1,205 @@
+"""The tables, in SQLAlchemy 2.x declarative form. Same schema on PostgreSQL and SQLite."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Deterministic constraint names, so Alembic migrations stay portable.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC datetimes on both databases (SQLite keeps no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+JsonDocument = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dt.datetime: UtcDateTime,
+        dict[str, Any]: JsonDocument,
+        list[Any]: JsonDocument,
+    }
+
+
+class Operator(Base):
+    """A transport operator (company): the scope of ``operator`` tokens."""
+
+    __tablename__ = "operators"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime]
+
+
+class ApiToken(Base):
+    """A bearer token. Only the SHA-256 of the secret is kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The first characters of the token, shown in listings to tell tokens apart.
+    prefix: Mapped[str] = mapped_column(String(16))
+    role: Mapped[str] = mapped_column(String(32))
+    scope: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None]
+
+
+class Incident(Base):
+    """An accepted sheet: its current version, computed priority and status."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (
+        UniqueConstraint(
+            "operator_id", "operator_reference", name="uq_incidents_operator_reference"
+        ),
+        Index("ix_incidents_operator_received", "operator_id", "received_at", "id"),
+        Index("ix_incidents_service_queue", "service_code", "status", "priority", "priority_rank"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"))
+    operator_reference: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+    occurred_at: Mapped[dt.datetime]
+    status: Mapped[str] = mapped_column(String(16))
+    priority: Mapped[str] = mapped_column(String(2))
+    priority_rank: Mapped[int] = mapped_column(Integer)
+    priority_reason: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    primary_nature: Mapped[str] = mapped_column(String(40))
+    version: Mapped[int] = mapped_column(Integer)
+    sheet: Mapped[dict[str, Any]]
+    warnings: Mapped[list[Any]]
+    # Routing: filled by the routing step (competent command centre).
+    service_code: Mapped[str | None] = mapped_column(String(32))
+    service_kind: Mapped[str | None] = mapped_column(String(32))
+    service_name: Mapped[str | None] = mapped_column(String(200))
+    police_zone: Mapped[str | None] = mapped_column(String(32))
+    insee_code: Mapped[str | None] = mapped_column(String(5))
+    routing_basis: Mapped[str | None] = mapped_column(String(32))
+    acknowledged_at: Mapped[dt.datetime | None]
+
+    operator: Mapped[Operator] = relationship(lazy="joined")
+    status_changes: Mapped[list[StatusChange]] = relationship(
+        order_by="StatusChange.id", lazy="selectin", back_populates="incident"
+    )
+
+
+class IncidentVersion(Base):
+    """Every version of a sheet, as stored; version 1 is the sheet as submitted."""
+
+    __tablename__ = "incident_versions"
+    __table_args__ = (
+        UniqueConstraint("incident_id", "version", name="uq_incident_versions_version"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    sheet: Mapped[dict[str, Any]]
+    priority: Mapped[str] = mapped_column(String(2))
+    changed_paths: Mapped[list[Any]]
+    created_at: Mapped[dt.datetime]
+    author: Mapped[str] = mapped_column(String(200))
+
+
+class StatusChange(Base):
+    """One step of an incident's lifecycle, with its author."""
+
+    __tablename__ = "incident_status_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    at: Mapped[dt.datetime]
+    author_role: Mapped[str] = mapped_column(String(32))
+    author: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[dict[str, Any]]
+
+    incident: Mapped[Incident] = relationship(back_populates="status_changes")
+
+
+class OutboxEvent(Base):
+    """An event committed with the change it describes, waiting for the relay.
+
+    ``position`` orders events; ``event_id`` is the id consumers deduplicate on.
+    """
+
+    __tablename__ = "outbox_events"
+    __table_args__ = (Index("ix_outbox_unsent", "sent_at", "position"),)
+
+    position: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    event_type: Mapped[str] = mapped_column(String(64))
+    incident_id: Mapped[str] = mapped_column(String(36), index=True)
+    service_code: Mapped[str | None] = mapped_column(String(32))
+    priority: Mapped[str] = mapped_column(String(2))
+    envelope: Mapped[dict[str, Any]]
+    created_at: Mapped[dt.datetime]
+    sent_at: Mapped[dt.datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class IdempotencyRecord(Base):
+    """The first answer to an ``Idempotency-Key``: replayed to retries of the same body."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("operator_id", "key", name="uq_idempotency_records_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"))
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"))
+    created_at: Mapped[dt.datetime]

@@ -1,0 +1,118 @@
+"""What the API answers about incidents (output and query schemas)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import fields, validate
+
+from schemas import vocabulary as v
+from schemas.base import BaseSchema
+from schemas.fields import UtcDateTime
+from schemas.sheet import SheetSchema
+
+
+class StoredSheet(fields.Nested):
+    """A sheet already kept in its JSON form: written as is, documented as a Sheet."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(SheetSchema, **kwargs)
+
+    # marshmallow types Nested._serialize and Field._serialize differently; either fits.
+    def _serialize(self, nested_obj: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        return nested_obj
+
+
+class SheetWarningSchema(BaseSchema):
+    code = fields.String(required=True)
+    field = fields.String(required=True, metadata={"description": "Path of the field concerned."})
+    message = fields.String(required=True)
+
+
+class CompetentServiceSchema(BaseSchema):
+    kind = fields.String(
+        required=True, metadata={"description": "police, gendarmerie, prefecture_de_police"}
+    )
+    code = fields.String(required=True, metadata={"example": "ddsp-83"})
+    name = fields.String(required=True)
+
+
+class StatusChangeSchema(BaseSchema):
+    status = fields.String(required=True, validate=validate.OneOf(v.STATUSES))
+    at = UtcDateTime(required=True)
+    author_role = fields.String(required=True)
+    author = fields.String(required=True)
+    detail = fields.Dict(required=True)
+
+
+class IncidentSchema(BaseSchema):
+    """An accepted incident: what the service computed, and the sheet as stored."""
+
+    id = fields.String(required=True, metadata={"format": "uuid"})
+    operator = fields.String(required=True, metadata={"description": "Operator code."})
+    operator_reference = fields.String(required=True)
+    received_at = UtcDateTime(required=True)
+    updated_at = UtcDateTime(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(v.STATUSES))
+    priority = fields.String(required=True, validate=validate.OneOf(v.PRIORITIES))
+    priority_reason = fields.String(
+        required=True, metadata={"description": "The rule that set it."}
+    )
+    version = fields.Integer(required=True)
+    warnings = fields.List(fields.Nested(SheetWarningSchema), required=True)
+    competent_service = fields.Nested(CompetentServiceSchema, allow_none=True, required=True)
+    police_zone = fields.String(allow_none=True, required=True)
+    insee_code = fields.String(allow_none=True, required=True)
+    routing_basis = fields.String(
+        allow_none=True, required=True, metadata={"description": "stop, coordinates or insee_code"}
+    )
+    status_history = fields.List(fields.Nested(StatusChangeSchema), required=True)
+    sheet = StoredSheet(required=True)
+
+
+class IncidentSummarySchema(BaseSchema):
+    id = fields.String(required=True)
+    operator_reference = fields.String(required=True)
+    received_at = UtcDateTime(required=True)
+    updated_at = UtcDateTime(required=True)
+    occurred_at = UtcDateTime(required=True)
+    status = fields.String(required=True)
+    priority = fields.String(required=True)
+    state = fields.String(required=True)
+    primary_nature = fields.String(required=True)
+    version = fields.Integer(required=True)
+
+
+class IncidentPageSchema(BaseSchema):
+    items = fields.List(fields.Nested(IncidentSummarySchema), required=True)
+    next_cursor = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "Pass as `cursor` for the next page."},
+    )
+
+
+class IncidentListArgsSchema(BaseSchema):
+    status = fields.List(fields.String(validate=validate.OneOf(v.STATUSES)))
+    priority = fields.List(fields.String(validate=validate.OneOf(v.PRIORITIES)))
+    received_from = UtcDateTime(metadata={"description": "Inclusive lower bound on received_at."})
+    received_to = UtcDateTime(metadata={"description": "Exclusive upper bound on received_at."})
+    cursor = fields.String(validate=validate.Length(max=200))
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+
+
+class VersionSchema(BaseSchema):
+    version = fields.Integer(required=True)
+    created_at = UtcDateTime(required=True)
+    author = fields.String(required=True)
+    priority = fields.String(required=True)
+    changed_paths = fields.List(fields.String(), required=True)
+    sheet = StoredSheet(required=True)
+
+
+class VersionListSchema(BaseSchema):
+    items = fields.List(fields.Nested(VersionSchema), required=True)
+
+
+class WithdrawalSchema(BaseSchema):
+    reason = fields.String(validate=validate.Length(min=1, max=500))

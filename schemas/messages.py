@@ -1,0 +1,32 @@
+"""The message feed's versioned envelope and payloads (documented in docs/feed.md)."""
+
+from __future__ import annotations
+
+from marshmallow import fields, validate
+
+from schemas.base import BaseSchema
+from schemas.fields import UtcDateTime
+from schemas.incident import IncidentSchema
+
+ENVELOPE_VERSION = 1
+EVENT_TYPES = (
+    "incident.submitted",
+    "incident.amended",
+    "incident.withdrawn",
+    "incident.escalated",
+    "incident.status_changed",
+)
+
+
+class IncidentEventPayloadSchema(BaseSchema):
+    incident = fields.Nested(IncidentSchema, required=True)
+    changed_paths = fields.List(fields.String(), metadata={"description": "incident.amended"})
+    reason = fields.String(allow_none=True, metadata={"description": "incident.withdrawn"})
+
+
+class EnvelopeSchema(BaseSchema):
+    id = fields.String(required=True, metadata={"description": "Event id: deduplicate on it."})
+    type = fields.String(required=True, validate=validate.OneOf(EVENT_TYPES))
+    version = fields.Integer(required=True, validate=validate.Equal(ENVELOPE_VERSION))
+    occurred_at = UtcDateTime(required=True)
+    payload = fields.Nested(IncidentEventPayloadSchema, required=True)

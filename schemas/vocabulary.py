@@ -1,0 +1,74 @@
+"""The closed vocabularies of the common incident sheet, version 1.
+
+Kept apart from the schemas so the pure rule modules (priority, warnings) and the
+pages can name the same values without importing marshmallow.
+"""
+
+CHANNELS = (
+    "distress_radio",
+    "silent_alarm",
+    "phone",
+    "app",
+    "web_form",
+    "relay_3117",
+    "email",
+)
+REPORTER_ROLES = (
+    "security_control_room",
+    "driver",
+    "ticket_inspector",
+    "station_agent",
+    "security_agent",
+    "municipal_police",
+    "other",
+)
+STATES = ("in_progress", "just_happened", "over")
+NATURES = (
+    "physical_assault_staff",
+    "threat_or_insult_staff",
+    "violence_passenger",
+    "sexual_or_sexist_violence",
+    "violent_theft",
+    "theft",
+    "projectile",
+    "vandalism",
+    "drugs",
+    "weapon",
+    "suspicious_package",
+    "fare_evasion_with_resistance",
+    "incivility",
+    "other",
+)
+# GTFS route_type values the sheet accepts.
+MODES = (0, 1, 2, 3, 4, 5, 6, 7, 11, 12)
+PLACES = (
+    "on_board",
+    "platform",
+    "station_hall",
+    "station_access",
+    "surroundings",
+    "depot",
+    "other",
+)
+VEHICLE_POSITIONS = ("front", "middle", "rear")
+COORDINATE_SOURCES = ("avl", "gps", "manual")
+# Ordered from least to most severe: the order is used for sorting.
+SEVERITIES = ("none", "minor", "treated_on_site", "hospitalised", "life_threatening")
+SUSPECT_STATUSES = ("on_site", "fled", "held_by_staff", "unknown")
+WEAPONS = ("none", "blade", "firearm", "object", "unknown")
+VICTIM_KINDS = ("staff", "passenger", "third_party")
+STAFF_FUNCTIONS = ("driver", "ticket_inspector", "station_agent", "security_agent", "other")
+COMPLAINT_WISHES = ("yes", "no", "undecided")
+VIDEO_EXISTS = ("yes", "no", "unknown")
+VIDEO_SOURCES = ("on_board", "station", "body_camera", "forward_facing")
+
+PRIORITIES = ("P1", "P2", "P3", "P4")
+STATUSES = (
+    "received",
+    "queued",
+    "acknowledged",
+    "dispatched",
+    "closed",
+    "rejected",
+    "withdrawn",
+)
