@@ -42,11 +42,15 @@ def _config() -> Config:
 def _transaction() -> Iterator[Session]:
     """One transaction on the configured database, with errors explained."""
     config = _config()
+    if config.embedded:
+        config.instance_path.mkdir(parents=True, exist_ok=True)
     database = Database(config.database_url)
     try:
         with database.transaction() as session:
             yield session
     except OperationalError as exc:
+        if "no such table" in str(exc.orig):
+            _fail("the database is not ready: run `intake-service db upgrade` first.")
         _fail(
             f"cannot reach the database ({type(exc.orig).__name__}): check DATABASE_URL "
             "and that the server runs."

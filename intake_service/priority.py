@@ -51,10 +51,11 @@ def video_erased_soon(sheet: Sheet, now: dt.datetime) -> bool:
     """Footage will be overwritten within 72 hours: police must requisition it now."""
     video = sheet["video"]
     erased_after = video.get("erased_after")
+    # Footage already overwritten is beyond requisition: no reason to hurry.
     return (
         video["exists"] == "yes"
         and erased_after is not None
-        and erased_after <= now + VIDEO_ERASE_HORIZON
+        and now <= erased_after <= now + VIDEO_ERASE_HORIZON
     )
 
 

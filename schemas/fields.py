@@ -8,20 +8,24 @@ from typing import Any
 import phonenumbers
 from marshmallow import ValidationError, fields
 
-# French national numbers ("06 12 34 56 78") are read as French; any other
-# country must be written in international form ("+32 …").
-DEFAULT_PHONE_REGION = "FR"
+# National numbers ("06 12 34 56 78") are read as metropolitan French first, then
+# as the overseas territories' (a Réunion mobile is "0692 …"); any other country
+# must be written in international form ("+32 …").
+NATIONAL_REGIONS = ("FR", "RE", "GP", "MQ", "GF", "YT", "PM", "BL", "MF", "NC", "PF", "WF")
 
 
 def normalise_phone(raw: str) -> str:
     """Return ``raw`` in E.164, or raise ValueError with a message for the caller."""
-    try:
-        number = phonenumbers.parse(raw, DEFAULT_PHONE_REGION)
-    except phonenumbers.NumberParseException as exc:
-        raise ValueError("Not a phone number.") from exc
-    if not phonenumbers.is_valid_number(number):
-        raise ValueError("Not a valid phone number (E.164 or French national format).")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    for region in NATIONAL_REGIONS:
+        try:
+            number = phonenumbers.parse(raw, region)
+        except phonenumbers.NumberParseException as exc:
+            raise ValueError("Not a phone number.") from exc
+        if phonenumbers.is_valid_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        if raw.lstrip().startswith("+"):
+            break  # international form: the region does not matter
+    raise ValueError("Not a valid phone number (E.164 or French national format).")
 
 
 class PhoneNumber(fields.String):
@@ -35,6 +39,25 @@ class PhoneNumber(fields.String):
             return normalise_phone(text)
         except ValueError as exc:
             raise ValidationError(str(exc)) from exc
+
+
+class StrictBoolean(fields.Boolean):
+    """JSON ``true`` or ``false`` only: ``"yes"`` or ``1`` is a mistake worth naming."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ValidationError("Not a boolean (true or false).")
+        return value
+
+
+class StrictFloat(fields.Float):
+    """A JSON number, not a string holding one."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValidationError("Not a number.")
+        result: float = super()._deserialize(value, attr, data, **kwargs)
+        return result
 
 
 class UtcDateTime(fields.AwareDateTime):

@@ -17,12 +17,12 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from schemas import vocabulary as v
 from schemas.base import BaseSchema
-from schemas.fields import PhoneNumber, UtcDateTime
+from schemas.fields import PhoneNumber, StrictBoolean, StrictFloat, UtcDateTime
 from schemas.territory import is_in_france
 
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 # Six years: the prosecution limit for délits.
-MAX_AGE = dt.timedelta(days=6 * 365 + 2)
+MAX_AGE_YEARS = 6
 IN_PROGRESS_MAX_AGE = dt.timedelta(minutes=60)
 
 _reference_time: contextvars.ContextVar[dt.datetime | None] = contextvars.ContextVar(
@@ -62,8 +62,21 @@ def _one_of(values: tuple[Any, ...]) -> validate.OneOf:
     return validate.OneOf(values, error="Must be one of: {choices}.")
 
 
-def _text(max_length: int, min_length: int = 1, **kwargs: Any) -> fields.String:
-    return fields.String(validate=validate.Length(min=min_length, max=max_length), **kwargs)
+def _not_blank(min_length: int) -> Any:
+    def check(value: str) -> None:
+        if len(value.strip()) < min_length:
+            raise ValidationError(f"Must hold at least {min_length} characters besides spaces.")
+
+    return check
+
+
+def _text(
+    max_length: int, min_length: int = 1, *, validate_blank: bool = False, **kwargs: Any
+) -> fields.String:
+    checks: list[Any] = [validate.Length(min=min_length, max=max_length)]
+    if validate_blank:
+        checks.append(_not_blank(min_length))
+    return fields.String(validate=checks, **kwargs)
 
 
 def _unique(values: list[Any]) -> None:
@@ -80,9 +93,9 @@ class ReporterSchema(BaseSchema):
 
 
 class CoordinatesSchema(BaseSchema):
-    lat = fields.Float(required=True, allow_nan=False, validate=validate.Range(-90, 90))
-    lon = fields.Float(required=True, allow_nan=False, validate=validate.Range(-180, 180))
-    accuracy_m = fields.Float(allow_nan=False, validate=validate.Range(0, 100_000))
+    lat = StrictFloat(required=True, allow_nan=False, validate=validate.Range(-90, 90))
+    lon = StrictFloat(required=True, allow_nan=False, validate=validate.Range(-180, 180))
+    accuracy_m = StrictFloat(allow_nan=False, validate=validate.Range(0, 100_000))
     source = fields.String(required=True, validate=_one_of(v.COORDINATE_SOURCES))
 
     @validates_schema(skip_on_field_errors=True)
@@ -110,7 +123,7 @@ class LocationSchema(BaseSchema):
     coordinates = fields.Nested(CoordinatesSchema)
     insee_code = fields.String(
         validate=validate.Regexp(
-            r"^(\d{5}|2[AB]\d{3})$",
+            r"^(\d{5}|2[AB]\d{3})\Z",
             error="An INSEE commune code has 5 characters (2A/2B for Corsica).",
         )
     )
@@ -143,15 +156,15 @@ class ContactSchema(BaseSchema):
 
 
 class ConsentsSchema(BaseSchema):
-    appointment_contact = fields.Boolean(load_default=False, dump_default=False)
-    victim_support_referral = fields.Boolean(load_default=False, dump_default=False)
-    use_work_address = fields.Boolean(load_default=False, dump_default=False)
+    appointment_contact = StrictBoolean(load_default=False, dump_default=False)
+    victim_support_referral = StrictBoolean(load_default=False, dump_default=False)
+    use_work_address = StrictBoolean(load_default=False, dump_default=False)
 
 
 class VictimSchema(BaseSchema):
     kind = fields.String(required=True, validate=_one_of(v.VICTIM_KINDS))
     staff_function = fields.String(validate=_one_of(v.STAFF_FUNCTIONS))
-    on_duty = fields.Boolean()
+    on_duty = StrictBoolean()
     injury = fields.String(required=True, validate=_one_of(v.SEVERITIES))
     wants_to_file_complaint = fields.String(validate=_one_of(v.COMPLAINT_WISHES))
     contact = fields.Nested(ContactSchema)
@@ -191,10 +204,10 @@ class SheetSchema(BaseSchema):
         validate=[validate.Length(min=1, max=5), _unique],
     )
     primary_nature = fields.String(required=True, validate=_one_of(v.NATURES))
-    narrative = _text(4000, min_length=20, required=True)
+    narrative = _text(4000, min_length=20, required=True, validate_blank=True)
     location = fields.Nested(LocationSchema, required=True)
     injuries = fields.Nested(InjuriesSchema, required=True)
-    emergency_services_called = fields.Boolean(required=True)
+    emergency_services_called = StrictBoolean(required=True)
     suspects = fields.Nested(SuspectsSchema, required=True)
     victims = fields.List(
         fields.Nested(VictimSchema), required=True, validate=validate.Length(min=0, max=20)
@@ -204,34 +217,71 @@ class SheetSchema(BaseSchema):
     references = fields.Nested(ReferencesSchema)
 
     # Field errors do not hide the cross-field ones: the caller learns everything
-    # wrong with the sheet in one answer. Each rule reads only what loaded cleanly.
-    @validates_schema(skip_on_field_errors=False)
-    def check_cross_field_rules(self, data: dict[str, Any], **_: Any) -> None:
-        errors = sheet_rule_errors(data, reference_time())
+    # wrong with the sheet in one answer. Values are read from what loaded cleanly;
+    # presence from what was sent, so a field sent with a bad value is reported
+    # once (its own error), not also as "required".
+    @validates_schema(skip_on_field_errors=False, pass_original=True)
+    def check_cross_field_rules(self, data: dict[str, Any], original: Any, **_: Any) -> None:
+        errors = sheet_rule_errors(
+            data, reference_time(), original if isinstance(original, dict) else {}
+        )
         if errors:
             raise ValidationError(errors)
 
 
 def _add(errors: dict[str, Any], path: str, message: str) -> None:
+    """Add ``message`` at ``path``; a message on an object goes to its ``_schema``."""
     node = errors
-    *parents, leaf = path.split(".")
-    for part in parents:
+    for part in path.split("."):
         key: Any = int(part) if part.isdigit() else part
-        node = node.setdefault(key, {})
-    key = int(leaf) if leaf.isdigit() else leaf
-    node.setdefault(key, []).append(message)
+        child = node.get(key)
+        if isinstance(child, list):
+            child = node[key] = {"_schema": child}
+        node = node.setdefault(key, {}) if child is None else child
+    node.setdefault("_schema", []).append(message)
 
 
-def sheet_rule_errors(sheet: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
-    """The cross-field rules of the sheet, as a nested error dict (empty when none)."""
+def _years_before(moment: dt.datetime, years: int) -> dt.datetime:
+    try:
+        return moment.replace(year=moment.year - years)
+    except ValueError:  # 29 February
+        return moment.replace(year=moment.year - years, day=28)
+
+
+class _Given:
+    """What the caller sent (presence), beside what loaded cleanly (values)."""
+
+    def __init__(self, loaded: Any, original: Any) -> None:
+        self.loaded = loaded if isinstance(loaded, dict) else {}
+        self.original = original if isinstance(original, dict) else {}
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.loaded or self.original.get(key) is not None
+
+    def get(self, key: str) -> Any:
+        return self.loaded.get(key)
+
+    def child(self, key: str) -> _Given:
+        return _Given(self.loaded.get(key), self.original.get(key))
+
+
+def sheet_rule_errors(
+    sheet: dict[str, Any], now: dt.datetime, original: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The cross-field rules of the sheet, as a nested error dict (empty when none).
+
+    ``sheet`` holds the values that loaded cleanly; ``original`` is what was sent
+    (defaults to ``sheet``), used to tell "missing" from "sent but invalid".
+    """
     errors: dict[str, Any] = {}
+    given = _Given(sheet, sheet if original is None else original)
     state = sheet.get("state")
     occurred_at = sheet.get("occurred_at")
 
     if isinstance(occurred_at, dt.datetime):
         if occurred_at > now + FUTURE_TOLERANCE:
             _add(errors, "occurred_at", "Must not be more than 5 minutes in the future.")
-        elif occurred_at < now - MAX_AGE:
+        elif occurred_at < _years_before(now, MAX_AGE_YEARS):
             _add(errors, "occurred_at", "Must not be older than 6 years (prosecution limit).")
         elif state == "in_progress" and occurred_at < now - IN_PROGRESS_MAX_AGE:
             _add(
@@ -246,13 +296,15 @@ def sheet_rule_errors(sheet: dict[str, Any], now: dt.datetime) -> dict[str, Any]
     if isinstance(natures, list) and primary is not None and primary not in natures:
         _add(errors, "primary_nature", "Must be one of the sheet's natures.")
 
-    reporter = sheet.get("reported_by")
-    if state == "in_progress" and isinstance(reporter, dict) and not reporter.get("callback_phone"):
+    if (
+        state == "in_progress"
+        and "reported_by" in given
+        and "callback_phone" not in given.child("reported_by")
+    ):
         _add(errors, "reported_by.callback_phone", "Required when the incident is in progress.")
 
-    location = sheet.get("location")
-    if isinstance(location, dict):
-        _location_rules(location, state, errors)
+    if "location" in given:
+        _location_rules(given.child("location"), state, errors)
 
     injuries = sheet.get("injuries")
     if (
@@ -263,38 +315,37 @@ def sheet_rule_errors(sheet: dict[str, Any], now: dt.datetime) -> dict[str, Any]
     ):
         _add(errors, "injuries.count", "Must be 0 if and only if the severity is 'none'.")
 
-    suspects = sheet.get("suspects")
-    if isinstance(suspects, dict):
-        status = suspects.get("status")
-        if status == "fled" and not suspects.get("flight_direction"):
-            _add(errors, "suspects.flight_direction", "Required when the suspects fled.")
-        if status in ("on_site", "fled", "held_by_staff") and suspects.get("count") == 0:
-            _add(errors, "suspects.count", f"Must be at least 1 when the suspects are '{status}'.")
+    suspects = given.child("suspects")
+    status = suspects.get("status")
+    if status == "fled" and "flight_direction" not in suspects:
+        _add(errors, "suspects.flight_direction", "Required when the suspects fled.")
+    if status in ("on_site", "fled", "held_by_staff") and suspects.get("count") == 0:
+        _add(errors, "suspects.count", f"Must be at least 1 when the suspects are '{status}'.")
 
     victims = sheet.get("victims")
-    if isinstance(victims, list):
+    original_victims = given.original.get("victims")
+    if isinstance(victims, list) and isinstance(original_victims, list):
         for index, victim in enumerate(victims):
-            if isinstance(victim, dict):
-                _victim_rules(victim, f"victims.{index}", errors)
+            if isinstance(victim, dict) and index < len(original_victims):
+                _victim_rules(_Given(victim, original_victims[index]), f"victims.{index}", errors)
 
-    video = sheet.get("video")
-    if isinstance(video, dict):
-        if video.get("exists") == "yes":
-            for key in ("sources", "erased_after"):
-                if key not in video:
-                    _add(errors, f"video.{key}", "Required when video exists.")
-        elif video.get("exists") == "no":
-            for key in ("sources", "erased_after"):
-                if key in video:
-                    _add(errors, f"video.{key}", "Must not be given when there is no video.")
+    video = given.child("video")
+    if video.get("exists") == "yes":
+        for key in ("sources", "erased_after"):
+            if key not in video:
+                _add(errors, f"video.{key}", "Required when video exists.")
+    elif video.get("exists") == "no":
+        for key in ("sources", "erased_after"):
+            if key in video:
+                _add(errors, f"video.{key}", "Must not be given when there is no video.")
     return errors
 
 
-def _location_rules(location: dict[str, Any], state: Any, errors: dict[str, Any]) -> None:
+def _location_rules(location: _Given, state: Any, errors: dict[str, Any]) -> None:
     on_board = location.get("place") == "on_board"
     between_stops = "previous_stop_id" in location or "next_stop_id" in location
     if between_stops:
-        if not on_board:
+        if location.get("place") not in (None, "on_board"):
             _add(
                 errors, "location.previous_stop_id", "Only for an incident on board between stops."
             )
@@ -305,7 +356,7 @@ def _location_rules(location: dict[str, Any], state: Any, errors: dict[str, Any]
         for key in ("previous_stop_id", "next_stop_id"):
             if key not in location:
                 _add(errors, f"location.{key}", "Previous and next stops go together.")
-    routable = ("stop_id", "previous_stop_id", "coordinates", "insee_code")
+    routable = ("stop_id", "previous_stop_id", "next_stop_id", "coordinates", "insee_code")
     if not any(key in location for key in routable):
         _add(
             errors,
@@ -320,20 +371,20 @@ def _location_rules(location: dict[str, Any], state: Any, errors: dict[str, Any]
         _add(errors, "location.coordinates", "Required when the incident is in progress.")
 
 
-def _victim_rules(victim: dict[str, Any], path: str, errors: dict[str, Any]) -> None:
+def _victim_rules(victim: _Given, path: str, errors: dict[str, Any]) -> None:
     staff_only = ("staff_function", "on_duty", "wants_to_file_complaint")
     if victim.get("kind") == "staff":
         for key in staff_only:
             if key not in victim:
                 _add(errors, f"{path}.{key}", "Required for a staff victim.")
-    elif "kind" in victim:
+    elif victim.get("kind") is not None:
         for key in staff_only:
             if key in victim:
                 _add(errors, f"{path}.{key}", "Only for a staff victim.")
-    contact = victim.get("contact")
-    if victim.get("wants_to_file_complaint") == "yes" and contact is None:
+    if victim.get("wants_to_file_complaint") == "yes" and "contact" not in victim:
         _add(errors, f"{path}.contact", "Required when the victim wants to file a complaint.")
-    if isinstance(contact, dict) and not (contact.get("phone") or contact.get("email")):
+    contact = victim.child("contact")
+    if "contact" in victim and not ("phone" in contact or "email" in contact):
         _add(errors, f"{path}.contact.phone", "Give a phone or an email.")
 
 

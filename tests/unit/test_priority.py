@@ -259,3 +259,16 @@ def test_order_within_a_priority() -> None:
     ranks = [rank_within_priority(sheet) for sheet in ranked]
     assert ranks == sorted(ranks)
     assert len(set(ranks)) == len(ranks)
+
+
+def test_footage_already_overwritten_does_not_hurry_anyone() -> None:
+    sheet = with_changes(
+        {
+            "video": {
+                "exists": "yes",
+                "sources": ["station"],
+                "erased_after": "2026-03-14T18:00:00+01:00",
+            }
+        }
+    )
+    assert assess(sheet, NOW).priority == "P4"
