@@ -11,12 +11,15 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from intake_service.api import docs, health, incidents
 from intake_service.api.problems import from_http_exception, problem_response
+from schemas.problem import ProblemSchema
 
 JSON_MIMETYPES = ("application/json", "application/merge-patch+json")
 
 
 class ProblemApi(Api):
     """flask-smorest's Api, answering every error as ``application/problem+json``."""
+
+    ERROR_SCHEMA = ProblemSchema
 
     def handle_http_exception(self, error: HTTPException) -> Response:
         return from_http_exception(error)
