@@ -127,6 +127,8 @@ class Incident(Base):
     insee_code: Mapped[str | None] = mapped_column(String(5))
     routing_basis: Mapped[str | None] = mapped_column(String(32))
     acknowledged_at: Mapped[dt.datetime | None]
+    # Priorities whose acknowledgement delay was passed and published, once each.
+    escalations: Mapped[list[Any]] = mapped_column(default=list)
 
     operator: Mapped[Operator] = relationship(lazy="joined")
     status_changes: Mapped[list[StatusChange]] = relationship(
@@ -203,3 +205,107 @@ class IdempotencyRecord(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"))
     created_at: Mapped[dt.datetime]
+
+
+class GtfsFeed(Base):
+    """The operator's imported GTFS feed: one per operator, replaced as a whole."""
+
+    __tablename__ = "gtfs_feeds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), unique=True)
+    imported_at: Mapped[dt.datetime]
+    source: Mapped[str] = mapped_column(String(500))
+    routes_count: Mapped[int] = mapped_column(Integer)
+    stops_count: Mapped[int] = mapped_column(Integer)
+    route_stops_count: Mapped[int] = mapped_column(Integer)
+
+
+class GtfsRoute(Base):
+    __tablename__ = "gtfs_routes"
+
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), primary_key=True)
+    route_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    short_name: Mapped[str] = mapped_column(String(64))
+    long_name: Mapped[str] = mapped_column(String(255))
+    route_type: Mapped[int] = mapped_column(Integer)
+
+
+class GtfsStop(Base):
+    """A stop or station, with the commune it lies in (found once, at import)."""
+
+    __tablename__ = "gtfs_stops"
+
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), primary_key=True)
+    stop_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+    location_type: Mapped[int] = mapped_column(Integer)
+    parent_station: Mapped[str | None] = mapped_column(String(64))
+    insee_code: Mapped[str | None] = mapped_column(String(5))
+
+
+class GtfsRouteStop(Base):
+    """A stop served by a route (from trips and stop_times, when the feed has them)."""
+
+    __tablename__ = "gtfs_route_stops"
+
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), primary_key=True)
+    route_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    stop_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class PoliceZone(Base):
+    """A commune in a police zone and the police service competent there (deployment data)."""
+
+    __tablename__ = "police_zones"
+
+    insee_code: Mapped[str] = mapped_column(String(5), primary_key=True)
+    service_code: Mapped[str] = mapped_column(String(32))
+    service_name: Mapped[str] = mapped_column(String(200))
+
+
+class AppliedEvent(Base):
+    """An event a consumer has applied: consumers skip the ones they already did."""
+
+    __tablename__ = "applied_events"
+
+    consumer: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    applied_at: Mapped[dt.datetime]
+
+
+class Webhook(Base):
+    """Where an operator wants its incidents' status changes POSTed."""
+
+    __tablename__ = "webhooks"
+
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime]
+
+
+class WebhookDelivery(Base):
+    """One status change to POST to an operator's webhook, retried with backoff."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("operator_id", "event_id", name="uq_webhook_deliveries_event"),
+        Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"))
+    event_id: Mapped[str] = mapped_column(String(36))
+    incident_id: Mapped[str] = mapped_column(String(36))
+    payload: Mapped[dict[str, Any]]
+    # pending, delivered, failed (gave up after the last attempt)
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime]
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime]
+    delivered_at: Mapped[dt.datetime | None]
