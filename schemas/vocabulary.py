@@ -72,3 +72,15 @@ STATUSES = (
     "rejected",
     "withdrawn",
 )
+
+# How the command centre closes an incident.
+OUTCOMES = (
+    "patrol_on_site",
+    "arrest",
+    "no_police_action",
+    "referred_to_gendarmerie",
+    "duplicate",
+    "false_alarm",
+)
+# Statuses the command centre still has to deal with.
+OPEN_STATUSES = ("received", "queued", "acknowledged", "dispatched")

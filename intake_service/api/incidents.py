@@ -19,6 +19,7 @@ from intake_service.api.auth import current_principal, require
 from intake_service.api.blueprint import ApiBlueprint
 from intake_service.api.problems import flatten_errors
 from intake_service.incidents import IdempotencyClaim
+from intake_service.places import CommuneLocator
 from schemas.incident import (
     IncidentListArgsSchema,
     IncidentPageSchema,
@@ -46,6 +47,11 @@ def _db() -> Any:
 def _now() -> dt.datetime:
     now: dt.datetime = g.now
     return now
+
+
+def _locator() -> CommuneLocator:
+    locator: CommuneLocator = current_app.extensions["intake.communes"]
+    return locator
 
 
 def _ttl() -> dt.timedelta:
@@ -163,7 +169,13 @@ class Incidents(MethodView):
         try:
             with _db().transaction() as session:
                 incident = incidents.submit_incident(
-                    session, current_principal(), sheet, now=_now(), claim=claim, ttl=_ttl()
+                    session,
+                    current_principal(),
+                    sheet,
+                    now=_now(),
+                    locator=_locator(),
+                    claim=claim,
+                    ttl=_ttl(),
                 )
                 document = incidents.incident_document(incident)
         except (IntegrityError, incidents.DuplicateReference) as exc:
@@ -180,6 +192,8 @@ class Incidents(MethodView):
             _duplicate(existing)
         except incidents.UnknownOperator:
             abort(403, message="This token's operator is not registered.")
+        except ValidationError as exc:
+            abort(422, errors=flatten_errors(exc.messages))
         return document, 201, {"Location": _location(document["id"])}
 
     @require("incident.list")
@@ -304,7 +318,7 @@ class Amendments(MethodView):
         try:
             with _db().transaction() as session:
                 incident = incidents.amend_incident(
-                    session, current_principal(), incident_id, patch, now=_now()
+                    session, current_principal(), incident_id, patch, now=_now(), locator=_locator()
                 )
                 return incidents.incident_document(incident)
         except incidents.IncidentNotFound:

@@ -1,0 +1,104 @@
+"""The message feed's topology, in one place: exchange, queues, routing keys, priorities.
+
+``incidents`` is a durable topic exchange. Every event is published with the
+routing key ``incident.<event>.<service_code>.<priority>``; each competent
+service has a durable queue ``feed.<service_code>`` bound to
+``incident.*.<service_code>.*``, and incidents that could not be routed go to
+``feed.unrouted``. Priority travels as broker priority: RabbitMQ delivers the
+highest number first (queues declared with ``x-max-priority``); kombu's Redis
+transport emulates priorities with one list per step and delivers the lowest
+number first, so the numbers depend on the transport.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from kombu import Connection, Exchange, Producer, Queue
+
+from intake_service.routing import UNROUTED_SERVICE
+
+EXCHANGE = Exchange("incidents", type="topic", durable=True)
+MAX_PRIORITY = 4
+AMQP_PRIORITY = {"P1": 4, "P2": 3, "P3": 2, "P4": 1}
+# kombu's virtual transports (Redis) pop priority step 0 first; default steps are 0, 3, 6, 9.
+VIRTUAL_PRIORITY = {"P1": 0, "P2": 3, "P3": 6, "P4": 9}
+CONTENT_TYPE = "application/json"
+
+
+def routing_key(event_type: str, service_code: str | None, priority: str) -> str:
+    """``incident.submitted`` for ``ddsp-83`` at P1 → ``incident.submitted.ddsp-83.P1``."""
+    event = event_type.removeprefix("incident.")
+    return f"incident.{event}.{service_code or UNROUTED_SERVICE}.{priority}"
+
+
+def feed_queue_name(service_code: str | None) -> str:
+    return f"feed.{service_code or UNROUTED_SERVICE}"
+
+
+def feed_queue(service_code: str | None) -> Queue:
+    """The durable priority queue of one service's feed (or of the unrouted ones)."""
+    code = service_code or UNROUTED_SERVICE
+    return Queue(
+        feed_queue_name(code),
+        EXCHANGE,
+        routing_key=f"incident.*.{code}.*",
+        durable=True,
+        max_priority=MAX_PRIORITY,
+    )
+
+
+def is_amqp(connection: Connection) -> bool:
+    return bool(connection.transport.driver_type == "amqp")
+
+
+def broker_priority(connection: Connection, priority: str) -> int:
+    table = AMQP_PRIORITY if is_amqp(connection) else VIRTUAL_PRIORITY
+    return table[priority]
+
+
+def connect(url: str) -> Connection:
+    """A connection to the broker; on RabbitMQ, publishes wait for the broker's confirm."""
+    options: dict[str, Any] = {}
+    if url.startswith(("amqp", "pyamqp")):
+        options["confirm_publish"] = True
+    return Connection(url, transport_options=options, connect_timeout=5)
+
+
+class FeedPublisher:
+    """Publishes envelopes to the feed; declares each service's queue before its first message.
+
+    The queue must exist before the message: on Redis a message that matches no
+    binding is silently dropped.
+    """
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.producer = Producer(connection.default_channel, exchange=EXCHANGE)
+        self.declared: set[str] = set()
+
+    def publish(
+        self,
+        envelope: Mapping[str, Any],
+        *,
+        service_code: str | None,
+        priority: str,
+        headers: Mapping[str, Any] | None = None,
+    ) -> None:
+        queue_name = feed_queue_name(service_code)
+        if queue_name not in self.declared:
+            feed_queue(service_code)(self.producer.channel).declare()
+            self.declared.add(queue_name)
+        self.producer.publish(
+            json.dumps(envelope, ensure_ascii=False),
+            routing_key=routing_key(envelope["type"], service_code, priority),
+            content_type=CONTENT_TYPE,
+            content_encoding="utf-8",
+            delivery_mode=2,
+            priority=broker_priority(self.connection, priority),
+            message_id=envelope["id"],
+            headers={"event_type": envelope["type"], **(headers or {})},
+            retry=False,
+        )

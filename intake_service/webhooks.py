@@ -1,0 +1,191 @@
+"""Operators' webhooks: status changes of their incidents, POSTed with an HMAC signature.
+
+A delivery row is written in the transaction of the status change; the webhook
+worker sends it later, retries with backoff, and records failures where the
+operator can read them. Nothing here ever touches the command-centre feed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import ipaddress
+import json
+import secrets
+import socket
+import uuid
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from intake_service.models import Incident, StatusChange, Webhook, WebhookDelivery
+
+SIGNATURE_HEADER = "X-Intake-Signature"
+# After each failed attempt, wait this long; after the last one, give up.
+BACKOFF = (
+    dt.timedelta(seconds=10),
+    dt.timedelta(seconds=30),
+    dt.timedelta(minutes=2),
+    dt.timedelta(minutes=10),
+    dt.timedelta(minutes=30),
+    dt.timedelta(hours=1),
+    dt.timedelta(hours=3),
+)
+MAX_ATTEMPTS = len(BACKOFF) + 1
+# A claimed delivery is hidden from other workers this long while it is sent.
+LEASE = dt.timedelta(seconds=60)
+
+
+class WebhookRefused(ValueError):
+    """The URL cannot be registered; the message says why."""
+
+
+def check_target(url: str, *, allow_private: bool) -> None:
+    """Refuse URLs that are not http(s) or that point at private networks (SSRF)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise WebhookRefused("The webhook URL must be an absolute http(s) URL.")
+    if allow_private:
+        return
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443)}
+    except (socket.gaierror, UnicodeError) as exc:
+        raise WebhookRefused(f"The host {parts.hostname!r} does not resolve.") from exc
+    for address in addresses:
+        ip = ipaddress.ip_address(str(address).split("%")[0])
+        if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast:
+            raise WebhookRefused(
+                f"The webhook URL resolves to {ip}, a private or local address: refused."
+            )
+
+
+def register(
+    session: Session, operator_id: int, url: str, *, now: dt.datetime, allow_private: bool
+) -> tuple[Webhook, str | None]:
+    """Set the operator's webhook URL; a new secret is made (and returned) on first registration."""
+    check_target(url, allow_private=allow_private)
+    webhook = session.get(Webhook, operator_id)
+    if webhook is None:
+        secret = secrets.token_hex(32)
+        webhook = Webhook(operator_id=operator_id, url=url, secret=secret, created_at=now)
+        session.add(webhook)
+        return webhook, secret
+    webhook.url = url
+    return webhook, None
+
+
+def unregister(session: Session, operator_id: int) -> bool:
+    webhook = session.get(Webhook, operator_id)
+    if webhook is None:
+        return False
+    session.delete(webhook)
+    return True
+
+
+def enqueue_status_change(
+    session: Session, incident: Incident, change: StatusChange, now: dt.datetime
+) -> None:
+    """Queue the status change for the operator's webhook, if it registered one."""
+    webhook = session.get(Webhook, incident.operator_id)
+    if webhook is None:
+        return
+    event_id = str(uuid.uuid4())
+    session.add(
+        WebhookDelivery(
+            operator_id=incident.operator_id,
+            event_id=event_id,
+            incident_id=incident.id,
+            payload={
+                "id": event_id,
+                "type": "incident.status_changed",
+                "incident_id": incident.id,
+                "operator_reference": incident.operator_reference,
+                "status": change.status,
+                "at": change.at.isoformat(),
+                "author_role": change.author_role,
+                "detail": change.detail,
+            },
+            state="pending",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """``sha256=`` HMAC of ``timestamp.body``: the operator checks it with its secret."""
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def claim_due(session: Session, now: dt.datetime, limit: int) -> list[tuple[int, str, str, bytes]]:
+    """Lease due deliveries to this worker: (delivery id, url, secret, body)."""
+    rows = session.execute(
+        select(WebhookDelivery, Webhook)
+        .join(Webhook, Webhook.operator_id == WebhookDelivery.operator_id)
+        .where(WebhookDelivery.state == "pending", WebhookDelivery.next_attempt_at <= now)
+        .order_by(WebhookDelivery.next_attempt_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=WebhookDelivery)
+    ).all()
+    claimed = []
+    for delivery, webhook in rows:
+        delivery.next_attempt_at = now + LEASE
+        body = json.dumps(delivery.payload, ensure_ascii=False, sort_keys=True).encode()
+        claimed.append((delivery.id, webhook.url, webhook.secret, body))
+    return claimed
+
+
+def record_attempt(
+    session: Session,
+    delivery_id: int,
+    *,
+    now: dt.datetime,
+    status_code: int | None,
+    error: str | None,
+) -> None:
+    """Delivered on a 2xx; otherwise retried later, or given up after the last attempt."""
+    delivery = session.get(WebhookDelivery, delivery_id, with_for_update=True)
+    if delivery is None:
+        return
+    delivery.attempts += 1
+    delivery.last_status_code = status_code
+    if status_code is not None and 200 <= status_code < 300:
+        delivery.state = "delivered"
+        delivery.delivered_at = now
+        delivery.last_error = None
+        return
+    delivery.last_error = (error or f"HTTP {status_code}")[:500]
+    if delivery.attempts >= MAX_ATTEMPTS:
+        delivery.state = "failed"
+    else:
+        delivery.next_attempt_at = now + BACKOFF[delivery.attempts - 1]
+
+
+def deliveries(
+    session: Session, operator_id: int, state: str | None, limit: int
+) -> Sequence[WebhookDelivery]:
+    query = select(WebhookDelivery).where(WebhookDelivery.operator_id == operator_id)
+    if state:
+        query = query.where(WebhookDelivery.state == state)
+    return session.scalars(query.order_by(WebhookDelivery.id.desc()).limit(limit)).all()
+
+
+def delivery_document(delivery: WebhookDelivery) -> dict[str, Any]:
+    return {
+        "id": delivery.id,
+        "incident_id": delivery.incident_id,
+        "state": delivery.state,
+        "attempts": delivery.attempts,
+        "next_attempt_at": delivery.next_attempt_at,
+        "last_status_code": delivery.last_status_code,
+        "last_error": delivery.last_error,
+        "created_at": delivery.created_at,
+        "delivered_at": delivery.delivered_at,
+        "payload": delivery.payload,
+    }

@@ -1,0 +1,112 @@
+"""Workers that run a database job at a steady pace: escalation and webhook delivery."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable, Mapping
+
+import requests
+
+from intake_service import escalation, webhooks
+from intake_service.db import Database
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Escalator:
+    """Every few seconds, escalates incidents left unacknowledged past their delay."""
+
+    name = "escalation"
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        delays: Mapping[str, dt.timedelta] = escalation.DEFAULT_DELAYS,
+        interval_seconds: float = 5.0,
+        clock: Callable[[], dt.datetime] = utc_now,
+    ) -> None:
+        self.db = db
+        self.delays = delays
+        self.interval_seconds = interval_seconds
+        self.clock = clock
+
+    def run_once(self) -> list[str]:
+        with self.db.transaction() as session:
+            return escalation.escalate_overdue(session, self.clock(), self.delays)
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                escalated = self.run_once()
+                if escalated:
+                    log.info("escalation: %d incidents escalated", len(escalated))
+            except Exception as exc:  # noqa: BLE001 - database down: retry at the next tick
+                log.warning("escalation failed (%s); retrying", type(exc).__name__)
+            stop.wait(self.interval_seconds)
+
+
+class WebhookSender:
+    """Sends due webhook deliveries; a slow or failing operator endpoint delays only itself."""
+
+    name = "webhooks"
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        batch_size: int = 20,
+        timeout_seconds: float = 5.0,
+        interval_seconds: float = 1.0,
+        clock: Callable[[], dt.datetime] = utc_now,
+    ) -> None:
+        self.db = db
+        self.batch_size = batch_size
+        self.timeout_seconds = timeout_seconds
+        self.interval_seconds = interval_seconds
+        self.clock = clock
+        self.session = requests.Session()
+
+    def send_due(self) -> int:
+        """Send what is due; return how many deliveries were attempted."""
+        with self.db.transaction() as session:
+            claimed = webhooks.claim_due(session, self.clock(), self.batch_size)
+        for delivery_id, url, secret, body in claimed:
+            timestamp = str(int(self.clock().timestamp()))
+            status_code, error = None, None
+            try:
+                response = self.session.post(
+                    url,
+                    data=body,
+                    timeout=self.timeout_seconds,
+                    allow_redirects=False,
+                    headers={
+                        "Content-Type": "application/json",
+                        "X-Intake-Timestamp": timestamp,
+                        webhooks.SIGNATURE_HEADER: webhooks.sign(secret, timestamp, body),
+                    },
+                )
+                status_code = response.status_code
+            except requests.RequestException as exc:
+                error = f"{type(exc).__name__}: {exc}"[:500]
+            with self.db.transaction() as session:
+                webhooks.record_attempt(
+                    session, delivery_id, now=self.clock(), status_code=status_code, error=error
+                )
+        return len(claimed)
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                attempted = self.send_due()
+            except Exception as exc:  # noqa: BLE001 - database down: retry at the next tick
+                log.warning("webhooks failed (%s); retrying", type(exc).__name__)
+                attempted = 0
+            if attempted < self.batch_size:
+                stop.wait(self.interval_seconds)

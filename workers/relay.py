@@ -1,0 +1,140 @@
+"""The outbox relay: publishes committed events to the command-centre feed.
+
+Claims a batch of unsent events (``FOR UPDATE SKIP LOCKED``: several relays
+share the work), publishes each with the broker's confirm where it has one,
+then marks them sent in the same transaction. Killed mid-batch, it loses
+nothing: the batch was not marked sent and is published again (consumers drop
+duplicates by event id). Woken at once by PostgreSQL ``NOTIFY`` on commit;
+polls as a safety net, and on SQLite.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable
+
+import psycopg
+from kombu import Connection
+
+from intake_service import incidents, outbox
+from intake_service.db import Database
+from intake_service.messaging import FeedPublisher, connect
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_SECONDS = 5.0
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class CommitListener:
+    """Waits for ``NOTIFY outbox`` on PostgreSQL; a plain timed wait elsewhere."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.connection: psycopg.Connection[tuple[object, ...]] | None = None
+
+    def _connect(self) -> None:
+        if self.db.is_sqlite or self.connection is not None:
+            return
+        url = self.db.engine.url.set(drivername="postgresql")
+        self.connection = psycopg.connect(
+            url.render_as_string(hide_password=False), autocommit=True
+        )
+        self.connection.execute(f"LISTEN {outbox.NOTIFY_CHANNEL}")
+
+    def wait(self, timeout: float, stop: threading.Event) -> None:
+        try:
+            self._connect()
+        except psycopg.Error as exc:
+            log.warning("relay: cannot listen for commits (%s); polling", type(exc).__name__)
+        if self.connection is None:
+            stop.wait(timeout)
+            return
+        try:
+            for _ in self.connection.notifies(timeout=timeout, stop_after=1):
+                break
+        except psycopg.Error:
+            self.close()
+            stop.wait(timeout)
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+
+class Relay:
+    name = "relay"
+
+    def __init__(
+        self,
+        db: Database,
+        broker_url: str,
+        *,
+        batch_size: int = 200,
+        poll_seconds: float = 0.5,
+        clock: Callable[[], dt.datetime] = utc_now,
+    ) -> None:
+        self.db = db
+        self.broker_url = broker_url
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self.clock = clock
+        self.connection: Connection | None = None
+        self.publisher: FeedPublisher | None = None
+        self.listener = CommitListener(db)
+
+    def _publisher(self) -> FeedPublisher:
+        if self.publisher is None:
+            self.connection = connect(self.broker_url)
+            self.connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0)
+            self.publisher = FeedPublisher(self.connection)
+        return self.publisher
+
+    def _reset(self) -> None:
+        if self.connection is not None:
+            try:
+                self.connection.release()
+            except Exception:
+                log.debug("relay: closing a broken connection failed", exc_info=True)
+        self.connection = None
+        self.publisher = None
+
+    def relay_batch(self) -> int:
+        """Publish one batch of unsent events; return how many were sent."""
+        publisher = self._publisher()
+        with self.db.transaction() as session:
+            events = outbox.claim_unsent(session, self.batch_size)
+            now = self.clock()
+            for event in events:
+                publisher.publish(
+                    event.envelope, service_code=event.service_code, priority=event.priority
+                )
+                outbox.mark_sent(event, now)
+                if event.event_type == "incident.submitted":
+                    incidents.mark_queued(session, event.incident_id, now)
+            return len(events)
+
+    def run(self, stop: threading.Event) -> None:
+        backoff = 0.1
+        while not stop.is_set():
+            try:
+                sent = self.relay_batch()
+            except Exception as exc:  # noqa: BLE001 - broker or database down: retry, never die
+                log.warning("relay: batch failed (%s: %s); retrying", type(exc).__name__, exc)
+                self._reset()
+                stop.wait(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+                continue
+            backoff = 0.1
+            if sent:
+                log.info("relay: published %d events", sent)
+            if sent < self.batch_size:
+                self.listener.wait(self.poll_seconds, stop)
+        self.listener.close()
+        self._reset()

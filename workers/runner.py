@@ -1,0 +1,55 @@
+"""Runs several workers in one process, and stops them all cleanly on SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from intake_service.config import Config
+from intake_service.db import Database
+
+log = logging.getLogger(__name__)
+
+
+class Worker(Protocol):
+    name: str
+
+    def run(self, stop: threading.Event) -> None: ...
+
+
+def build_workers(config: Config, db: Database, names: Sequence[str]) -> list[Worker]:
+    from workers.periodic import Escalator, WebhookSender
+    from workers.relay import Relay
+
+    factories: dict[str, Any] = {
+        "relay": lambda: Relay(db, config.broker_url),
+        "escalation": lambda: Escalator(db, delays=config.escalation_delays),
+        "webhooks": lambda: WebhookSender(db),
+    }
+    names = list(names) or list(factories)
+    unknown = [name for name in names if name not in factories]
+    if unknown:
+        raise ValueError(f"unknown worker(s): {', '.join(unknown)}; known: {', '.join(factories)}")
+    return [factories[name]() for name in names]
+
+
+def run_workers(workers: Sequence[Worker], stop: threading.Event | None = None) -> None:
+    """Run each worker in a thread until SIGTERM/SIGINT (or ``stop``); then let each finish."""
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+    threads = [
+        threading.Thread(target=worker.run, args=(stop,), name=worker.name, daemon=True)
+        for worker in workers
+    ]
+    for thread in threads:
+        thread.start()
+    log.info("workers running: %s", ", ".join(worker.name for worker in workers))
+    stop.wait()
+    log.info("stopping workers")
+    for thread in threads:
+        thread.join(timeout=30)
