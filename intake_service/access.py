@@ -27,6 +27,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "incident.read": frozenset({"operator", "command_centre"}),
     "incident.amend": frozenset({"operator"}),
     "incident.withdraw": frozenset({"operator"}),
+    "incident.change_status": frozenset({"command_centre"}),
+    "command_centre.queue": frozenset({"command_centre"}),
+    "webhook.manage": frozenset({"operator"}),
 }
 
 

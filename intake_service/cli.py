@@ -17,7 +17,7 @@ import click
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
-from intake_service import demo, gtfs, migrate, operators, tokens
+from intake_service import demo, gtfs, migrate, operators, tokens, zones
 from intake_service.access import ROLES
 from intake_service.config import Config, ConfigError
 from intake_service.db import Database
@@ -177,7 +177,7 @@ def demo_load() -> None:
         _fail("demo data is only for the embedded mode (unset DATABASE_URL).")
     migrate.upgrade(config.database_url)
     with _transaction() as session:
-        loaded = demo.load(session, now=_now())
+        loaded = demo.load(session, now=_now(), commune_of=_commune_of(config))
     click.echo("Demo tokens (embedded mode only; do not use in production):")
     for role, scope, secret in loaded:
         click.echo(f"  {role:<16} {scope:<12} {secret}")
@@ -209,7 +209,7 @@ def gtfs_import(operator_code: str, path: Path) -> None:
     started = time.monotonic()
 
     def progress(file: str, rows: int) -> None:
-        click.echo(f"  {file}: {rows:,} rows", err=True)
+        click.echo(f"  {file}: {rows:,} row{'s' if rows != 1 else ''}", err=True)
 
     click.echo(f"reading {path}", err=True)
     try:
@@ -220,7 +220,7 @@ def gtfs_import(operator_code: str, path: Path) -> None:
         _fail(f"cannot read {path} ({exc.strerror or exc}) — the previous feed is kept.")
 
     click.echo("placing the stops in their communes…", err=True)
-    commune_of = _commune_of(_config().instance_path)
+    commune_of = _commune_of(_config())
     with _transaction() as session:
         try:
             record = gtfs.import_feed(
@@ -251,19 +251,11 @@ def gtfs_import(operator_code: str, path: Path) -> None:
         )
 
 
-def _commune_of(cache_dir: Path) -> Callable[[float, float], str | None]:
-    """The INSEE code of the commune at a point, from the shared commune index."""
-    # Imported here: building the index loads the commune boundaries, which only
-    # this command needs.
-    from intake_service import communes
+def _commune_of(config: Config) -> Callable[[float, float], str | None]:
+    """The INSEE code of the commune at a point (the index loads on first use)."""
+    from intake_service.places import SharedCommunes
 
-    index = communes.shared_index(cache_dir)
-
-    def commune_of(lat: float, lon: float) -> str | None:
-        match = index.lookup(lat, lon)
-        return match.commune.insee_code if match is not None else None
-
-    return commune_of
+    return SharedCommunes(config.communes_cache_dir or config.instance_path).commune_at
 
 
 @gtfs_group.command("stops")
@@ -289,17 +281,99 @@ def gtfs_stops(operator_code: str, limit: int, text: str) -> None:
         click.echo(f"no stop of {operator_code} has {text!r} in its name", err=True)
 
 
+@main.group("zones")
+def zones_group() -> None:
+    """The police-zone table (communes in a police zone and their service)."""
+
+
+@zones_group.command("import")
+@click.argument("path", type=click.Path(path_type=Path))
+def zones_import(path: Path) -> None:
+    """Replace the police-zone table with a CSV: insee_code,service_code,service_name."""
+    if not path.is_file():
+        _fail(f"{path} is not a file.")
+    try:
+        rows = zones.read_zones(path)
+    except zones.ZoneError as exc:
+        _fail(f"{path.name} {exc} — the previous table is kept.")
+    with _transaction() as session:
+        count = zones.replace_zones(session, rows)
+    services = len({service for _, service, _ in rows})
+    click.echo(f"imported {count} communes in a police zone, {services} services")
+
+
+@main.command("workers")
+@click.argument("names", nargs=-1)
+def workers_command(names: tuple[str, ...]) -> None:
+    """Run the relay and the consumers (all by default, or those NAMES); stop on SIGTERM."""
+    import logging
+
+    from workers.runner import build_workers, run_workers
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    config = _config()
+    database = Database(config.database_url)
+    try:
+        workers = build_workers(config, database, names)
+    except ValueError as exc:
+        _fail(str(exc))
+    run_workers(workers)
+    database.dispose()
+
+
+@main.group("feed")
+def feed_group() -> None:
+    """The command-centre feed on the broker."""
+
+
+@feed_group.command("tail")
+@click.argument("service_code")
+@click.option("--ack", is_flag=True, help="Consume from the feed queue (removes the messages).")
+@click.option("--count", type=int, default=0, help="Stop after this many messages (0: never).")
+def feed_tail(service_code: str, ack: bool, count: int) -> None:
+    """Print a service's feed live, one line per message.
+
+    Without --ack, a private tap queue sees new messages and the feed keeps its
+    own; with --ack, messages are taken from feed.SERVICE_CODE and acknowledged.
+    """
+    from intake_service import feed_tail as tail
+
+    config = _config()
+    try:
+        for line in tail.tail(config.broker_url, service_code, consume=ack, count=count):
+            click.echo(line)
+    except KeyboardInterrupt:
+        pass
+    except tail.BrokerUnavailable as exc:
+        _fail(f"cannot reach the broker ({exc}): check BROKER_URL and that the broker runs.")
+
+
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)
 @click.option("--workers", default=2, show_default=True, help="gunicorn worker processes.")
-def serve(host: str, port: int, workers: int) -> None:
+@click.option(
+    "--with-workers/--without-workers",
+    default=None,
+    help="Also run the relay and consumers (default: in the embedded mode only).",
+)
+def serve(host: str, port: int, workers: int, with_workers: bool | None) -> None:
     """Serve the API with gunicorn (the same app as `gunicorn 'intake_service:create_app()'`)."""
+    import subprocess
+
     from gunicorn.app.base import BaseApplication
 
     from intake_service import create_app
 
     config = _config()
+    background: list[subprocess.Popen[bytes]] = []
+    if config.embedded if with_workers is None else with_workers:
+        background.append(subprocess.Popen([sys.executable, "-m", "workers"]))
+
+    def stop_background(_server: Any) -> None:
+        for process in background:
+            process.terminate()
+            process.wait(timeout=30)
 
     class Server(BaseApplication):
         def load_config(self) -> None:
@@ -307,6 +381,7 @@ def serve(host: str, port: int, workers: int) -> None:
             self.cfg.set("workers", workers)
             self.cfg.set("graceful_timeout", 20)
             self.cfg.set("accesslog", "-")
+            self.cfg.set("on_exit", stop_background)
 
         def load(self) -> Callable[..., Any]:
             return create_app(config)

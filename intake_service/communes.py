@@ -248,10 +248,11 @@ def _write_cache(path: Path, source: _SourceCommunes) -> None:
     wkb: list[bytes] = list(shapely.to_wkb(source.geoms))
     offsets = np.cumsum([0, *map(len, wkb)], dtype=np.int64)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(
+    tmp = tempfile.NamedTemporaryFile(  # noqa: SIM115  (closed before the rename, below)
         dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
-    ) as tmp:
-        try:
+    )
+    try:
+        with tmp:
             np.savez(
                 tmp,
                 codes=np.array(source.codes, dtype=np.str_),
@@ -261,11 +262,10 @@ def _write_cache(path: Path, source: _SourceCommunes) -> None:
             )
             tmp.flush()
             os.fsync(tmp.fileno())
-        except BaseException:
-            tmp.close()
-            os.unlink(tmp.name)
-            raise
-    os.replace(tmp.name, path)
+        os.replace(tmp.name, path)
+    except BaseException:
+        Path(tmp.name).unlink(missing_ok=True)
+        raise
 
 
 def _read_cache(path: Path) -> _SourceCommunes:

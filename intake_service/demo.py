@@ -7,13 +7,17 @@ CLI refuses to load them outside the embedded mode.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from intake_service.gtfs import import_feed, read_feed
 from intake_service.models import ApiToken
 from intake_service.operators import add_operator
 from intake_service.tokens import create_token, hash_token
+from intake_service.zones import read_zones, replace_zones
 
 OPERATORS = (
     ("tisseo", "Tisséo (Toulouse) — démo"),
@@ -32,10 +36,33 @@ TOKENS = (
 )
 
 
-def load(session: Session, *, now: dt.datetime) -> list[tuple[str, str, str]]:
-    """Add the demo operators and tokens (idempotent); return (role, scope, secret) rows."""
+DEMO_DATA = Path(__file__).parent / "demo"
+GTFS_FEEDS = (
+    ("tisseo", DEMO_DATA / "gtfs" / "tisseo-demo"),
+    ("mistral", DEMO_DATA / "gtfs" / "mistral-demo"),
+)
+POLICE_ZONES = DEMO_DATA / "police_zones.csv"
+
+
+def load(
+    session: Session, *, now: dt.datetime, commune_of: Callable[[float, float], str | None]
+) -> list[tuple[str, str, str]]:
+    """Add the demo operators, their GTFS feeds, the police-zone table and a token per role.
+
+    Idempotent; returns (role, scope, secret) rows.
+    """
     for code, name in OPERATORS:
         add_operator(session, code, name, now=now)
+    for code, path in GTFS_FEEDS:
+        import_feed(
+            session,
+            code,
+            read_feed(path),
+            source=f"demo:{path.name}",
+            now=now,
+            commune_of=commune_of,
+        )
+    replace_zones(session, read_zones(POLICE_ZONES))
     existing = set(session.scalars(select(ApiToken.token_hash)))
     for role, scope, secret in TOKENS:
         if hash_token(secret) not in existing:

@@ -88,7 +88,7 @@ def request_hash(body: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _operator_of(session: Session, principal: Principal) -> Operator:
+def operator_of(session: Session, principal: Principal) -> Operator:
     operator = session.scalar(select(Operator).where(Operator.code == principal.scope))
     if operator is None:
         raise UnknownOperator(principal.scope)
@@ -144,7 +144,7 @@ def submit_incident(
     second blocks on a unique index until the first commits, then fails with an
     IntegrityError: the caller replays the first answer (or answers 409).
     """
-    operator = _operator_of(session, principal)
+    operator = operator_of(session, principal)
     incident_id = str(uuid.uuid4())
     if claim is not None:
         # An expired record with the same key gives its key up.
@@ -460,7 +460,7 @@ def list_incidents(
     limit: int,
 ) -> tuple[Sequence[Incident], str | None]:
     """The operator's own incidents, newest first, one page at a time."""
-    operator = _operator_of(session, principal)
+    operator = operator_of(session, principal)
     query = select(Incident).where(Incident.operator_id == operator.id)
     if filters.statuses:
         query = query.where(Incident.status.in_(filters.statuses))

@@ -235,6 +235,8 @@ class GtfsStop(Base):
     """A stop or station, with the commune it lies in (found once, at import)."""
 
     __tablename__ = "gtfs_stops"
+    # A station's platforms are looked up by their parent (is a stop served by a route?).
+    __table_args__ = (Index("ix_gtfs_stops_parent", "operator_id", "parent_station"),)
 
     operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), primary_key=True)
     stop_id: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -84,7 +84,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def postgres_database() -> Iterator[str]:
     """A database of this test worker on the real PostgreSQL, migrated with Alembic."""
     require_service("PostgreSQL", "127.0.0.1", 5432)
-    name = f"intake_test_{_worker()}"
+    name = f"intake_test_{_worker()}_{os.getpid()}"
     admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

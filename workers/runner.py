@@ -25,7 +25,7 @@ def build_workers(config: Config, db: Database, names: Sequence[str]) -> list[Wo
     from workers.relay import Relay
 
     factories: dict[str, Any] = {
-        "relay": lambda: Relay(db, config.broker_url),
+        "relay": lambda: Relay(db, config.broker_url, batch_size=config.relay_batch_size),
         "escalation": lambda: Escalator(db, delays=config.escalation_delays),
         "webhooks": lambda: WebhookSender(db),
     }

@@ -9,8 +9,9 @@ from flask_smorest import Api
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from intake_service.api import docs, health, incidents
+from intake_service.api import command_centre, docs, health, incidents, webhooks
 from intake_service.api.problems import from_http_exception, problem_response
+from intake_service.incidents import UnknownOperator
 from schemas.problem import ProblemSchema
 
 JSON_MIMETYPES = ("application/json", "application/merge-patch+json")
@@ -60,8 +61,14 @@ def init_api(app: Flask) -> None:
     api = ProblemApi(app)
     api.register_blueprint(health.blp)
     api.register_blueprint(incidents.blp)
+    api.register_blueprint(command_centre.blp)
+    api.register_blueprint(webhooks.blp)
     app.register_blueprint(docs.bp)
     app.before_request(_require_json_body)
+
+    @app.errorhandler(UnknownOperator)
+    def operator_not_registered(_error: UnknownOperator) -> Response:
+        return problem_response(403, "This token's operator is not registered.")
 
     @app.errorhandler(OperationalError)
     def database_unavailable(error: OperationalError) -> Response:

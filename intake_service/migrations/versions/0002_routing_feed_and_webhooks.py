@@ -71,6 +71,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['operator_id'], ['operators.id'], name=op.f('fk_gtfs_stops_operator_id_operators')),
     sa.PrimaryKeyConstraint('operator_id', 'stop_id', name=op.f('pk_gtfs_stops'))
     )
+    op.create_index('ix_gtfs_stops_parent', 'gtfs_stops', ['operator_id', 'parent_station'])
     op.create_table('webhook_deliveries',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('operator_id', sa.Integer(), nullable=False),
@@ -115,6 +116,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_webhook_deliveries_due')
 
     op.drop_table('webhook_deliveries')
+    op.drop_index('ix_gtfs_stops_parent', table_name='gtfs_stops')
     op.drop_table('gtfs_stops')
     op.drop_table('gtfs_routes')
     op.drop_table('gtfs_route_stops')

@@ -1,0 +1,101 @@
+"""The command centre's side: its queue of open incidents, and its actions on them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, g
+from flask.views import MethodView
+from flask_smorest import abort
+
+from intake_service import incidents
+from intake_service.api.auth import current_principal, require
+from intake_service.api.blueprint import ApiBlueprint
+from schemas.incident import (
+    IncidentSchema,
+    QueueArgsSchema,
+    QueuePageSchema,
+    StatusRequestSchema,
+)
+
+blp = ApiBlueprint(
+    "command_centre",
+    __name__,
+    url_prefix="/api/v1",
+    description="The command centre's queue and its actions on incidents.",
+)
+
+
+def _db() -> Any:
+    return current_app.extensions["intake.db"]
+
+
+def queue_item(incident: incidents.Incident) -> dict[str, Any]:
+    return {
+        "id": incident.id,
+        "operator": incident.operator.code,
+        "operator_reference": incident.operator_reference,
+        "received_at": incident.received_at,
+        "updated_at": incident.updated_at,
+        "occurred_at": incident.occurred_at,
+        "status": incident.status,
+        "priority": incident.priority,
+        "state": incident.state,
+        "primary_nature": incident.primary_nature,
+        "version": incident.version,
+        "escalated": bool(incident.escalations),
+        "service_code": incident.service_code,
+    }
+
+
+@blp.route("/command-centre/incidents")
+class Queue(MethodView):
+    @require("command_centre.queue")
+    @blp.arguments(QueueArgsSchema, location="query", as_kwargs=True)
+    @blp.response(200, QueuePageSchema)
+    def get(
+        self, limit: int, status: list[str] | None = None, priority: list[str] | None = None
+    ) -> Any:
+        """The service's open incidents
+
+        Ordered by priority, then weapon, injury, staff victim and suspects
+        present, then the most recent.
+        """
+        with _db().transaction() as session:
+            found = incidents.command_centre_queue(
+                session,
+                current_principal(),
+                statuses=status or (),
+                priorities=priority or (),
+                limit=limit,
+            )
+            return {"items": [queue_item(incident) for incident in found]}
+
+
+@blp.route("/incidents/<incident_id>/status")
+class Status(MethodView):
+    @require("incident.change_status")
+    @blp.arguments(StatusRequestSchema)
+    @blp.response(200, IncidentSchema)
+    @blp.alt_response(409, description="The incident's status does not allow this change")
+    def post(self, request: dict[str, Any], incident_id: str) -> Any:
+        """Acknowledge, dispatch, close or reject an incident
+
+        ``closed`` needs an ``outcome``; ``rejected`` a ``cause``, and
+        ``redirect_to`` re-routes the incident to the competent service.
+        """
+        try:
+            with _db().transaction() as session:
+                incident = incidents.change_status(
+                    session, current_principal(), incident_id, request, now=g.now
+                )
+                return incidents.incident_document(incident)
+        except incidents.IncidentNotFound:
+            abort(404, message="No such incident.")
+        except incidents.TransitionRefused as exc:
+            abort(409, message=exc.message, slug="invalid-transition")
+        except incidents.UnknownService:
+            abort(
+                422,
+                errors=[{"field": "redirect_to", "message": "No such service (or the same one)."}],
+            )
