@@ -37,6 +37,7 @@ def create_app(
     app.extensions["intake.config"] = config
     app.extensions["intake.db"] = Database(config.database_url)
     app.extensions["intake.clock"] = clock
+    app.extensions["intake.principals"] = {}
     app.extensions["intake.communes"] = SharedCommunes(
         config.communes_cache_dir or config.instance_path
     )

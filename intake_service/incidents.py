@@ -51,13 +51,6 @@ class UnknownOperator(LookupError):
     """The token names an operator that is not registered."""
 
 
-@dataclass
-class DuplicateReference(Exception):
-    """The operator already sent a sheet with this ``operator_reference``."""
-
-    incident_id: str
-
-
 class IdempotencyKeyReused(Exception):
     """The ``Idempotency-Key`` was first used with another body."""
 
@@ -140,9 +133,10 @@ def submit_incident(
 ) -> Incident:
     """Accept a validated sheet: incident, version 1, status and ``incident.submitted`` event.
 
-    Of two concurrent requests with the same key (or the same reference), the
-    second blocks on a unique index until the first commits, then fails with an
-    IntegrityError: the caller replays the first answer (or answers 409).
+    A sheet whose ``operator_reference`` or idempotency key was already used
+    fails on a unique index with an IntegrityError (no query beforehand: the
+    index decides, also between concurrent requests, where the second blocks
+    until the first commits); the caller replays the first answer or answers 409.
     """
     operator = operator_of(session, principal)
     incident_id = str(uuid.uuid4())
@@ -158,15 +152,6 @@ def submit_incident(
         if expired is not None:
             session.delete(expired)
             session.flush()
-    existing = session.scalar(
-        select(Incident.id).where(
-            Incident.operator_id == operator.id,
-            Incident.operator_reference == sheet["operator_reference"],
-        )
-    )
-    if existing is not None:
-        raise DuplicateReference(existing)
-
     place = check_place(session, operator.id, sheet["location"], locator)
     stored_sheet = _sheet_schema.dump(sheet)
     assessment = assess(sheet, now)

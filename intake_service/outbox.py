@@ -13,11 +13,13 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from intake_service.models import OutboxEvent
 
+# A trigger on outbox_events notifies this channel when rows are committed
+# (migration 0003, PostgreSQL only); relays LISTEN to it.
 NOTIFY_CHANNEL = "outbox"
 
 
@@ -43,7 +45,6 @@ def add_event(
             attempts=0,
         )
     )
-    notify_relays(session)
 
 
 def claim_unsent(session: Session, limit: int) -> Sequence[OutboxEvent]:
@@ -68,9 +69,3 @@ def oldest_unsent_age(session: Session, now: dt.datetime) -> dt.timedelta | None
         select(func.min(OutboxEvent.created_at)).where(OutboxEvent.sent_at.is_(None))
     )
     return None if oldest is None else now - oldest
-
-
-def notify_relays(session: Session) -> None:
-    """Wake listening relays when this transaction commits (PostgreSQL only; others poll)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})

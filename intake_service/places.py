@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from intake_service import gtfs
 from intake_service.models import PoliceZone
 from intake_service.routing import (
+    DEPARTMENTS,
     PREFECTURE_DE_POLICE,
     CompetentService,
     PoliceZoneEntry,
@@ -83,21 +84,23 @@ def check_place(
     warnings: list[SheetWarning] = []
     errors: dict[str, list[str]] = {}
     stop: Any = None
-    if gtfs.has_feed(session, operator_id):
-        route_id = location.get("route_id")
-        if route_id is not None and not gtfs.route_exists(session, operator_id, route_id):
-            errors["route_id"] = ["No such route_id in your imported GTFS feed."]
-        for key in ("stop_id", "previous_stop_id", "next_stop_id"):
-            stop_id = location.get(key)
-            if stop_id is None:
-                continue
-            found = gtfs.find_stop(session, operator_id, stop_id)
-            if found is None:
-                errors[key] = ["No such stop_id in your imported GTFS feed."]
-            elif stop is None:
-                stop = found
-        if errors:
-            raise ValidationError({"location": errors})
+    route_id = location.get("route_id")
+    if route_id is not None and not gtfs.route_exists(session, operator_id, route_id):
+        errors["route_id"] = ["No such route_id in your imported GTFS feed."]
+    for key in ("stop_id", "previous_stop_id", "next_stop_id"):
+        stop_id = location.get(key)
+        if stop_id is None:
+            continue
+        found = gtfs.find_stop(session, operator_id, stop_id)
+        if found is None:
+            errors[key] = ["No such stop_id in your imported GTFS feed."]
+        elif stop is None:
+            stop = found
+    # Unknown ids are errors only against an imported feed; the feed is looked up
+    # only then, so a sheet that names its stop costs no extra query.
+    if errors and gtfs.has_feed(session, operator_id):
+        raise ValidationError({"location": errors})
+    if stop is not None:
         stop_id = location.get("stop_id")
         served = (
             gtfs.route_serves_stop(session, operator_id, route_id, stop_id)
@@ -169,8 +172,8 @@ def service_for_code(session: Session, code: str) -> CompetentService | None:
     """The service a command centre names when it redirects an incident."""
     if code == PREFECTURE_DE_POLICE[0]:
         return CompetentService("prefecture_de_police", *PREFECTURE_DE_POLICE)
-    if code.startswith("ggd-") and len(code) in (6, 7):
-        department = code.removeprefix("ggd-").upper()
+    department = code.removeprefix("ggd-").upper()
+    if code.startswith("ggd-") and department in DEPARTMENTS:
         return CompetentService(
             "gendarmerie", code, f"Groupement de gendarmerie départementale {department}"
         )

@@ -34,6 +34,12 @@ class PoliceZoneEntry:
     service_name: str
 
 
+# Metropolitan départements (01–95 with 2A/2B for Corsica, no 20) and the five overseas ones.
+DEPARTMENTS = frozenset(
+    [f"{n:02d}" for n in range(1, 96) if n != 20] + ["2A", "2B", "971", "972", "973", "974", "976"]
+)
+
+
 def department_of(insee_code: str) -> str:
     """'31555' → '31', '2A004' → '2A', '97411' → '974' (overseas use three digits)."""
     return insee_code[:3] if insee_code.startswith("97") else insee_code[:2]

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import Integer, String, insert, literal, select
 from sqlalchemy.orm import Session
 
 from intake_service.models import Incident, StatusChange, Webhook, WebhookDelivery
@@ -90,29 +90,42 @@ def enqueue_status_change(
     session: Session, incident: Incident, change: StatusChange, now: dt.datetime
 ) -> None:
     """Queue the status change for the operator's webhook, if it registered one."""
-    webhook = session.get(Webhook, incident.operator_id)
-    if webhook is None:
-        return
     event_id = str(uuid.uuid4())
-    session.add(
-        WebhookDelivery(
-            operator_id=incident.operator_id,
-            event_id=event_id,
-            incident_id=incident.id,
-            payload={
-                "id": event_id,
-                "type": "incident.status_changed",
-                "incident_id": incident.id,
-                "operator_reference": incident.operator_reference,
-                "status": change.status,
-                "at": change.at.isoformat(),
-                "author_role": change.author_role,
-                "detail": change.detail,
-            },
-            state="pending",
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
+    payload = {
+        "id": event_id,
+        "type": "incident.status_changed",
+        "incident_id": incident.id,
+        "operator_reference": incident.operator_reference,
+        "status": change.status,
+        "at": change.at.isoformat(),
+        "author_role": change.author_role,
+        "detail": change.detail,
+    }
+    # One INSERT … SELECT: a row only if the operator has a webhook, without
+    # reading it first (this runs on every status change, most without webhook).
+    values = select(
+        Webhook.operator_id,
+        literal(event_id, String),
+        literal(incident.id, String),
+        literal(payload, WebhookDelivery.__table__.c.payload.type),
+        literal("pending", String),
+        literal(0, Integer),
+        literal(now, WebhookDelivery.__table__.c.next_attempt_at.type),
+        literal(now, WebhookDelivery.__table__.c.created_at.type),
+    ).where(Webhook.operator_id == incident.operator_id)
+    session.execute(
+        insert(WebhookDelivery).from_select(
+            [
+                "operator_id",
+                "event_id",
+                "incident_id",
+                "payload",
+                "state",
+                "attempts",
+                "next_attempt_at",
+                "created_at",
+            ],
+            values,
         )
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
@@ -10,7 +11,7 @@ from flask import current_app, g, request
 from flask_smorest import abort
 
 from intake_service.access import Principal, may
-from intake_service.tokens import principal_for
+from intake_service.tokens import hash_token, principal_for
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -25,12 +26,32 @@ def authenticate() -> Principal:
     secret = secret.strip()
     if scheme.lower() != "bearer" or not secret or len(secret) > 200:
         abort(401, message="A bearer token is required (Authorization: Bearer <token>).")
-    with current_app.extensions["intake.db"].transaction() as session:
-        principal = principal_for(session, secret)
+    principal = _cached_principal(secret)
     if principal is None:
         abort(401, message="The token is unknown or revoked.")
     g.principal = principal
     return cast(Principal, principal)
+
+
+def _cached_principal(secret: str) -> Principal | None:
+    """The token's principal, read from the database at most every TOKEN_CACHE_SECONDS.
+
+    Saves a transaction on every request; the price is that a revoked token
+    keeps working in a process for up to that many seconds (0 disables).
+    """
+    ttl = current_app.extensions["intake.config"].token_cache_seconds
+    cache: dict[str, tuple[Principal, float]] = current_app.extensions["intake.principals"]
+    key = hash_token(secret)
+    cached = cache.get(key)
+    if cached is not None and cached[1] > time.monotonic():
+        return cached[0]
+    with current_app.extensions["intake.db"].transaction() as session:
+        principal = principal_for(session, secret)
+    if principal is not None and ttl > 0:
+        if len(cache) > 10_000:
+            cache.clear()
+        cache[key] = (principal, time.monotonic() + ttl)
+    return principal
 
 
 def require(action: str) -> Callable[[F], F]:

@@ -178,14 +178,12 @@ class Incidents(MethodView):
                     ttl=_ttl(),
                 )
                 document = incidents.incident_document(incident)
-        except (IntegrityError, incidents.DuplicateReference) as exc:
-            # A concurrent request with the same key (or reference) committed first.
+        except IntegrityError:
+            # The key or the reference was used already (maybe by a concurrent request).
             if claim is not None:
                 replayed = _replay(claim)
                 if replayed is not None:
                     return replayed
-            if isinstance(exc, incidents.DuplicateReference):
-                _duplicate(exc.incident_id)
             existing = _existing_reference(sheet["operator_reference"])
             if existing is None:
                 raise
