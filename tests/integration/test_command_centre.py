@@ -511,14 +511,7 @@ def test_rejection_with_redirect_to_another_police_service(
     [
         "ddsp-99",  # no such police service in the zone table
         "ddsp-31",  # the same service
-        pytest.param(
-            "ggd-99",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: places.service_for_code accepts any 'ggd-' code of 2-3 characters, "
-                "so the incident is re-routed to a gendarmerie group that does not exist",
-            ),
-        ),
+        "ggd-99",  # no such département
     ],
 )
 def test_redirect_to_an_unknown_or_the_same_service_answers_422(
