@@ -6,6 +6,7 @@ from what the service does.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -36,6 +37,13 @@ def readme_curl() -> str:
     return blocks[0]
 
 
+def server_env(server: tuple[int, str]) -> dict[str, str]:
+    return ENVIRONMENTS[server[0]]
+
+
+ENVIRONMENTS: dict[int, dict[str, str]] = {}
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, str]]:
     instance = tmp_path_factory.mktemp("instance")
@@ -47,6 +55,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, str]
         [CLI, "demo", "load"], env=env, capture_output=True, text=True, check=True
     )
     port = free_port()
+    ENVIRONMENTS[port] = env
     process = subprocess.Popen(
         [CLI, "serve", "--port", str(port), "--workers", "2"],
         env=env,
@@ -103,3 +112,37 @@ def test_readiness_on_the_embedded_default(server: tuple[int, str]) -> None:
     port, _ = server
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as response:
         assert response.status == 200
+
+
+def test_the_whole_flow_reaches_the_command_centre_feed(server: tuple[int, str]) -> None:
+    """Sheet over HTTP → outbox → relay (started by serve) → embedded broker → feed."""
+    port, _ = server
+    sheet = json.loads((ROOT / "examples/sheets/valid/p4-depot-tags.json").read_text())
+    sheet["operator_reference"] = "E2E-FLOW-1"
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/incidents",
+        data=json.dumps(sheet).encode(),
+        headers={
+            "Authorization": "Bearer demo-operator-tisseo",
+            "Content-Type": "application/json",
+        },
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - our own server
+        assert response.status == 201
+        incident = json.loads(response.read())
+    assert incident["competent_service"]["code"] == "ddsp-31"
+    seen = ""
+    for _ in range(5):  # earlier tests' messages come first
+        tail = subprocess.run(
+            [CLI, "feed", "tail", "ddsp-31", "--ack", "--count", "1"],
+            env=server_env(server),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert tail.returncode == 0, tail.stderr
+        seen += tail.stdout
+        if incident["id"] in tail.stdout:
+            break
+    assert incident["id"] in seen
+    assert "incident.submitted.ddsp-31.P4" in seen
