@@ -115,7 +115,7 @@ def rank_within_priority(sheet: Sheet) -> int:
     """Weapon, then injury severity, then a staff victim, then suspects present.
 
     Packed into one integer (smaller first) so the database can order by it;
-    "the most recent" is the tie-breaker the queries add on ``occurred_at``.
+    "the most recent" is the tie-breaker the queries add (latest ``received_at`` first).
     """
     weapon = WEAPON_RANK[sheet["suspects"]["weapon"]]
     severity = worst_severity(sheet)

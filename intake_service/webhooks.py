@@ -57,7 +57,9 @@ def check_target(url: str, *, allow_private: bool) -> None:
         raise WebhookRefused(f"The host {parts.hostname!r} does not resolve.") from exc
     for address in addresses:
         ip = ipaddress.ip_address(str(address).split("%")[0])
-        if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast:
+        # Only globally routable addresses: this also refuses ranges Python does not
+        # call private, such as 100.64.0.0/10 where some clouds serve metadata.
+        if not ip.is_global or ip.is_multicast:
             raise WebhookRefused(
                 f"The webhook URL resolves to {ip}, a private or local address: refused."
             )

@@ -64,9 +64,11 @@ class WebhookSender:
         batch_size: int = 20,
         timeout_seconds: float = 5.0,
         interval_seconds: float = 1.0,
+        allow_private: bool = False,
         clock: Callable[[], dt.datetime] = utc_now,
     ) -> None:
         self.db = db
+        self.allow_private = allow_private
         self.batch_size = batch_size
         self.timeout_seconds = timeout_seconds
         self.interval_seconds = interval_seconds
@@ -81,6 +83,8 @@ class WebhookSender:
             timestamp = str(int(self.clock().timestamp()))
             status_code, error = None, None
             try:
+                # Checked again at each send: the name may resolve elsewhere by now.
+                webhooks.check_target(url, allow_private=self.allow_private)
                 response = self.session.post(
                     url,
                     data=body,
@@ -93,7 +97,7 @@ class WebhookSender:
                     },
                 )
                 status_code = response.status_code
-            except requests.RequestException as exc:
+            except (requests.RequestException, webhooks.WebhookRefused) as exc:
                 error = f"{type(exc).__name__}: {exc}"[:500]
             with self.db.transaction() as session:
                 webhooks.record_attempt(

@@ -27,7 +27,7 @@ def build_workers(config: Config, db: Database, names: Sequence[str]) -> list[Wo
     factories: dict[str, Any] = {
         "relay": lambda: Relay(db, config.broker_url, batch_size=config.relay_batch_size),
         "escalation": lambda: Escalator(db, delays=config.escalation_delays),
-        "webhooks": lambda: WebhookSender(db),
+        "webhooks": lambda: WebhookSender(db, allow_private=config.webhook_allow_private),
     }
     names = list(names) or list(factories)
     unknown = [name for name in names if name not in factories]

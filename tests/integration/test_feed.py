@@ -186,7 +186,7 @@ def test_sheet_at_a_real_stop_reaches_its_feed_and_the_ack_flows_back(
         assert status_event["payload"]["status"] == "acknowledged"
         assert message.delivery_info["routing_key"] == f"incident.status_changed.{service_code}.P1"
 
-    WebhookSender(stack["db"]).send_due()
+    WebhookSender(stack["db"], allow_private=True).send_due()
     statuses = [json.loads(body)["status"] for _, body in WebhookReceiver.received]
     assert statuses == ["received", "queued", "acknowledged"]
     headers_, body = WebhookReceiver.received[-1]

@@ -282,17 +282,8 @@ def test_changing_the_url_to_a_private_one_is_refused(strict_client: Any, header
         ("ftp://127.0.0.1/hook", True, "absolute http(s) URL"),
         ("http:///hook", False, "absolute http(s) URL"),
         ("/hook", False, "absolute http(s) URL"),
-        pytest.param(
-            "http://100.100.100.200/latest/meta-data/",
-            False,
-            "private or local",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: check_target lets through non-global ranges that Python does not "
-                "call private, e.g. 100.64.0.0/10 (shared address space; Alibaba Cloud's "
-                "metadata service is 100.100.100.200); `not ip.is_global` would refuse them",
-            ),
-        ),
+        # Shared address space (100.64.0.0/10): not "private" to Python, not global either.
+        ("http://100.100.100.200/latest/meta-data/", False, "private or local"),
     ],
 )
 def test_check_target(url: str, allow_private: bool, refusal: str | None) -> None:
@@ -328,7 +319,7 @@ def test_each_status_change_is_delivered_signed(
     ]
 
     clock.advance(seconds=1)
-    sender = WebhookSender(db, clock=clock)
+    sender = WebhookSender(db, allow_private=True, clock=clock)
     assert sender.send_due() == 3
     assert len(hook_server.requests) == 3
     statuses = []
@@ -362,7 +353,7 @@ def test_signature_does_not_verify_a_tampered_body(
 ) -> None:
     secret = register(client, headers, hook_server.url)
     submit(client, headers["operator"], "W-2")
-    WebhookSender(db, clock=clock).send_due()
+    WebhookSender(db, allow_private=True, clock=clock).send_due()
     [(request_headers, body)] = hook_server.requests
     timestamp = request_headers["X-Intake-Timestamp"]
     tampered = body.replace(b"received", b"closed")
@@ -378,7 +369,7 @@ def test_server_error_is_retried_after_the_backoff(
     register(client, headers, hook_server.url)
     submit(client, headers["operator"], "W-3")
     hook_server.script = [500, 204]
-    sender = WebhookSender(db, clock=clock)
+    sender = WebhookSender(db, allow_private=True, clock=clock)
 
     assert sender.send_due() == 1
     row = only_row(db)
@@ -407,7 +398,7 @@ def test_delivery_fails_after_the_last_attempt(
     register(client, headers, hook_server.url)
     incident_id = submit(client, headers["operator"], "W-4")
     hook_server.script = [500] * webhooks.MAX_ATTEMPTS
-    sender = WebhookSender(db, clock=clock)
+    sender = WebhookSender(db, allow_private=True, clock=clock)
 
     for attempt, backoff in enumerate(webhooks.BACKOFF, start=1):
         assert sender.send_due() == 1
@@ -451,7 +442,7 @@ def free_port() -> int:
 def test_connection_refused_is_recorded(client: Any, headers: Headers, db: Any, clock: Any) -> None:
     register(client, headers, f"http://127.0.0.1:{free_port()}/hook")
     submit(client, headers["operator"], "W-5")
-    assert WebhookSender(db, clock=clock).send_due() == 1
+    assert WebhookSender(db, allow_private=True, clock=clock).send_due() == 1
     row = only_row(db)
     assert (row.state, row.attempts, row.last_status_code) == ("pending", 1, None)
     assert row.last_error is not None
@@ -460,13 +451,27 @@ def test_connection_refused_is_recorded(client: Any, headers: Headers, db: Any, 
     assert row.next_attempt_at == clock.now + webhooks.BACKOFF[0]
 
 
+def test_sender_checks_the_address_again_before_each_post(
+    client: Any, headers: Headers, db: Any, clock: Any, hook_server: HookServer
+) -> None:
+    """Registered while allowed (or resolving elsewhere): a private address is refused at send."""
+    register(client, headers, hook_server.url)
+    submit(client, headers["operator"], "W-SSRF")
+    assert WebhookSender(db, allow_private=False, clock=clock).send_due() == 1
+    row = only_row(db)
+    assert (row.state, row.attempts) == ("pending", 1)
+    assert row.last_error is not None
+    assert "private or local" in row.last_error
+    assert hook_server.requests == []
+
+
 def test_stopped_server_then_back_up(
     client: Any, headers: Headers, db: Any, clock: Any, hook_server: HookServer
 ) -> None:
     register(client, headers, hook_server.url)
     submit(client, headers["operator"], "W-6")
     hook_server.stop()
-    sender = WebhookSender(db, clock=clock)
+    sender = WebhookSender(db, allow_private=True, clock=clock)
     assert sender.send_due() == 1
     assert "refused" in (only_row(db).last_error or "").lower()
 
@@ -570,7 +575,7 @@ def test_hanging_endpoint_only_delays_its_delivery(
     register(client, headers, hook_server.url)
     incident_id = submit(client, headers["operator"], "W-10")
     hook_server.script = ["hang"]
-    sender = WebhookSender(db, clock=clock, timeout_seconds=0.5)
+    sender = WebhookSender(db, allow_private=True, clock=clock, timeout_seconds=0.5)
     attempted: list[int] = []
     worker = threading.Thread(target=lambda: attempted.append(sender.send_due()))
     worker.start()
