@@ -173,6 +173,8 @@ def submit_incident(
         sheet=stored_sheet,
         warnings=[*sheet_warnings(sheet, now), *place.warnings],
         escalations=[],
+        # Known empty: reading it later must not query the database.
+        status_changes=[],
     )
     _apply_routing(incident, place.routing)
     session.add(incident)
