@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from intake_service import lifecycle
@@ -24,17 +24,21 @@ DEFAULT_DELAYS: Mapping[str, dt.timedelta] = DEFAULT_ESCALATION_DELAYS
 def is_overdue(
     priority: str,
     received_at: dt.datetime,
-    escalations: list[str],
+    escalated_for: str | None,
     now: dt.datetime,
     delays: Mapping[str, dt.timedelta],
 ) -> bool:
     """Whether an unacknowledged incident passed its priority's delay, not yet escalated for it."""
     delay = delays.get(priority)
-    return delay is not None and priority not in escalations and now - received_at >= delay
+    return delay is not None and escalated_for != priority and now - received_at >= delay
 
 
 def escalate_overdue(
-    session: Session, now: dt.datetime, delays: Mapping[str, dt.timedelta] = DEFAULT_DELAYS
+    session: Session,
+    now: dt.datetime,
+    delays: Mapping[str, dt.timedelta] = DEFAULT_DELAYS,
+    *,
+    batch: int = 500,
 ) -> list[str]:
     """Escalate every overdue incident; return their ids. Safe with several escalators."""
     escalated: list[str] = []
@@ -45,14 +49,16 @@ def escalate_overdue(
                 Incident.status.in_(lifecycle.UNACKNOWLEDGED),
                 Incident.priority == priority,
                 Incident.received_at <= now - delay,
+                # Filtered here, not after the LIMIT: escalated ones must not fill the batch.
+                or_(Incident.escalated_for.is_(None), Incident.escalated_for != priority),
             )
             .order_by(Incident.received_at)
-            .limit(500)
+            .limit(batch)
             .with_for_update(skip_locked=True, of=Incident)
         ).all()
         for incident in candidates:
             if is_overdue(
-                incident.priority, incident.received_at, incident.escalations, now, delays
+                incident.priority, incident.received_at, incident.escalated_for, now, delays
             ):
                 record_escalation(session, incident, now, delay)
                 escalated.append(incident.id)

@@ -172,7 +172,8 @@ def submit_incident(
         version=1,
         sheet=stored_sheet,
         warnings=[*sheet_warnings(sheet, now), *place.warnings],
-        escalations=[],
+        escalated_for=None,
+        event_sequence=0,
         # Known empty: reading it later must not query the database.
         status_changes=[],
     )
@@ -401,7 +402,7 @@ def change_status(
             session, incident, "received", principal, now, {"rerouted_to": redirect.code}
         )
         incident.acknowledged_at = None
-        incident.escalations = []
+        incident.escalated_for = None
         session.flush()
         _record_event(session, incident, "incident.submitted", now, {})
     return incident
@@ -411,7 +412,7 @@ def record_escalation(
     session: Session, incident: Incident, now: dt.datetime, delay: dt.timedelta
 ) -> None:
     """Mark ``incident`` escalated for its priority and publish ``incident.escalated``."""
-    incident.escalations = [*incident.escalations, incident.priority]
+    incident.escalated_for = incident.priority
     incident.updated_at = now
     session.flush()
     _record_event(
@@ -482,6 +483,8 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         at, incident_id = json.loads(raw)
+        if not isinstance(at, str) or not isinstance(incident_id, str):
+            raise TypeError("a cursor holds two strings")
         moment = dt.datetime.fromisoformat(at)
         uuid.UUID(incident_id)
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
@@ -567,13 +570,18 @@ def _record_event(
     session: Session, incident: Incident, event_type: str, now: dt.datetime, extra: dict[str, Any]
 ) -> None:
     """Write the event to the outbox, in the same transaction as the change."""
+    incident.event_sequence += 1
     envelope = _envelope_schema.dump(
         {
             "id": str(uuid.uuid4()),
             "type": event_type,
             "version": ENVELOPE_VERSION,
             "occurred_at": now,
-            "payload": {"incident": incident_document(incident), **extra},
+            "payload": {
+                "incident": incident_document(incident),
+                "sequence": incident.event_sequence,
+                **extra,
+            },
         }
     )
     outbox.add_event(

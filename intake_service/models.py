@@ -102,6 +102,7 @@ class Incident(Base):
         ),
         Index("ix_incidents_operator_received", "operator_id", "received_at", "id"),
         Index("ix_incidents_service_queue", "service_code", "status", "priority", "priority_rank"),
+        Index("ix_incidents_unacknowledged", "priority", "status", "received_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -127,8 +128,12 @@ class Incident(Base):
     insee_code: Mapped[str | None] = mapped_column(String(5))
     routing_basis: Mapped[str | None] = mapped_column(String(32))
     acknowledged_at: Mapped[dt.datetime | None]
-    # Priorities whose acknowledgement delay was passed and published, once each.
-    escalations: Mapped[list[Any]] = mapped_column(default=list)
+    # The priority whose acknowledgement delay was passed and published (once per
+    # priority: an amendment that raises the priority escalates again).
+    escalated_for: Mapped[str | None] = mapped_column(String(2))
+    # Counts the incident's events: consumers apply an event only if its
+    # ``sequence`` is above the last they applied (relays may publish out of order).
+    event_sequence: Mapped[int] = mapped_column(Integer, default=0)
 
     operator: Mapped[Operator] = relationship(lazy="joined")
     status_changes: Mapped[list[StatusChange]] = relationship(

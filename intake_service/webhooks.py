@@ -47,12 +47,16 @@ class WebhookRefused(ValueError):
 def check_target(url: str, *, allow_private: bool) -> None:
     """Refuse URLs that are not http(s) or that point at private networks (SSRF)."""
     parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError as exc:  # "Port out of range 0-65535"
+        raise WebhookRefused(f"The webhook URL has an invalid port: {exc}.") from exc
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise WebhookRefused("The webhook URL must be an absolute http(s) URL.")
     if allow_private:
         return
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443)}
+        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, port or 443)}
     except (socket.gaierror, UnicodeError) as exc:
         raise WebhookRefused(f"The host {parts.hostname!r} does not resolve.") from exc
     for address in addresses:

@@ -131,7 +131,9 @@ class StatusRequestSchema(BaseSchema):
     outcome = fields.String(
         validate=validate.OneOf(v.OUTCOMES), metadata={"description": "closed: required"}
     )
-    comment = fields.String(validate=validate.Length(1, 1000))
+    comment = fields.String(
+        validate=validate.Length(1, 1000), metadata={"description": "closed: required"}
+    )
     cause = fields.String(
         validate=validate.Length(1, 500),
         metadata={"description": "rejected: required (why not competent)"},
@@ -145,8 +147,10 @@ class StatusRequestSchema(BaseSchema):
     def check_status_fields(self, data: dict[str, Any], **_: Any) -> None:
         status = data["status"]
         errors: dict[str, list[str]] = {}
-        if status == "closed" and "outcome" not in data:
-            errors["outcome"] = ["Required to close an incident."]
+        if status == "closed":
+            for key in ("outcome", "comment"):
+                if key not in data:
+                    errors[key] = ["Required to close an incident."]
         if status == "rejected" and "cause" not in data:
             errors["cause"] = ["Required to reject an incident."]
         for key, allowed in (

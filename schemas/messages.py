@@ -20,6 +20,13 @@ EVENT_TYPES = (
 
 class IncidentEventPayloadSchema(BaseSchema):
     incident = fields.Nested(IncidentSchema, required=True)
+    sequence = fields.Integer(
+        required=True,
+        metadata={
+            "description": "Counts this incident's events from 1: apply an event only if its "
+            "sequence is above the last one applied (messages may arrive out of order)."
+        },
+    )
     changed_paths = fields.List(fields.String(), metadata={"description": "incident.amended"})
     reason = fields.String(allow_none=True, metadata={"description": "incident.withdrawn"})
     status = fields.String(metadata={"description": "incident.status_changed: the new status"})

@@ -28,7 +28,11 @@ class ProblemApi(Api):
 
 def _require_json_body() -> Response | None:
     """415 for a body that is not JSON, before anything tries to read it."""
-    if request.method in ("POST", "PUT", "PATCH") and request.path.startswith("/api/"):
+    # An empty body is fine where the body is optional (a withdrawal without reason).
+    has_body = bool(request.content_length) or "chunked" in request.headers.get(
+        "Transfer-Encoding", ""
+    )
+    if request.method in ("POST", "PUT", "PATCH") and request.path.startswith("/api/") and has_body:
         mimetype = request.mimetype
         if mimetype not in JSON_MIMETYPES and not mimetype.endswith("+json"):
             return problem_response(

@@ -43,7 +43,7 @@ def queue_item(incident: incidents.Incident) -> dict[str, Any]:
         "state": incident.state,
         "primary_nature": incident.primary_nature,
         "version": incident.version,
-        "escalated": bool(incident.escalations),
+        "escalated": incident.escalated_for is not None,
         "service_code": incident.service_code,
     }
 

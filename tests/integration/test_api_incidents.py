@@ -378,3 +378,21 @@ def test_unknown_api_route_is_a_problem(client, headers):
     assert response.status_code == 404
     assert response.mimetype == PROBLEM
     assert json.loads(response.get_data())["status"] == 404
+
+
+def test_crafted_cursors_answer_422(client, headers):
+    import base64
+
+    for payload in (b'["2026-03-14T17:30:00+00:00", 123]', b"[1, 2]", b'{"a": 1}', b'["x"]'):
+        cursor = base64.urlsafe_b64encode(payload).decode().rstrip("=")
+        response = client.get(f"/api/v1/incidents?cursor={cursor}", headers=headers["operator"])
+        assert response.status_code == 422, payload
+
+
+def test_withdrawal_without_a_body(client, headers):
+    created = post_sheet(client, headers["operator"], a_sheet()).get_json()
+    response = client.post(
+        f"/api/v1/incidents/{created['id']}/withdrawal", headers=headers["operator"]
+    )
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "withdrawn"

@@ -170,7 +170,12 @@ def test_queue_lists_only_the_services_open_incidents(client: Any, headers: Head
     assert set_status(client, cic, dispatched, status="dispatched").status_code == 200
     closed = submit(client, op, toulouse("O-4"))["id"]
     assert set_status(client, cic, closed, status="acknowledged").status_code == 200
-    assert set_status(client, cic, closed, status="closed", outcome="arrest").status_code == 200
+    assert (
+        set_status(
+            client, cic, closed, status="closed", outcome="arrest", comment="Interpellé."
+        ).status_code
+        == 200
+    )
     withdrawn = submit(client, op, toulouse("O-5"))["id"]
     response = client.post(f"/api/v1/incidents/{withdrawn}/withdrawal", json={}, headers=op)
     assert response.status_code == 200
@@ -307,7 +312,9 @@ def test_close_straight_after_acknowledgement_without_dispatch(
     cic = headers["command_centre"]
     incident_id = submit(client, headers["operator"], toulouse("L-3"))["id"]
     assert set_status(client, cic, incident_id, status="acknowledged").status_code == 200
-    response = set_status(client, cic, incident_id, status="closed", outcome="false_alarm")
+    response = set_status(
+        client, cic, incident_id, status="closed", outcome="false_alarm", comment="Rien."
+    )
     assert response.status_code == 200
     assert history(response.get_json()) == ["received", "acknowledged", "closed"]
 
@@ -339,13 +346,18 @@ def test_close_a_closed_incident_answers_409(client: Any, headers: Headers, db: 
     incident_id = submit(client, headers["operator"], toulouse("T-2"))["id"]
     assert set_status(client, cic, incident_id, status="acknowledged").status_code == 200
     assert (
-        set_status(client, cic, incident_id, status="closed", outcome="arrest").status_code == 200
+        set_status(
+            client, cic, incident_id, status="closed", outcome="arrest", comment="Interpellé."
+        ).status_code
+        == 200
     )
-    assert_conflict(set_status(client, cic, incident_id, status="closed", outcome="duplicate"))
+    assert_conflict(
+        set_status(client, cic, incident_id, status="closed", outcome="duplicate", comment="x")
+    )
     assert_conflict(set_status(client, cic, incident_id, status="acknowledged"))
     assert_conflict(set_status(client, cic, incident_id, status="rejected", cause="x"))
     detail = stored(db, incident_id).status_changes[-1].detail
-    assert detail == {"outcome": "arrest"}
+    assert detail == {"outcome": "arrest", "comment": "Interpellé."}
 
 
 def test_acknowledge_twice_answers_409(client: Any, headers: Headers) -> None:
@@ -386,9 +398,9 @@ def test_operator_cannot_withdraw_after_acknowledgement(
 @pytest.mark.parametrize(
     ("body", "fields"),
     [
-        ({"status": "closed"}, {"outcome"}),
+        ({"status": "closed"}, {"outcome", "comment"}),
         ({"status": "rejected"}, {"cause"}),
-        ({"status": "closed", "outcome": "solved"}, {"outcome"}),
+        ({"status": "closed", "outcome": "solved", "comment": "x"}, {"outcome"}),
         ({"status": "acknowledged", "call_sign": "TV 1"}, {"call_sign"}),
         ({"status": "acknowledged", "outcome": "arrest"}, {"outcome"}),
         ({"status": "dispatched", "redirect_to": "ggd-31"}, {"redirect_to"}),

@@ -77,10 +77,8 @@ def escalations(db: Any, incident_id: str | None = None) -> list[OutboxEvent]:
 
 
 def escalated_for(db: Any, incident_id: str) -> list[str]:
-    with db.transaction() as session:
-        incident = session.get(Incident, incident_id)
-        assert incident is not None
-        return list(incident.escalations)
+    """The priorities the incident was escalated for, in order (from its published events)."""
+    return [e.envelope["payload"]["incident"]["priority"] for e in escalations(db, incident_id)]
 
 
 def test_p1_is_escalated_at_two_minutes_and_only_once(
@@ -332,7 +330,26 @@ def test_redirected_incident_is_escalated_again_at_its_new_service(
         headers=headers["command_centre"],
     )
     assert redirected.status_code == 200
-    assert escalated_for(db, incident_id) == []
+    with db.transaction() as session:
+        assert session.get(Incident, incident_id).escalated_for is None
     # Still unacknowledged since it was received: the gendarmerie is alerted at once.
     assert escalator.run_once() == [incident_id]
     assert [event.service_code for event in escalations(db, incident_id)] == ["ddsp-31", "ggd-31"]
+
+
+def test_escalated_incidents_never_crowd_out_the_next_ones(
+    client: Any, headers: Headers, db: Any, clock: Any
+) -> None:
+    """Incidents nobody acknowledges pile up; a batch limit must not hide new overdue ones."""
+    from intake_service.escalation import escalate_overdue
+
+    first = [submit(client, headers, p1(f"E-PILE-{n}"), "P1") for n in range(3)]
+    clock.advance(minutes=2)
+    with db.transaction() as session:
+        assert escalate_overdue(session, clock.now, batch=2) == first[:2]
+    with db.transaction() as session:
+        assert escalate_overdue(session, clock.now, batch=2) == first[2:]
+    late = submit(client, headers, p1("E-PILE-late"), "P1")
+    clock.advance(minutes=2)
+    with db.transaction() as session:
+        assert escalate_overdue(session, clock.now, batch=2) == [late]

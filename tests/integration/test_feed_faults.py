@@ -74,18 +74,19 @@ def submit(app: Any, headers: dict[str, str], count: int, prefix: str) -> list[s
 def report(
     name: str, sent: int, accepted: int, envelopes: list[dict[str, Any]], expected: list[str]
 ) -> None:
-    delivered = Counter(
-        e["payload"]["incident"]["id"] for e in envelopes if e["type"] == "incident.submitted"
-    )
-    applied = set(delivered)
-    duplicates = sum(delivered.values()) - len(applied)
-    lost = len(set(expected) - applied)
+    """Deduplicate by event id, as a consumer does, then check every accepted sheet arrived."""
+    submitted = [e for e in envelopes if e["type"] == "incident.submitted"]
+    applied = {e["id"]: e["payload"]["incident"]["id"] for e in submitted}
+    duplicates = len(submitted) - len(applied)
+    incidents = Counter(applied.values())
+    lost = len(set(expected) - set(incidents))
     print(
-        f"\n[{name}] sent={sent} accepted={accepted} delivered={sum(delivered.values())} "
+        f"\n[{name}] sent={sent} accepted={accepted} delivered={len(submitted)} "
         f"applied={len(applied)} duplicates_suppressed={duplicates} lost={lost}"
     )
     assert lost == 0
-    assert applied == set(expected)
+    assert set(incidents) == set(expected)
+    assert all(count == 1 for count in incidents.values())  # one event per sheet, once applied
 
 
 def test_sheets_accepted_while_the_broker_is_down_reach_the_feed_once_it_is_back(

@@ -101,7 +101,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('operator_id', name=op.f('pk_webhooks'))
     )
     with op.batch_alter_table('incidents', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('escalations', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=False, server_default=sa.text("'[]'")))
+        batch_op.add_column(sa.Column('escalated_for', sa.String(length=2), nullable=True))
+        batch_op.add_column(sa.Column('event_sequence', sa.Integer(), nullable=False, server_default=sa.text('0')))
+        batch_op.create_index('ix_incidents_unacknowledged', ['priority', 'status', 'received_at'], unique=False)
 
 
 
@@ -109,7 +111,9 @@ def upgrade() -> None:
 def downgrade() -> None:
 
     with op.batch_alter_table('incidents', schema=None) as batch_op:
-        batch_op.drop_column('escalations')
+        batch_op.drop_index('ix_incidents_unacknowledged')
+        batch_op.drop_column('event_sequence')
+        batch_op.drop_column('escalated_for')
 
     op.drop_table('webhooks')
     with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
