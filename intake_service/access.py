@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from intake_service.routing import UNROUTED_SERVICE
+
 ROLES = ("operator", "command_centre", "gpo_referent", "gpo_partner", "station_officer", "admin")
 
 # What each role's scope names.
@@ -53,7 +55,8 @@ def sees_incident(principal: Principal, operator_code: str, service_code: str | 
     if principal.role == "operator":
         return principal.scope == operator_code
     if principal.role == "command_centre":
-        return service_code is not None and principal.scope == service_code
+        # The national fallback desk works the incidents no service could be found for.
+        return principal.scope == (service_code or UNROUTED_SERVICE)
     return False
 
 

@@ -30,7 +30,7 @@ from intake_service.models import (
 )
 from intake_service.places import CommuneLocator, check_place, service_for_code
 from intake_service.priority import assess
-from intake_service.routing import Routing
+from intake_service.routing import UNROUTED_SERVICE, Routing
 from intake_service.sheet_diff import changed_paths, merge_patch
 from intake_service.sheet_warnings import sheet_warnings
 from schemas.incident import IncidentSchema
@@ -258,6 +258,12 @@ def amend_incident(
 
     The sheet's time bounds are checked against the time it was received: an
     amendment adds facts, it does not move the report in time.
+
+    Routing follows the place while no command centre has the incident: if the
+    amended place belongs to another service, the first one gets the amendment
+    (showing where it went) and the new one gets the incident. A sheet returned
+    by a command centre (``rejected`` without redirect) is sent again once
+    amended. An incident a command centre redirected stays where it was sent.
     Raises marshmallow.ValidationError with the merged sheet's paths.
     """
     incident = _get_for_update(session, principal, incident_id)
@@ -284,7 +290,10 @@ def amend_incident(
     incident.priority_rank = assessment.rank
     incident.priority_reason = assessment.reason
     incident.warnings = [*sheet_warnings(sheet, now), *place.warnings]
-    _apply_routing(incident, place.routing)
+    previous_service = incident.service_code
+    if incident.routing_basis != "redirected" and incident.status in lifecycle.REROUTABLE:
+        _apply_routing(incident, place.routing)
+    resubmit = incident.status == "rejected" or incident.service_code != previous_service
     session.add(
         IncidentVersion(
             incident_id=incident.id,
@@ -297,7 +306,21 @@ def amend_incident(
         )
     )
     session.flush()
-    _record_event(session, incident, "incident.amended", now, {"changed_paths": changes})
+    if incident.status != "rejected":
+        _record_event(
+            session,
+            incident,
+            "incident.amended",
+            now,
+            {"changed_paths": changes},
+            service_code=previous_service,
+        )
+    if resubmit:
+        if incident.status != "received":
+            _change_status(session, incident, "received", principal, now, {"resubmitted": True})
+        incident.escalated_for = None
+        session.flush()
+        _record_event(session, incident, "incident.submitted", now, {})
     return incident
 
 
@@ -345,10 +368,12 @@ def command_centre_queue(
     limit: int,
 ) -> Sequence[Incident]:
     """The service's open incidents: by priority, then within it by rank, then most recent."""
-    query = select(Incident).where(
-        Incident.service_code == principal.scope,
-        Incident.status.in_(statuses or OPEN_STATUSES),
+    in_service = (
+        Incident.service_code.is_(None)
+        if principal.scope == UNROUTED_SERVICE
+        else Incident.service_code == principal.scope
     )
+    query = select(Incident).where(in_service, Incident.status.in_(statuses or OPEN_STATUSES))
     if priorities:
         query = query.where(Incident.priority.in_(priorities))
     return session.scalars(
@@ -566,10 +591,23 @@ def _change_status(
     webhooks.enqueue_status_change(session, incident, change, now)
 
 
+_CURRENT_SERVICE: Any = object()
+
+
 def _record_event(
-    session: Session, incident: Incident, event_type: str, now: dt.datetime, extra: dict[str, Any]
+    session: Session,
+    incident: Incident,
+    event_type: str,
+    now: dt.datetime,
+    extra: dict[str, Any],
+    *,
+    service_code: str | None = _CURRENT_SERVICE,
 ) -> None:
-    """Write the event to the outbox, in the same transaction as the change."""
+    """Write the event to the outbox, in the same transaction as the change.
+
+    It goes to the incident's service, or to ``service_code`` when given (the
+    service an incident just left).
+    """
     incident.event_sequence += 1
     envelope = _envelope_schema.dump(
         {
@@ -588,7 +626,7 @@ def _record_event(
         session,
         envelope,
         incident_id=incident.id,
-        service_code=incident.service_code,
+        service_code=incident.service_code if service_code is _CURRENT_SERVICE else service_code,
         priority=incident.priority,
         now=now,
     )

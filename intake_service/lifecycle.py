@@ -17,8 +17,11 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 COMMAND_CENTRE_STATUSES = ("acknowledged", "dispatched", "closed", "rejected")
 # Not yet acknowledged: escalated when left waiting too long.
 UNACKNOWLEDGED = frozenset({"received", "queued"})
-# Statuses in which the operator may still amend the sheet.
-AMENDABLE = frozenset({"received", "queued", "acknowledged", "dispatched", "closed"})
+# Statuses in which the operator may still amend the sheet (a returned sheet too:
+# amending it sends it again).
+AMENDABLE = frozenset({"received", "queued", "acknowledged", "dispatched", "closed", "rejected"})
+# No command centre has the incident: an amended place may send it elsewhere.
+REROUTABLE = frozenset({"received", "queued", "rejected"})
 
 
 def can_move(current: str, target: str) -> bool:
