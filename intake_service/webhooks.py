@@ -16,6 +16,7 @@ import secrets
 import socket
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -36,7 +37,8 @@ BACKOFF = (
     dt.timedelta(hours=3),
 )
 MAX_ATTEMPTS = len(BACKOFF) + 1
-# A claimed delivery is hidden from other workers this long while it is sent.
+# A claimed delivery is hidden from other workers this long while it is sent
+# (the sender makes it longer than its batch can take).
 LEASE = dt.timedelta(seconds=60)
 
 
@@ -142,21 +144,34 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
-def claim_due(session: Session, now: dt.datetime, limit: int) -> list[tuple[int, str, str, bytes]]:
-    """Lease due deliveries to this worker: (delivery id, url, secret, body)."""
+@dataclass(frozen=True)
+class ClaimedDelivery:
+    id: int
+    incident_id: str
+    url: str
+    secret: str
+    body: bytes
+
+
+def claim_due(
+    session: Session, now: dt.datetime, limit: int, lease: dt.timedelta = LEASE
+) -> list[ClaimedDelivery]:
+    """Lease due deliveries to this worker, oldest first."""
     rows = session.execute(
         select(WebhookDelivery, Webhook)
         .join(Webhook, Webhook.operator_id == WebhookDelivery.operator_id)
         .where(WebhookDelivery.state == "pending", WebhookDelivery.next_attempt_at <= now)
-        .order_by(WebhookDelivery.next_attempt_at)
+        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
         .limit(limit)
         .with_for_update(skip_locked=True, of=WebhookDelivery)
     ).all()
     claimed = []
     for delivery, webhook in rows:
-        delivery.next_attempt_at = now + LEASE
+        delivery.next_attempt_at = now + lease
         body = json.dumps(delivery.payload, ensure_ascii=False, sort_keys=True).encode()
-        claimed.append((delivery.id, webhook.url, webhook.secret, body))
+        claimed.append(
+            ClaimedDelivery(delivery.id, delivery.incident_id, webhook.url, webhook.secret, body)
+        )
     return claimed
 
 
@@ -170,8 +185,8 @@ def record_attempt(
 ) -> None:
     """Delivered on a 2xx; otherwise retried later, or given up after the last attempt."""
     delivery = session.get(WebhookDelivery, delivery_id, with_for_update=True)
-    if delivery is None:
-        return
+    if delivery is None or delivery.state != "pending":
+        return  # settled meanwhile (a late answer must not undo "delivered")
     delivery.attempts += 1
     delivery.last_status_code = status_code
     if status_code is not None and 200 <= status_code < 300:

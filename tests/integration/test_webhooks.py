@@ -530,8 +530,8 @@ def test_a_claimed_delivery_is_leased(
         first = webhooks.claim_due(session, clock.now, 10)
     with db.transaction() as session:
         second = webhooks.claim_due(session, clock.now, 10)
-    assert [(url, key) for _, url, key, _ in first] == [(hook_server.url, secret)]
-    assert json.loads(first[0][3])["incident_id"] == incident_id
+    assert [(d.url, d.secret) for d in first] == [(hook_server.url, secret)]
+    assert json.loads(first[0].body)["incident_id"] == incident_id
     assert second == []
     assert only_row(db).next_attempt_at == clock.now + webhooks.LEASE
 
@@ -541,9 +541,7 @@ def test_a_claimed_delivery_is_leased(
         assert webhooks.claim_due(session, clock.now, 10) == []
     clock.advance(seconds=1)
     with db.transaction() as session:
-        assert [delivery_id for delivery_id, *_ in webhooks.claim_due(session, clock.now, 10)] == [
-            first[0][0]
-        ]
+        assert [d.id for d in webhooks.claim_due(session, clock.now, 10)] == [first[0].id]
 
 
 def test_concurrent_claims_skip_each_others_deliveries(
@@ -559,8 +557,8 @@ def test_concurrent_claims_skip_each_others_deliveries(
         # Before the first worker commits, a second one claims at the same instant.
         with db.transaction() as second_session:
             second = webhooks.claim_due(second_session, clock.now, 10)
-    first_ids = {delivery_id for delivery_id, *_ in first}
-    second_ids = {delivery_id for delivery_id, *_ in second}
+    first_ids = {d.id for d in first}
+    second_ids = {d.id for d in second}
     assert len(first_ids) == 2
     assert len(second_ids) == 1
     assert first_ids.isdisjoint(second_ids)
@@ -609,3 +607,17 @@ def test_hanging_endpoint_only_delays_its_delivery(
     clock.advance(seconds=10)
     assert sender.send_due() == 1
     assert {row.state for row in rows(db)} == {"delivered"}
+
+
+def test_a_late_failure_never_undoes_a_delivery(
+    client: Any, headers: Headers, db: Any, clock: Any, hook_server: HookServer
+) -> None:
+    register(client, headers, hook_server.url)
+    submit(client, headers["operator"], "W-LATE")
+    WebhookSender(db, allow_private=True, clock=clock).send_due()
+    delivered = only_row(db)
+    assert delivered.state == "delivered"
+    with db.transaction() as session:  # a second sender's answer, arriving after the first
+        webhooks.record_attempt(session, delivered.id, now=clock.now, status_code=None, error="late")
+    after = only_row(db)
+    assert (after.state, after.attempts, after.last_error) == ("delivered", 1, None)
