@@ -63,6 +63,14 @@ def mark_sent(event: OutboxEvent, now: dt.datetime) -> None:
     event.attempts += 1
 
 
+def record_failure(session: Session, position: int, error: str) -> None:
+    """Count a failed attempt to publish the event at ``position``, with its error."""
+    event = session.get(OutboxEvent, position)
+    if event is not None and event.sent_at is None:
+        event.attempts += 1
+        event.last_error = error[:500]
+
+
 def oldest_unsent_age(session: Session, now: dt.datetime) -> dt.timedelta | None:
     """How long the oldest unsent event has waited (the relay's lag), or None."""
     oldest = session.scalar(

@@ -88,6 +88,8 @@ class Relay:
         self.connection: Connection | None = None
         self.publisher: FeedPublisher | None = None
         self.listener = CommitListener(db)
+        # The outbox position being published, to record why it failed.
+        self.publishing: int | None = None
 
     def _publisher(self) -> FeedPublisher:
         if self.publisher is None:
@@ -108,17 +110,33 @@ class Relay:
     def relay_batch(self) -> int:
         """Publish one batch of unsent events; return how many were sent."""
         publisher = self._publisher()
+        # Declared again each batch: a broker that lost its bindings (Redis restarted
+        # without persistence) would otherwise drop the messages silently.
+        publisher.declared.clear()
         with self.db.transaction() as session:
             events = outbox.claim_unsent(session, self.batch_size)
             now = self.clock()
             for event in events:
+                self.publishing = event.position
                 publisher.publish(
                     event.envelope, service_code=event.service_code, priority=event.priority
                 )
                 outbox.mark_sent(event, now)
                 if event.event_type == "incident.submitted":
                     incidents.mark_queued(session, event.incident_id, now)
+            self.publishing = None
             return len(events)
+
+    def _record_failure(self, error: Exception) -> None:
+        """Note on the event that failed why, so a stuck outbox says what blocks it."""
+        position, self.publishing = self.publishing, None
+        if position is None:
+            return
+        try:
+            with self.db.transaction() as session:
+                outbox.record_failure(session, position, f"{type(error).__name__}: {error}")
+        except Exception:  # the database may be what failed: keep relaying
+            log.debug("relay: could not record the failure", exc_info=True)
 
     def run(self, stop: threading.Event) -> None:
         backoff = 0.1
@@ -127,6 +145,7 @@ class Relay:
                 sent = self.relay_batch()
             except Exception as exc:  # noqa: BLE001 - broker or database down: retry, never die
                 log.warning("relay: batch failed (%s: %s); retrying", type(exc).__name__, exc)
+                self._record_failure(exc)
                 self._reset()
                 stop.wait(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)

@@ -172,3 +172,48 @@ def test_relay_killed_mid_batch_loses_nothing(
     print(f"\n[relay killed] unsent after kill={unsent_after_kill}")
     assert unsent_after_kill > 0
     report("relay killed mid-batch", 300, 300, envelopes, expected)
+
+
+def test_a_blocked_event_says_why_and_goes_once_unblocked(api: Any, clock: Any) -> None:
+    """An integrator declared the feed queue with other arguments: RabbitMQ refuses ours."""
+    url = broker_url("rabbitmq")
+    db = api.extensions["intake.db"]
+    headers = create_tokens(db, clock.now)["operator"]
+    service_code = fresh_service_code()
+    with db.transaction() as session:
+        zones.replace_zones(session, [("31555", service_code, "DIPN 31 — test")])
+    [incident_id] = submit(api, headers, 1, "BLOCKED")
+    from kombu import Queue
+
+    from intake_service.messaging import EXCHANGE, connect
+
+    connection = connect(url)
+    wrong = Queue(
+        f"feed.{service_code}", EXCHANGE, routing_key="x", durable=True
+    )  # no max priority
+    wrong(connection.default_channel).declare()
+    relay = Relay(db, url, poll_seconds=0.05)
+    stop = threading.Event()
+    thread = threading.Thread(target=relay.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        event = None
+        while time.monotonic() < deadline:
+            with db.transaction() as session:
+                event = session.scalars(select(OutboxEvent)).one()
+                if event.last_error:
+                    break
+            time.sleep(0.1)
+        assert event is not None
+        assert event.sent_at is None
+        assert event.last_error is not None
+        assert "PRECONDITION_FAILED" in event.last_error
+        wrong(connection.channel()).delete()  # the integrator fixes its queue
+        with feed_reader(url, service_code) as reader:
+            envelope = reader.get(timeout=20)[0]
+        assert envelope["payload"]["incident"]["id"] == incident_id
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+        connection.release()

@@ -618,6 +618,8 @@ def test_a_late_failure_never_undoes_a_delivery(
     delivered = only_row(db)
     assert delivered.state == "delivered"
     with db.transaction() as session:  # a second sender's answer, arriving after the first
-        webhooks.record_attempt(session, delivered.id, now=clock.now, status_code=None, error="late")
+        webhooks.record_attempt(
+            session, delivered.id, now=clock.now, status_code=None, error="late"
+        )
     after = only_row(db)
     assert (after.state, after.attempts, after.last_error) == ("delivered", 1, None)
