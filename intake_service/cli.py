@@ -306,19 +306,12 @@ def zones_import(path: Path) -> None:
 @click.argument("names", nargs=-1)
 def workers_command(names: tuple[str, ...]) -> None:
     """Run the relay and the consumers (all by default, or those NAMES); stop on SIGTERM."""
-    import logging
+    from workers.runner import run_configured
 
-    from workers.runner import build_workers, run_workers
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    config = _config()
-    database = Database(config.database_url)
     try:
-        workers = build_workers(config, database, names)
+        run_configured(_config(), names)
     except ValueError as exc:
         _fail(str(exc))
-    run_workers(workers)
-    database.dispose()
 
 
 @main.group("feed")

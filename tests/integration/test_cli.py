@@ -142,3 +142,11 @@ def test_demo_is_refused_outside_the_embedded_mode(env: dict[str, str]) -> None:
     result = run(production, "demo", "load")
     assert result.exit_code == 2
     assert "embedded" in result.output
+
+
+def test_unknown_worker_names_are_refused_with_the_known_ones(env: dict[str, str]) -> None:
+    result = run(env, "workers", "relay", "linker2")
+    assert result.exit_code == 2
+    assert "linker2" in result.output
+    assert "relay" in result.output
+    assert "escalation" in result.output
