@@ -35,6 +35,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 }
 
 
+# What an operator sees of the police's side of an incident's history: the steps,
+# who by role, the outcome or cause; not which desk or officer, call signs or comments.
+OPERATOR_VISIBLE_DETAIL = frozenset({"outcome", "cause", "reason", "rerouted_to", "resubmitted"})
+
+
 @dataclass(frozen=True)
 class Principal:
     """The authenticated caller: a token (or, later, a person) with one role and scope."""

@@ -20,7 +20,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from intake_service import lifecycle, outbox, webhooks
-from intake_service.access import Principal, sees_incident
+from intake_service.access import OPERATOR_VISIBLE_DETAIL, Principal, sees_incident
 from intake_service.models import (
     IdempotencyRecord,
     Incident,
@@ -519,8 +519,30 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
     return moment, incident_id
 
 
-def incident_document(incident: Incident) -> dict[str, Any]:
-    """The incident as the API and the feed show it (input of ``IncidentSchema``)."""
+def history_for(principal: Principal | None, change: StatusChange) -> dict[str, Any]:
+    """One status change as ``principal`` may see it (None: in full, for the feed)."""
+    if principal is None or principal.role != "operator" or change.author_role == "operator":
+        return {
+            "status": change.status,
+            "at": change.at,
+            "author_role": change.author_role,
+            "author": change.author,
+            "detail": change.detail,
+        }
+    return {
+        "status": change.status,
+        "at": change.at,
+        "author_role": change.author_role,
+        "author": change.author_role,
+        "detail": {k: v for k, v in change.detail.items() if k in OPERATOR_VISIBLE_DETAIL},
+    }
+
+
+def incident_document(incident: Incident, viewer: Principal | None = None) -> dict[str, Any]:
+    """The incident as the API and the feed show it (input of ``IncidentSchema``).
+
+    ``viewer`` narrows what an operator sees of the command centre's actions.
+    """
     competent_service = (
         {
             "kind": incident.service_kind,
@@ -545,16 +567,7 @@ def incident_document(incident: Incident) -> dict[str, Any]:
         "police_zone": incident.police_zone,
         "insee_code": incident.insee_code,
         "routing_basis": incident.routing_basis,
-        "status_history": [
-            {
-                "status": change.status,
-                "at": change.at,
-                "author_role": change.author_role,
-                "author": change.author,
-                "detail": change.detail,
-            }
-            for change in incident.status_changes
-        ],
+        "status_history": [history_for(viewer, change) for change in incident.status_changes],
         "sheet": incident.sheet,
     }
 

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Integer, String, insert, literal, select
 from sqlalchemy.orm import Session
 
+from intake_service.access import OPERATOR_VISIBLE_DETAIL
 from intake_service.models import Incident, StatusChange, Webhook, WebhookDelivery
 
 SIGNATURE_HEADER = "X-Intake-Signature"
@@ -107,7 +108,7 @@ def enqueue_status_change(
         "status": change.status,
         "at": change.at.isoformat(),
         "author_role": change.author_role,
-        "detail": change.detail,
+        "detail": {k: v for k, v in change.detail.items() if k in OPERATOR_VISIBLE_DETAIL},
     }
     # One INSERT … SELECT: a row only if the operator has a webhook, without
     # reading it first (this runs on every status change, most without webhook).

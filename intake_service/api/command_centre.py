@@ -89,7 +89,7 @@ class Status(MethodView):
                 incident = incidents.change_status(
                     session, current_principal(), incident_id, request, now=g.now
                 )
-                return incidents.incident_document(incident)
+                return incidents.incident_document(incident, current_principal())
         except incidents.IncidentNotFound:
             abort(404, message="No such incident.")
         except incidents.TransitionRefused as exc:

@@ -63,7 +63,7 @@ def _location(incident_id: str) -> str:
 
 
 def _incident_response(incident: incidents.Incident, status: int) -> Any:
-    body = _incident_schema.dump(incidents.incident_document(incident))
+    body = _incident_schema.dump(incidents.incident_document(incident, current_principal()))
     return make_response(body, status, {"Location": _location(incident.id)})
 
 
@@ -177,7 +177,7 @@ class Incidents(MethodView):
                     claim=claim,
                     ttl=_ttl(),
                 )
-                document = incidents.incident_document(incident)
+                document = incidents.incident_document(incident, current_principal())
         except IntegrityError:
             # The key or the reference was used already (maybe by a concurrent request).
             if claim is not None:
@@ -265,7 +265,8 @@ class Incident(MethodView):
         try:
             with _db().transaction() as session:
                 return incidents.incident_document(
-                    incidents.get_incident(session, current_principal(), incident_id)
+                    incidents.get_incident(session, current_principal(), incident_id),
+                    current_principal(),
                 )
         except incidents.IncidentNotFound:
             _not_found()
@@ -318,7 +319,7 @@ class Amendments(MethodView):
                 incident = incidents.amend_incident(
                     session, current_principal(), incident_id, patch, now=_now(), locator=_locator()
                 )
-                return incidents.incident_document(incident)
+                return incidents.incident_document(incident, current_principal())
         except incidents.IncidentNotFound:
             _not_found()
         except ValidationError as exc:
@@ -343,7 +344,7 @@ class Withdrawal(MethodView):
                 incident = incidents.withdraw_incident(
                     session, current_principal(), incident_id, body.get("reason"), now=_now()
                 )
-                return incidents.incident_document(incident)
+                return incidents.incident_document(incident, current_principal())
         except incidents.IncidentNotFound:
             _not_found()
         except incidents.TransitionRefused as exc:

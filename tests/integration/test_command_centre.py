@@ -292,7 +292,15 @@ def test_acknowledge_dispatch_close_records_each_step(
     seen = client.get(f"/api/v1/incidents/{incident_id}", headers=op)
     assert seen.status_code == 200
     assert seen.get_json()["status"] == "closed"
-    assert seen.get_json()["status_history"] == body["status_history"]
+    # The operator sees the steps and the outcome, not the desk, call sign or comment.
+    operator_view = seen.get_json()["status_history"]
+    assert [(c["status"], c["at"]) for c in operator_view] == [
+        (c["status"], c["at"]) for c in body["status_history"]
+    ]
+    police_steps = operator_view[1:]
+    assert [c["author"] for c in police_steps] == ["command_centre"] * 3
+    assert [c["detail"] for c in police_steps] == [{}, {}, {"outcome": "arrest"}]
+    assert body["status_history"][2]["detail"]["call_sign"]  # the command centre sees it all
 
 
 def test_acknowledge_a_queued_incident(client: Any, headers: Headers, db: Any, clock: Any) -> None:
