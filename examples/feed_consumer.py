@@ -42,10 +42,14 @@ class SeenEvents:
         self.db = sqlite3.connect(path)
         self.db.execute("CREATE TABLE IF NOT EXISTS seen (id TEXT PRIMARY KEY)")
 
-    def first_time(self, event_id: str) -> bool:
+    def seen(self, event_id: str) -> bool:
+        return (
+            self.db.execute("SELECT 1 FROM seen WHERE id = ?", (event_id,)).fetchone() is not None
+        )
+
+    def remember(self, event_id: str) -> None:
         with self.db:
-            cursor = self.db.execute("INSERT OR IGNORE INTO seen (id) VALUES (?)", (event_id,))
-        return cursor.rowcount == 1
+            self.db.execute("INSERT OR IGNORE INTO seen (id) VALUES (?)", (event_id,))
 
 
 def handle(envelope: dict[str, Any]) -> None:
@@ -89,12 +93,14 @@ class FeedConsumer(ConsumerMixin):
             message.reject()  # never retried forever
             return
         if envelope.get("version") != 1:
-            print(f"unknown envelope version {envelope.get('version')}: left for a newer consumer")
-            message.requeue()
+            # Give your queue a dead-letter exchange to keep these for a newer consumer.
+            print(f"unknown envelope version {envelope.get('version')}: rejected", file=sys.stderr)
+            message.reject()
             return
-        if self.seen.first_time(event_id):
-            handle(envelope)
-        message.ack()  # after handling: a crash before this line means redelivery, not loss
+        if not self.seen.seen(event_id):
+            handle(envelope)  # make it idempotent too: a crash before remember() repeats it
+            self.seen.remember(event_id)
+        message.ack()  # last: a crash before this line means redelivery, never loss
         self.handled += 1
         if self.limit and self.handled >= self.limit:
             self.should_stop = True
