@@ -28,6 +28,27 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
+
+
+def _shared_dir() -> Path:
+    """The project's shared notes and data: ``SHARED_DIR``, else ``../shared`` of the repo."""
+    if os.environ.get("SHARED_DIR"):
+        return Path(os.environ["SHARED_DIR"])
+    beside = Path(__file__).resolve().parents[2] / "shared"
+    return beside if beside.is_dir() else Path("/work/shared")
+
+
+# The real Tisséo GTFS feed, read in place (never copied into the repository).
+TISSEO_GTFS = _shared_dir() / "data" / "gtfs" / "toulouse-tisseo"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if IN_CI and not TISSEO_GTFS.is_dir():
+        raise pytest.UsageError(
+            f"the real GTFS feed is not at {TISSEO_GTFS}: set SHARED_DIR to the shared folder."
+        )
+
+
 # A Saturday evening in Toulouse; the example sheets are written around it.
 REFERENCE_INSTANT = dt.datetime(2026, 3, 14, 17, 30, tzinfo=dt.UTC)
 

@@ -24,12 +24,11 @@ from intake_service.places import SharedCommunes
 from schemas.messages import EnvelopeSchema
 from schemas.sheet import evaluated_at
 from tests.brokers import broker_url, feed_reader, fresh_service_code
-from tests.conftest import REFERENCE_INSTANT, _truncate
+from tests.conftest import REFERENCE_INSTANT, TISSEO_GTFS, _truncate
 from tests.factories import a_sheet, create_tokens
 from workers.periodic import WebhookSender
 from workers.relay import Relay
 
-TISSEO_GTFS = Path(__file__).resolve().parents[3] / "shared" / "data" / "gtfs" / "toulouse-tisseo"
 # Récollets Daste, a platform of the real feed, in Toulouse (31555).
 STOP = "stop_point:SP_1121"
 

@@ -22,10 +22,10 @@ from intake_service.demo import OPERATORS
 from intake_service.gtfs import GtfsError, import_feed, read_feed
 from intake_service.models import GtfsFeed, GtfsStop
 from intake_service.operators import add_operator
-from tests.conftest import REFERENCE_INSTANT, Clock
+from tests.conftest import REFERENCE_INSTANT, TISSEO_GTFS, Clock
 
 # The real feed is read where it lies: it is not ours to copy into the repository.
-REAL_FEED = Path("/work/shared/data/gtfs/toulouse-tisseo")
+REAL_FEED = TISSEO_GTFS
 DEMO_FEEDS = Path(__file__).parents[2] / "intake_service" / "demo" / "gtfs"
 TISSEO_DEMO = DEMO_FEEDS / "tisseo-demo"
 MISTRAL_DEMO = DEMO_FEEDS / "mistral-demo"

@@ -19,8 +19,9 @@ import pytest
 
 from intake_service import communes
 from intake_service.communes import Commune, CommuneIndex, CommuneMatch
+from tests.conftest import TISSEO_GTFS
 
-TISSEO_STOPS = Path("/work/shared/data/gtfs/toulouse-tisseo/stops.txt")
+TISSEO_STOPS = TISSEO_GTFS / "stops.txt"
 # Off the Prado beach, about 520 m from Marseille's simplified coastline.
 SEA_OFF_MARSEILLE = (43.262, 5.365)
 
