@@ -30,7 +30,12 @@ def create_app(
     """
     if not isinstance(config, Config):
         config = Config.from_env().with_overrides(config or {})
-    app = Flask(__name__, instance_path=str(config.instance_path))
+    app = Flask(
+        __name__,
+        instance_path=str(config.instance_path),
+        static_folder=None,  # pages serve theirs from intake_service/web/static
+        template_folder="web/templates",
+    )
     app.config.update(SECRET_KEY=config.secret_key, MAX_CONTENT_LENGTH=config.max_body_bytes)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the sheet's documented order
     config.instance_path.mkdir(parents=True, exist_ok=True)
@@ -56,6 +61,8 @@ def create_app(
             reset_reference_time(token)
 
     from intake_service.api import init_api
+    from intake_service.web import init_web
 
     init_api(app)
+    init_web(app)
     return app

@@ -17,7 +17,7 @@ import click
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
-from intake_service import demo, gtfs, migrate, operators, tokens, zones
+from intake_service import accounts, demo, gtfs, migrate, operators, tokens, zones
 from intake_service.access import ROLES
 from intake_service.config import Config, ConfigError
 from intake_service.db import Database
@@ -164,6 +164,34 @@ def tokens_revoke(token_id: int) -> None:
         click.echo(f"revoked token {token.id} ({token.role} on {token.scope})")
 
 
+@main.group("users")
+def users_group() -> None:
+    """People's accounts for the pages."""
+
+
+@users_group.command("add")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option(
+    "--scope", required=True, help="Operator code, service code, GPO code, station code or '*'."
+)
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from standard input (scripts)."
+)
+def users_add(email: str, role: str, scope: str, password_stdin: bool) -> None:
+    """Create an account; the password is asked for (twice) unless --password-stdin."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with _transaction() as session:
+        try:
+            user = accounts.add_user(session, email, password, role, scope, now=_now())
+        except accounts.AccountError as exc:
+            _fail(str(exc))
+        click.echo(f"created account {user.id}: {user.email} ({role} on {scope})")
+
+
 @main.group("demo")
 def demo_group() -> None:
     """Demo data (embedded mode only)."""
@@ -181,6 +209,9 @@ def demo_load() -> None:
     click.echo("Demo tokens (embedded mode only; do not use in production):")
     for role, scope, secret in loaded:
         click.echo(f"  {role:<16} {scope:<12} {secret}")
+    click.echo(f"Demo accounts for the pages (password {demo.DEMO_PASSWORD!r}):")
+    for email, role, scope in demo.USERS:
+        click.echo(f"  {role:<16} {scope:<12} {email}")
 
 
 @main.group("gtfs")

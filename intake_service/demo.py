@@ -13,8 +13,9 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from intake_service.accounts import add_user
 from intake_service.gtfs import import_feed, read_feed
-from intake_service.models import ApiToken
+from intake_service.models import ApiToken, User
 from intake_service.operators import add_operator
 from intake_service.tokens import create_token, hash_token
 from intake_service.zones import read_zones, replace_zones
@@ -22,6 +23,15 @@ from intake_service.zones import read_zones, replace_zones
 OPERATORS = (
     ("tisseo", "Tisséo (Toulouse) — démo"),
     ("mistral", "Réseau Mistral (Toulon) — démo"),
+)
+
+# Demo accounts for the pages (embedded mode only), one per role with pages.
+DEMO_PASSWORD = "demo-demo-demo"  # noqa: S105 - printed on start; embedded mode only
+USERS = (
+    ("agent@tisseo.demo", "operator", "tisseo"),
+    ("agent@mistral.demo", "operator", "mistral"),
+    ("cic@ddsp31.demo", "command_centre", "ddsp-31"),
+    ("cic@ddsp83.demo", "command_centre", "ddsp-83"),
 )
 
 TOKENS = (
@@ -63,6 +73,10 @@ def load(
             commune_of=commune_of,
         )
     replace_zones(session, read_zones(POLICE_ZONES))
+    known = set(session.scalars(select(User.email)))
+    for email, role, scope in USERS:
+        if email not in known:
+            add_user(session, email, DEMO_PASSWORD, role, scope, now=now)
     existing = set(session.scalars(select(ApiToken.token_hash)))
     for role, scope, secret in TOKENS:
         if hash_token(secret) not in existing:

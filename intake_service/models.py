@@ -316,3 +316,21 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime]
     delivered_at: Mapped[dt.datetime | None]
+
+
+class User(Base):
+    """A person who signs in to the pages, with one role and scope like a token."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    # argon2id hash (argon2-cffi); never the password.
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(32))
+    scope: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime]
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None]
+    last_sign_in_at: Mapped[dt.datetime | None]
+    disabled_at: Mapped[dt.datetime | None]

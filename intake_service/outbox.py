@@ -10,13 +10,19 @@ the duplicates by event id.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import psycopg
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from intake_service.models import OutboxEvent
+from intake_service.db import Database
+from intake_service.models import Incident, OutboxEvent
+
+log = logging.getLogger(__name__)
 
 # A trigger on outbox_events notifies this channel when rows are committed
 # (migration 0003, PostgreSQL only); relays LISTEN to it.
@@ -77,3 +83,70 @@ def oldest_unsent_age(session: Session, now: dt.datetime) -> dt.timedelta | None
         select(func.min(OutboxEvent.created_at)).where(OutboxEvent.sent_at.is_(None))
     )
     return None if oldest is None else now - oldest
+
+
+class CommitListener:
+    """Waits for ``NOTIFY outbox`` on PostgreSQL; a plain timed wait elsewhere."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.connection: psycopg.Connection[tuple[object, ...]] | None = None
+
+    def _connect(self) -> None:
+        if self.db.is_sqlite or self.connection is not None:
+            return
+        url = self.db.engine.url.set(drivername="postgresql")
+        self.connection = psycopg.connect(
+            url.render_as_string(hide_password=False), autocommit=True
+        )
+        self.connection.execute(f"LISTEN {NOTIFY_CHANNEL}")
+
+    def wait(self, timeout: float, stop: threading.Event) -> None:
+        try:
+            self._connect()
+        except psycopg.Error as exc:
+            log.warning("cannot listen for outbox commits (%s); polling", type(exc).__name__)
+        if self.connection is None:
+            stop.wait(timeout)
+            return
+        try:
+            for _ in self.connection.notifies(timeout=timeout, stop_after=1):
+                break
+        except psycopg.Error:
+            self.close()
+            stop.wait(timeout)
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+
+def events_after(
+    session: Session,
+    after_position: int,
+    *,
+    service_code: str | None = None,
+    unrouted: bool = False,
+    operator_id: int | None = None,
+    limit: int = 200,
+) -> Sequence[OutboxEvent]:
+    """Events after ``after_position``, for one service's console or one operator's pages.
+
+    The outbox is also the log the live pages read: a page that reconnects asks
+    for what came after the last position it saw, and misses nothing.
+    """
+    query = select(OutboxEvent).where(OutboxEvent.position > after_position)
+    if unrouted:
+        query = query.where(OutboxEvent.service_code.is_(None))
+    elif service_code is not None:
+        query = query.where(OutboxEvent.service_code == service_code)
+    if operator_id is not None:
+        query = query.join(Incident, Incident.id == OutboxEvent.incident_id).where(
+            Incident.operator_id == operator_id
+        )
+    return session.scalars(query.order_by(OutboxEvent.position).limit(limit)).all()
+
+
+def last_position(session: Session) -> int:
+    return int(session.scalar(select(func.max(OutboxEvent.position))) or 0)

@@ -15,12 +15,12 @@ import logging
 import threading
 from collections.abc import Callable
 
-import psycopg
 from kombu import Connection
 
 from intake_service import incidents, outbox
 from intake_service.db import Database
 from intake_service.messaging import FeedPublisher, connect
+from intake_service.outbox import CommitListener
 
 log = logging.getLogger(__name__)
 
@@ -29,43 +29,6 @@ MAX_BACKOFF_SECONDS = 5.0
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-class CommitListener:
-    """Waits for ``NOTIFY outbox`` on PostgreSQL; a plain timed wait elsewhere."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-        self.connection: psycopg.Connection[tuple[object, ...]] | None = None
-
-    def _connect(self) -> None:
-        if self.db.is_sqlite or self.connection is not None:
-            return
-        url = self.db.engine.url.set(drivername="postgresql")
-        self.connection = psycopg.connect(
-            url.render_as_string(hide_password=False), autocommit=True
-        )
-        self.connection.execute(f"LISTEN {outbox.NOTIFY_CHANNEL}")
-
-    def wait(self, timeout: float, stop: threading.Event) -> None:
-        try:
-            self._connect()
-        except psycopg.Error as exc:
-            log.warning("relay: cannot listen for commits (%s); polling", type(exc).__name__)
-        if self.connection is None:
-            stop.wait(timeout)
-            return
-        try:
-            for _ in self.connection.notifies(timeout=timeout, stop_after=1):
-                break
-        except psycopg.Error:
-            self.close()
-            stop.wait(timeout)
-
-    def close(self) -> None:
-        if self.connection is not None:
-            self.connection.close()
-            self.connection = None
 
 
 class Relay:

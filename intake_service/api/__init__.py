@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from flask_smorest import Api
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -23,7 +23,16 @@ class ProblemApi(Api):
     ERROR_SCHEMA = ProblemSchema
 
     def handle_http_exception(self, error: HTTPException) -> Response:
-        return from_http_exception(error)
+        return _error_response(error)
+
+
+def _error_response(error: HTTPException) -> Response:
+    """A problem for the API; the pages register their own HTML rendering."""
+    render_page = current_app.extensions.get("intake.page_errors")
+    if render_page is not None and not request.path.startswith(("/api/", "/healthz", "/readyz")):
+        response: Response = render_page(error)
+        return response
+    return from_http_exception(error)
 
 
 def _require_json_body() -> Response | None:
@@ -63,11 +72,11 @@ def init_api(app: Flask) -> None:
         },
     )
     api = ProblemApi(app)
-    api.register_blueprint(health.blp)
-    api.register_blueprint(incidents.blp)
-    api.register_blueprint(command_centre.blp)
-    api.register_blueprint(webhooks.blp)
+    blueprints = [health.blp, incidents.blp, command_centre.blp, webhooks.blp]
+    for blueprint in blueprints:
+        api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)
+    app.extensions["intake.api_blueprints"] = [*blueprints, docs.bp]
     app.before_request(_require_json_body)
 
     @app.errorhandler(UnknownOperator)
@@ -86,4 +95,4 @@ def init_api(app: Flask) -> None:
         if isinstance(error, HTTPException):
             return from_http_exception(error)
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
-        return from_http_exception(InternalServerError())
+        return _error_response(InternalServerError())

@@ -1,0 +1,103 @@
+"""Server-rendered pages, in French: sign-in, the command-centre console, the sheet
+as a web form and the operator's follow-up.
+
+Every form carries a CSRF token (Flask-WTF); the API, authenticated by bearer
+tokens and never by cookies, is exempt. Pages get a strict Content-Security-Policy:
+no inline script, scripts and styles from this site only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, render_template, request, send_from_directory
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from intake_service.web import auth, console, follow_up, home, sheet_form
+from intake_service.web.live import LiveHub
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; media-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'self'; object-src 'none'"
+)
+PAGE_TITLES = {
+    400: "Requête incorrecte",
+    401: "Connexion requise",
+    403: "Accès refusé",
+    404: "Page introuvable",
+    405: "Méthode non autorisée",
+    413: "Envoi trop volumineux",
+    429: "Trop de requêtes",
+    500: "Erreur du service",
+    503: "Service momentanément indisponible",
+}
+
+csrf = CSRFProtect()
+STATIC = Path(__file__).parent / "static"
+
+
+def is_page(path: str) -> bool:
+    """Paths served as HTML pages (everything but the API, health checks and docs)."""
+    return not path.startswith(("/api/", "/healthz", "/readyz"))
+
+
+def error_page(status: int, detail: str | None = None) -> Response:
+    body = render_template(
+        "error.html", status=status, title=PAGE_TITLES.get(status, "Erreur"), detail=detail
+    )
+    return Response(body, status=status, mimetype="text/html")
+
+
+def _security_headers(response: Response) -> Response:
+    if is_page(request.path):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
+
+
+def init_web(app: Flask) -> None:
+    config = app.extensions["intake.config"]
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        # Behind TLS in production; the embedded mode serves plain http on 127.0.0.1.
+        SESSION_COOKIE_SECURE=not config.embedded,
+        SESSION_COOKIE_NAME="intake_session",
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=12),
+        WTF_CSRF_TIME_LIMIT=None,  # valid for the session: a console stays open a whole shift
+    )
+    csrf.init_app(app)
+    for blueprint in app.extensions["intake.api_blueprints"]:
+        csrf.exempt(blueprint)
+    app.extensions["intake.page_errors"] = page_error_response
+    app.extensions["intake.live"] = LiveHub(app.extensions["intake.db"])
+    app.add_url_rule(
+        "/static/<path:filename>",
+        endpoint="static_pages",
+        view_func=lambda filename: send_from_directory(STATIC, filename, max_age=3600),
+    )
+    for blueprint in (auth.bp, home.bp, console.bp, sheet_form.bp, follow_up.bp):
+        app.register_blueprint(blueprint)
+    app.after_request(_security_headers)
+
+    @app.errorhandler(CSRFError)
+    def csrf_refused(error: CSRFError) -> Response:
+        return error_page(
+            400, "Le formulaire a expiré ou ne vient pas de ce site : rechargez la page."
+        )
+
+    @app.context_processor
+    def signed_in() -> dict[str, Any]:
+        return {"principal": auth.page_principal()}
+
+
+def page_error_response(error: HTTPException) -> Response:
+    return error_page(error.code or 500)

@@ -1,0 +1,91 @@
+"""Live pages: server-sent events read from the outbox, fanned out in each process.
+
+One thread per process waits for new outbox rows (PostgreSQL ``NOTIFY`` at
+commit, or a short poll on SQLite) and wakes every open stream of that process;
+each stream then reads the rows after the last position it sent, for its own
+scope. A browser that reconnects sends ``Last-Event-ID`` and gets what it missed.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from intake_service import outbox
+from intake_service.db import Database
+
+HEARTBEAT_SECONDS = 15.0
+
+
+class LiveHub:
+    """Wakes the streams of this process when the outbox grows."""
+
+    def __init__(self, db: Database, poll_seconds: float = 0.25) -> None:
+        self.db = db
+        self.poll_seconds = poll_seconds
+        self.changed = threading.Condition()
+        self.generation = 0
+        self.started = False
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+
+    def _ensure_started(self) -> None:
+        with self.lock:
+            if not self.started:
+                threading.Thread(target=self._watch, name="live-hub", daemon=True).start()
+                self.started = True
+
+    def _watch(self) -> None:
+        listener = outbox.CommitListener(self.db)
+        last = -1
+        while not self.stop.is_set():
+            listener.wait(self.poll_seconds, self.stop)
+            try:
+                with self.db.transaction() as session:
+                    position = outbox.last_position(session)
+            except Exception:  # noqa: BLE001 - the database may be restarting: retry at the next tick
+                time.sleep(self.poll_seconds)
+                continue
+            if position != last:
+                last = position
+                with self.changed:
+                    self.generation += 1
+                    self.changed.notify_all()
+
+    def wait(self, generation: int, timeout: float) -> int:
+        self._ensure_started()
+        with self.changed:
+            self.changed.wait_for(lambda: self.generation != generation, timeout=timeout)
+            return self.generation
+
+
+def sse(event_id: int | None, event: str, data: dict[str, Any]) -> str:
+    lines = [] if event_id is None else [f"id: {event_id}"]
+    lines += [f"event: {event}", f"data: {json.dumps(data, ensure_ascii=False, default=str)}"]
+    return "\n".join(lines) + "\n\n"
+
+
+def stream(
+    hub: LiveHub,
+    after: int,
+    read: Callable[[int], list[tuple[int, str, dict[str, Any]]]],
+    *,
+    max_seconds: float = 3600.0,
+) -> Iterator[str]:
+    """Events after ``after`` as SSE text; ``read(after)`` returns (position, event, data).
+
+    Ends after ``max_seconds`` (the browser reconnects with Last-Event-ID), so a
+    worker thread is never held forever by a forgotten tab.
+    """
+    yield "retry: 2000\n\n"
+    generation = -1
+    started = time.monotonic()
+    while time.monotonic() - started < max_seconds:
+        for position, event, data in read(after):
+            after = position
+            yield sse(position, event, data)
+        generation = hub.wait(generation, HEARTBEAT_SECONDS)
+        yield ": keep-alive\n\n"

@@ -1,0 +1,168 @@
+"""Browser tests: the real app served over HTTP in a thread, Debian's Chromium driven by Playwright.
+
+Each test module gets a fresh embedded-style database (SQLite, migrated) with
+two operators, the Tisséo demo GTFS feed, a police-zone table and accounts:
+``agent@tisseo.test`` (operator tisseo), ``cic@ddsp31.test`` (command centre
+ddsp-31), ``cic@ddsp83.test`` (command centre ddsp-83), all with PASSWORD.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from werkzeug.serving import make_server
+
+from intake_service import create_app, zones
+from intake_service.accounts import add_user
+from intake_service.config import Config
+from intake_service.demo import GTFS_FEEDS
+from intake_service.gtfs import import_feed, read_feed
+from intake_service.operators import add_operator
+from intake_service.places import SharedCommunes
+from tests.conftest import IN_CI
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+PASSWORD = "mot-de-passe-de-test"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]
+ACCOUNTS = (
+    ("agent@tisseo.test", "operator", "tisseo"),
+    ("agent@mistral.test", "operator", "mistral"),
+    ("cic@ddsp31.test", "command_centre", "ddsp-31"),
+    ("cic@ddsp83.test", "command_centre", "ddsp-83"),
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LiveServer:
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.port = free_port()
+        self.server = make_server("127.0.0.1", self.port, app, threaded=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def live_server(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    folder = tmp_path_factory.mktemp("pages")
+    shutil.copy(sqlite_template, folder / "intake.sqlite")
+    config = Config(
+        instance_path=folder,
+        database_url=f"sqlite:///{folder / 'intake.sqlite'}",
+        broker_url="memory://",
+        redis_url=None,
+        secret_key="browser-tests",
+        embedded=True,  # plain http on 127.0.0.1: cookies without Secure
+    )
+    app = create_app(config)
+    db = app.extensions["intake.db"]
+    import datetime as dt
+
+    now = dt.datetime.now(dt.UTC)
+    with db.transaction() as session:
+        add_operator(session, "tisseo", "Tisséo", now=now)
+        add_operator(session, "mistral", "Réseau Mistral", now=now)
+        communes = SharedCommunes(None)
+        for code, path in GTFS_FEEDS:
+            import_feed(
+                session,
+                code,
+                read_feed(path),
+                source="test",
+                now=now,
+                commune_of=communes.commune_at,
+            )
+        zones.replace_zones(
+            session,
+            [
+                ("31555", "ddsp-31", "DIPN 31 — CSP Toulouse"),
+                ("83137", "ddsp-83", "DIPN 83 — CSP Toulon"),
+            ],
+        )
+        for email, role, scope in ACCOUNTS:
+            add_user(session, email, PASSWORD, role, scope, now=now)
+    server = LiveServer(app)
+    yield server
+    server.stop()
+    db.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        message = f"Chromium is not at {CHROMIUM} (apt-get install chromium)"
+        if IN_CI:
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def signed_in(browser: Any, live_server: LiveServer) -> Iterator[Callable[[str], Any]]:
+    """``signed_in(email)`` → a page of a fresh browser context, signed in as that person."""
+    contexts = []
+
+    def open_as(email: str) -> Any:
+        context = browser.new_context(
+            locale="fr-FR", timezone_id="Europe/Paris", viewport={"width": 1280, "height": 900}
+        )
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(f"{live_server.url}/connexion")
+        page.get_by_label("Adresse électronique").fill(email)
+        page.get_by_label("Mot de passe").fill(PASSWORD)
+        page.get_by_role("button", name="Se connecter").click()
+        page.wait_for_load_state("networkidle")
+        return page
+
+    yield open_as
+    for context in contexts:
+        context.close()
+
+
+def screenshot(page: Any, name: str, *, readme: bool = False) -> None:
+    """Keep a screenshot as a test artefact (and, for the README, in docs/screenshots)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    if readme:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
