@@ -403,6 +403,9 @@ def serve(host: str, port: int, workers: int, with_workers: bool | None) -> None
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
+            # Threads, not sync workers: a live page holds its connection open.
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", 32)
             self.cfg.set("graceful_timeout", 20)
             self.cfg.set("accesslog", "-")
             self.cfg.set("on_exit", stop_background)
