@@ -22,6 +22,23 @@ DEFAULT_ESCALATION_DELAYS = {
 }
 
 
+# Every variable the service reads (deployment files are checked against it).
+ENV_VARS = (
+    "DATABASE_URL",
+    "BROKER_URL",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "INSTANCE_PATH",
+    "MAX_BODY_BYTES",
+    "IDEMPOTENCY_TTL_HOURS",
+    *(f"ESCALATION_{priority}_SECONDS" for priority in DEFAULT_ESCALATION_DELAYS),
+    "RELAY_BATCH_SIZE",
+    "TOKEN_CACHE_SECONDS",
+    "WEBHOOK_ALLOW_PRIVATE",
+    "COMMUNES_CACHE_DIR",
+)
+
+
 class ConfigError(RuntimeError):
     """A setting is missing or wrong; the message says how to fix it."""
 

@@ -1,0 +1,21 @@
+"""gunicorn settings for production: ``gunicorn -c deploy/gunicorn.conf.py 'intake_service:create_app()'``."""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("BIND", "0.0.0.0:8000")
+# One process per core; threads because live pages (server-sent events) keep
+# their connection open for up to an hour.
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
+worker_class = "gthread"
+threads = int(os.environ.get("WEB_THREADS", "32"))
+# A request that takes longer than this is stuck: the worker is replaced.
+timeout = 30
+# On SIGTERM, in-flight requests get this long to finish before workers stop.
+graceful_timeout = 30
+keepalive = 5
+accesslog = "-"
+errorlog = "-"
+# Restart workers now and then: bounds any slow leak, spread so they never restart together.
+max_requests = 20000
+max_requests_jitter = 2000

@@ -1,0 +1,121 @@
+"""The deployment files say what the code does: commands exist, variables are read."""
+
+from __future__ import annotations
+
+import importlib
+import runpy
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+import yaml
+
+from intake_service.cli import main
+from intake_service.config import ENV_VARS, Config
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+APP_SERVICES = ("migrate", "api", "relay", "escalation", "webhooks")
+# Variables of the third-party images, not of this service.
+IMAGE_VARIABLES = {"POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD"}
+
+
+class Recording(Mapping[str, str]):
+    """An environment that notes which variables are read."""
+
+    def __init__(self) -> None:
+        self.read: set[str] = set()
+
+    def __getitem__(self, key: str) -> str:
+        self.read.add(key)
+        raise KeyError(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.read.add(key)
+        return {
+            "DATABASE_URL": "postgresql://db/x",
+            "BROKER_URL": "redis://r",
+            "SECRET_KEY": "x",
+        }.get(key, default)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+def test_env_vars_lists_exactly_what_the_config_reads() -> None:
+    env = Recording()
+    Config.from_env(env)
+    assert env.read == set(ENV_VARS)
+
+
+def test_the_compose_file_defines_the_production_services() -> None:
+    services = COMPOSE["services"]
+    assert {"postgres", "redis", "rabbitmq", *APP_SERVICES} <= set(services)
+    assert services["rabbitmq"]["profiles"] == ["rabbitmq"]
+    for name in ("postgres", "redis", "api"):
+        assert "healthcheck" in services[name], name
+    for name in ("api", "relay", "escalation", "webhooks"):
+        assert services[name]["restart"] == "unless-stopped"
+        assert (
+            services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+        )
+
+
+def resolve(args: list[str]) -> click.Command:
+    command: click.Command = main
+    for arg in args:
+        assert isinstance(command, click.Group), f"{args}: {arg!r} under a command that has none"
+        sub = command.get_command(click.Context(command), arg)
+        assert sub is not None, f"no command {arg!r} in {args}"
+        command = sub
+        if not isinstance(command, click.Group):
+            break
+    return command
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_every_service_command_exists(name: str) -> None:
+    command = COMPOSE["services"][name]["command"]
+    if command[0] == "intake-service":
+        resolve(command[1:])
+        if command[1] == "workers":
+            from workers.runner import build_workers
+
+            build_workers(
+                Config.from_env(
+                    {"SECRET_KEY": "x", "DATABASE_URL": "sqlite://", "BROKER_URL": "memory://"}
+                ),
+                None,
+                command[2:],
+            )  # type: ignore[arg-type]
+    else:
+        assert command[:3] == ["gunicorn", "-c", "deploy/gunicorn.conf.py"]
+        settings = runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))
+        assert settings["worker_class"] == "gthread"
+        module, _, factory = command[3].partition(":")
+        assert callable(getattr(importlib.import_module(module), factory.removesuffix("()")))
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_service_variables_are_read_by_the_config_and_hold_no_secret(name: str) -> None:
+    environment = COMPOSE["services"][name]["environment"]
+    assert set(environment) <= set(ENV_VARS)
+    assert environment["SECRET_KEY"].startswith("${SECRET_KEY:?")
+    assert "${POSTGRES_PASSWORD:?" in environment["DATABASE_URL"]
+
+
+def test_image_variables_hold_no_secret() -> None:
+    postgres = COMPOSE["services"]["postgres"]["environment"]
+    assert set(postgres) <= IMAGE_VARIABLES
+    assert postgres["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
+
+
+def test_the_dockerfile_runs_as_a_non_root_user() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "FROM python:3.11-slim" in dockerfile
+    assert "\nUSER intake\n" in dockerfile
