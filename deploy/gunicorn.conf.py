@@ -1,4 +1,7 @@
-"""gunicorn settings for production: ``gunicorn -c deploy/gunicorn.conf.py 'intake_service:create_app()'``."""
+"""gunicorn settings for production (see docker-compose.yml).
+
+gunicorn -c deploy/gunicorn.conf.py 'intake_service:create_app()'
+"""
 
 import multiprocessing
 import os
@@ -19,3 +22,18 @@ errorlog = "-"
 # Restart workers now and then: bounds any slow leak, spread so they never restart together.
 max_requests = 20000
 max_requests_jitter = 2000
+
+
+def post_fork(server, worker):  # type: ignore[no-untyped-def]
+    """Each worker logs JSON lines with request ids."""
+    from intake_service.logs import configure
+
+    configure(os.environ.get("LOG_LEVEL", "INFO").upper())
+
+
+def child_exit(server, worker):  # type: ignore[no-untyped-def]
+    """Forget a dead worker's live gauges (metrics summed over processes)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -61,8 +61,10 @@ def create_app(
             reset_reference_time(token)
 
     from intake_service.api import init_api
+    from intake_service.observability import init_observability
     from intake_service.web import init_web
 
+    init_observability(app)
     init_api(app)
     init_web(app)
     return app

@@ -17,7 +17,7 @@ import click
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
-from intake_service import accounts, demo, gtfs, migrate, operators, tokens, zones
+from intake_service import accounts, demo, gtfs, logs, migrate, operators, tokens, zones
 from intake_service.access import ROLES
 from intake_service.config import Config, ConfigError
 from intake_service.db import Database
@@ -411,6 +411,7 @@ def serve(host: str, port: int, workers: int, with_workers: bool | None) -> None
             self.cfg.set("on_exit", stop_background)
 
         def load(self) -> Callable[..., Any]:
+            logs.configure(config.log_level)
             return create_app(config)
 
     click.echo(f"serving on http://{host}:{port}  (API docs: http://{host}:{port}/api/v1/docs)")

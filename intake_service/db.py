@@ -25,6 +25,10 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _on_sqlite_begin_read(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
 def _on_sqlite_begin(connection: Any) -> None:
     # Take the write lock when the transaction starts, not at its first write:
     # otherwise two deferred transactions that both read then write deadlock.
@@ -45,12 +49,22 @@ class Database:
             )
             event.listen(self.engine, "connect", _on_sqlite_connect)
             event.listen(self.engine, "begin", _on_sqlite_begin)
+            # Reads that never write (live pages polling) must not queue for the write lock.
+            self.read_engine: Engine = create_engine(
+                url,
+                connect_args={"check_same_thread": False, "isolation_level": None},
+                **engine_options,
+            )
+            event.listen(self.read_engine, "connect", _on_sqlite_connect)
+            event.listen(self.read_engine, "begin", _on_sqlite_begin_read)
         else:
             engine_options.setdefault("pool_pre_ping", True)
             engine_options.setdefault("pool_size", 10)
             engine_options.setdefault("max_overflow", 20)
             self.engine = create_engine(url, **engine_options)
+            self.read_engine = self.engine
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -58,5 +72,12 @@ class Database:
         with self.sessions() as session, session.begin():
             yield session
 
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A transaction that only reads (on SQLite it does not take the write lock)."""
+        with self.read_sessions() as session, session.begin():
+            yield session
+
     def dispose(self) -> None:
         self.engine.dispose()
+        self.read_engine.dispose()

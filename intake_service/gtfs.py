@@ -697,3 +697,17 @@ def search_stops(session: Session, operator_id: int, text: str, limit: int = 20)
         .limit(limit)
     )
     return list(session.scalars(query))
+
+
+def list_routes(session: Session, operator_id: int) -> list[GtfsRoute]:
+    """The operator's routes, for a form's line list: by mode, then short name."""
+    query = (
+        select(GtfsRoute)
+        .where(GtfsRoute.operator_id == operator_id)
+        .order_by(GtfsRoute.route_type, func.length(GtfsRoute.short_name), GtfsRoute.short_name)
+    )
+    return list(session.scalars(query))
+
+
+def find_route(session: Session, operator_id: int, route_id: str) -> GtfsRoute | None:
+    return session.get(GtfsRoute, (operator_id, route_id))

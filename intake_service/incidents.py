@@ -643,3 +643,74 @@ def _record_event(
         priority=incident.priority,
         now=now,
     )
+
+
+# --- read-only queries for the pages ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlaceNames:
+    """The GTFS names of an incident's line and stops, when the operator's feed has them."""
+
+    route: str | None = None
+    route_long_name: str | None = None
+    stop: str | None = None
+    previous_stop: str | None = None
+    next_stop: str | None = None
+
+
+def place_names(session: Session, incident: Incident) -> PlaceNames:
+    """Names of the line and stops the sheet gives by GTFS id (None where unknown)."""
+    # Imported here so the pages' additions stay at the end of this module.
+    from intake_service.models import GtfsRoute, GtfsStop
+
+    location = incident.sheet.get("location") or {}
+
+    def stop_name(key: str) -> str | None:
+        stop_id = location.get(key)
+        stop = session.get(GtfsStop, (incident.operator_id, stop_id)) if stop_id else None
+        return stop.name if stop is not None else None
+
+    route_id = location.get("route_id")
+    route = session.get(GtfsRoute, (incident.operator_id, route_id)) if route_id else None
+    return PlaceNames(
+        route=route.short_name or route.long_name if route is not None else None,
+        route_long_name=route.long_name if route is not None else None,
+        stop=stop_name("stop_id"),
+        previous_stop=stop_name("previous_stop_id"),
+        next_stop=stop_name("next_stop_id"),
+    )
+
+
+def incidents_by_id(session: Session, incident_ids: Sequence[str]) -> dict[str, Incident]:
+    """The incidents with these ids, whatever their scope: the caller checks it
+    (``access.sees_incident``) before showing anything."""
+    if not incident_ids:
+        return {}
+    found = session.scalars(select(Incident).where(Incident.id.in_(set(incident_ids)))).all()
+    return {incident.id: incident for incident in found}
+
+
+def closed_between(
+    session: Session, principal: Principal, start: dt.datetime, end: dt.datetime
+) -> Sequence[tuple[Incident, StatusChange]]:
+    """The command centre's incidents closed in ``[start, end)``, latest first, with the
+    closing step."""
+    in_service = (
+        Incident.service_code.is_(None)
+        if principal.scope == UNROUTED_SERVICE
+        else Incident.service_code == principal.scope
+    )
+    rows = session.execute(
+        select(Incident, StatusChange)
+        .join(StatusChange, StatusChange.incident_id == Incident.id)
+        .where(
+            in_service,
+            Incident.status == "closed",
+            StatusChange.status == "closed",
+            StatusChange.at >= start,
+            StatusChange.at < end,
+        )
+        .order_by(StatusChange.at.desc())
+    ).all()
+    return [(incident, change) for incident, change in rows]

@@ -195,6 +195,8 @@ class OutboxEvent(Base):
     sent_at: Mapped[dt.datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # The HTTP request (or job) that caused the event: followed into the feed and the logs.
+    request_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class IdempotencyRecord(Base):

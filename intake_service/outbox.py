@@ -19,6 +19,7 @@ import psycopg
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from intake_service import logs
 from intake_service.db import Database
 from intake_service.models import Incident, OutboxEvent
 
@@ -49,6 +50,7 @@ def add_event(
             envelope=dict(envelope),
             created_at=now,
             attempts=0,
+            request_id=logs.request_id.get(),
         )
     )
 
@@ -101,20 +103,22 @@ class CommitListener:
         )
         self.connection.execute(f"LISTEN {NOTIFY_CHANNEL}")
 
-    def wait(self, timeout: float, stop: threading.Event) -> None:
+    def wait(self, timeout: float, stop: threading.Event) -> bool:
+        """Wait up to ``timeout``; True when woken by a commit (always False when polling)."""
         try:
             self._connect()
         except psycopg.Error as exc:
             log.warning("cannot listen for outbox commits (%s); polling", type(exc).__name__)
         if self.connection is None:
             stop.wait(timeout)
-            return
+            return False
         try:
             for _ in self.connection.notifies(timeout=timeout, stop_after=1):
-                break
+                return True
         except psycopg.Error:
             self.close()
             stop.wait(timeout)
+        return False
 
     def close(self) -> None:
         if self.connection is not None:

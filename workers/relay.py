@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from kombu import Connection
 
-from intake_service import incidents, outbox
+from intake_service import incidents, metrics, outbox
 from intake_service.db import Database
 from intake_service.messaging import FeedPublisher, connect
 from intake_service.outbox import CommitListener
@@ -82,8 +82,18 @@ class Relay:
             for event in events:
                 self.publishing = event.position
                 publisher.publish(
-                    event.envelope, service_code=event.service_code, priority=event.priority
+                    event.envelope,
+                    service_code=event.service_code,
+                    priority=event.priority,
+                    headers={"request_id": event.request_id} if event.request_id else None,
                 )
+                log.info(
+                    "relay: published %s %s",
+                    event.event_type,
+                    event.event_id,
+                    extra={"request_id": event.request_id, "incident_id": event.incident_id},
+                )
+                metrics.RELAYED.labels(event.event_type).inc()
                 outbox.mark_sent(event, now)
                 if event.event_type == "incident.submitted":
                     incidents.mark_queued(session, event.incident_id, now)
@@ -114,8 +124,6 @@ class Relay:
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
                 continue
             backoff = 0.1
-            if sent:
-                log.info("relay: published %d events", sent)
             if sent < self.batch_size:
                 self.listener.wait(self.poll_seconds, stop)
         self.listener.close()

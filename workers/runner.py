@@ -8,6 +8,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from intake_service import logs
 from intake_service.config import Config
 from intake_service.db import Database
 
@@ -41,10 +42,11 @@ def run_configured(config: Config, names: Sequence[str]) -> None:
 
     Raises ValueError, before starting anything, for an unknown worker name.
     """
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     database = Database(config.database_url)
     try:
-        run_workers(build_workers(config, database, names))
+        workers = build_workers(config, database, names)
+        logs.configure(config.log_level)
+        run_workers(workers)
     finally:
         database.dispose()
 

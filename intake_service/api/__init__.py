@@ -29,7 +29,9 @@ class ProblemApi(Api):
 def _error_response(error: HTTPException) -> Response:
     """A problem for the API; the pages register their own HTML rendering."""
     render_page = current_app.extensions.get("intake.page_errors")
-    if render_page is not None and not request.path.startswith(("/api/", "/healthz", "/readyz")):
+    if render_page is not None and not request.path.startswith(
+        ("/api/", "/healthz", "/readyz", "/metrics")
+    ):
         response: Response = render_page(error)
         return response
     return from_http_exception(error)

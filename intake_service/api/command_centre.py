@@ -8,7 +8,7 @@ from flask import current_app, g
 from flask.views import MethodView
 from flask_smorest import abort
 
-from intake_service import incidents
+from intake_service import incidents, metrics
 from intake_service.api.auth import current_principal, require
 from intake_service.api.blueprint import ApiBlueprint
 from schemas.incident import (
@@ -89,7 +89,7 @@ class Status(MethodView):
                 incident = incidents.change_status(
                     session, current_principal(), incident_id, request, now=g.now
                 )
-                return incidents.incident_document(incident, current_principal())
+                document = incidents.incident_document(incident, current_principal())
         except incidents.IncidentNotFound:
             abort(404, message="No such incident.")
         except incidents.TransitionRefused as exc:
@@ -99,3 +99,7 @@ class Status(MethodView):
                 422,
                 errors=[{"field": "redirect_to", "message": "No such service (or the same one)."}],
             )
+        if request["status"] == "acknowledged":
+            waited = (document["updated_at"] - document["received_at"]).total_seconds()
+            metrics.TIME_TO_ACKNOWLEDGEMENT.labels(document["priority"]).observe(waited)
+        return document

@@ -14,7 +14,7 @@ from flask_smorest import abort
 from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from intake_service import incidents
+from intake_service import incidents, metrics
 from intake_service.api.auth import current_principal, require
 from intake_service.api.blueprint import ApiBlueprint
 from intake_service.api.problems import flatten_errors
@@ -192,6 +192,7 @@ class Incidents(MethodView):
             abort(403, message="This token's operator is not registered.")
         except ValidationError as exc:
             abort(422, errors=flatten_errors(exc.messages))
+        metrics.SUBMISSIONS.labels(document["priority"]).inc()
         return document, 201, {"Location": _location(document["id"])}
 
     @require("incident.list")

@@ -41,8 +41,8 @@ STATIC = Path(__file__).parent / "static"
 
 
 def is_page(path: str) -> bool:
-    """Paths served as HTML pages (everything but the API, health checks and docs)."""
-    return not path.startswith(("/api/", "/healthz", "/readyz"))
+    """Paths served as HTML pages (everything but the API, health checks and metrics)."""
+    return not path.startswith(("/api/", "/healthz", "/readyz", "/metrics"))
 
 
 def error_page(status: int, detail: str | None = None) -> Response:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -25,7 +25,7 @@ from intake_service.access import Principal, may
 
 bp = Blueprint("auth", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
-PARIS = dt.timezone(dt.timedelta(hours=1))
+PARIS = ZoneInfo("Europe/Paris")
 
 
 def _db() -> Any:

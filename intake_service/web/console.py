@@ -1,7 +1,716 @@
-"""The command-centre console (``command_centre``): the live queue, the sheet, the actions."""
+"""The command-centre console (``command_centre``): the live queue, the sheet, the actions.
+
+The queue and the sheet are rendered on the server; ``console.js`` keeps them
+current from ``/console/flux``, a server-sent event stream read from the outbox
+for the operator's service. Each event carries the incident's queue row as it
+is *now* (not as the event saw it): replaying a stretch of events after a
+reconnection then converges on the current state, whatever was missed.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from marshmallow import ValidationError
+
+from intake_service import incidents, lifecycle, outbox
+from intake_service.access import Principal, sees_incident
+from intake_service.models import Incident, IncidentVersion
+from intake_service.routing import UNROUTED_SERVICE
+from intake_service.web.auth import current_page_principal, page_requires
+from intake_service.web.live import stream
+from schemas.incident import StatusRequestSchema
+from schemas.vocabulary import NATURES, OPEN_STATUSES, OUTCOMES, PRIORITIES
 
 bp = Blueprint("console", __name__, url_prefix="/console")
+
+PARIS = ZoneInfo("Europe/Paris")
+QUEUE_LIMIT = 500
+
+# --- French labels ------------------------------------------------------------------------
+
+NATURE_LABELS = {
+    "physical_assault_staff": "Agression physique d'agent",
+    "threat_or_insult_staff": "Outrage ou menace à agent",
+    "violence_passenger": "Violence sur voyageur",
+    "sexual_or_sexist_violence": "Violence sexuelle ou sexiste",
+    "violent_theft": "Vol avec violence",
+    "theft": "Vol simple",
+    "projectile": "Jet de projectile",
+    "vandalism": "Dégradation",
+    "drugs": "Stupéfiants",
+    "weapon": "Port ou exhibition d'arme",
+    "suspicious_package": "Colis suspect",
+    "fare_evasion_with_resistance": "Fraude avec rébellion",
+    "incivility": "Incivilité",
+    "other": "Autre",
+}
+STATUS_LABELS = {
+    "received": "Reçu",
+    "queued": "Transmis",
+    "acknowledged": "Pris en compte",
+    "dispatched": "Patrouille engagée",
+    "closed": "Clôturé",
+    "rejected": "Rejeté",
+    "withdrawn": "Retiré par l'exploitant",
+}
+OUTCOME_LABELS = {
+    "patrol_on_site": "Patrouille sur place",
+    "arrest": "Interpellation",
+    "no_police_action": "Sans intervention de police",
+    "referred_to_gendarmerie": "Transmis à la gendarmerie",
+    "duplicate": "Doublon",
+    "false_alarm": "Fausse alerte",
+}
+PRIORITY_LABELS = {"P1": "immédiate", "P2": "urgente", "P3": "suivi", "P4": "enregistrement"}
+PRIORITY_REASONS = {
+    "suspects_held_by_staff": "auteur retenu par les agents",
+    "in_progress_with_danger": "en cours, avec arme, blessé ou violence",
+    "in_progress": "en cours",
+    "just_happened_suspects_around": "vient de se produire, auteurs sur place ou en fuite",
+    "video_erased_soon": "images effacées sous 72 h",
+    "staff_victim_may_file_complaint": "agent victime pouvant porter plainte",
+    "record": "pour mémoire",
+}
+CHANNEL_LABELS = {
+    "distress_radio": "Radio de détresse",
+    "silent_alarm": "Alarme discrète",
+    "phone": "Téléphone",
+    "app": "Application",
+    "web_form": "Formulaire web",
+    "relay_3117": "Relais 3117",
+    "email": "Courriel",
+}
+REPORTER_LABELS = {
+    "security_control_room": "PC sûreté",
+    "driver": "Conducteur",
+    "ticket_inspector": "Contrôleur",
+    "station_agent": "Agent de station",
+    "security_agent": "Agent de sûreté",
+    "municipal_police": "Police municipale",
+    "other": "Autre",
+}
+STATE_LABELS = {
+    "in_progress": "En cours",
+    "just_happened": "Vient de se produire",
+    "over": "Terminé",
+}
+MODE_LABELS = {
+    0: "Tramway",
+    1: "Métro",
+    2: "Train",
+    3: "Bus",
+    4: "Bateau",
+    5: "Tramway à câble",
+    6: "Téléphérique",
+    7: "Funiculaire",
+    11: "Trolleybus",
+    12: "Monorail",
+}
+PLACE_LABELS = {
+    "on_board": "À bord",
+    "platform": "Quai",
+    "station_hall": "Hall",
+    "station_access": "Accès",
+    "surroundings": "Abords",
+    "depot": "Dépôt",
+    "other": "Autre",
+}
+VEHICLE_POSITION_LABELS = {"front": "avant", "middle": "milieu", "rear": "arrière"}
+COORDINATE_SOURCE_LABELS = {
+    "avl": "géolocalisation du véhicule",
+    "gps": "GPS",
+    "manual": "saisie manuelle",
+}
+SEVERITY_LABELS = {
+    "none": "Aucune",
+    "minor": "Légère",
+    "treated_on_site": "Soins sur place",
+    "hospitalised": "Évacuation",
+    "life_threatening": "Urgence vitale",
+}
+SUSPECT_STATUS_LABELS = {
+    "on_site": "Sur place",
+    "fled": "En fuite",
+    "held_by_staff": "Retenu par les agents (art. 73 CPP)",
+    "unknown": "Inconnu",
+}
+WEAPON_LABELS = {
+    "none": "Aucune",
+    "blade": "Arme blanche",
+    "firearm": "Arme à feu",
+    "object": "Objet dangereux",
+    "unknown": "Inconnue",
+}
+VICTIM_KIND_LABELS = {"staff": "Agent", "passenger": "Voyageur", "third_party": "Tiers"}
+STAFF_FUNCTION_LABELS = {
+    "driver": "conducteur",
+    "ticket_inspector": "contrôleur",
+    "station_agent": "agent de station",
+    "security_agent": "agent de sûreté",
+    "other": "autre",
+}
+COMPLAINT_LABELS = {"yes": "Oui", "no": "Non", "undecided": "Ne sait pas encore"}
+VIDEO_EXISTS_LABELS = {"yes": "Oui", "no": "Non", "unknown": "Inconnu"}
+VIDEO_SOURCE_LABELS = {
+    "on_board": "embarquée",
+    "station": "station",
+    "body_camera": "caméra-piéton",
+    "forward_facing": "caméra frontale",
+}
+CONSENT_LABELS = {
+    "appointment_contact": "être contacté pour un rendez-vous",
+    "victim_support_referral": "orientation vers l'aide aux victimes",
+    "use_work_address": "domiciliation à l'adresse professionnelle",
+}
+ROLE_LABELS = {
+    "operator": "exploitant",
+    "command_centre": "centre de commandement",
+    "system": "service",
+}
+# The dotted paths of the sheet, in French: the version history names what changed.
+PATH_LABELS = {
+    "channel": "canal",
+    "reported_by": "déclarant",
+    "occurred_at": "date des faits",
+    "state": "état",
+    "natures": "natures",
+    "primary_nature": "nature principale",
+    "narrative": "récit",
+    "location": "lieu",
+    "injuries": "blessés",
+    "emergency_services_called": "secours appelés",
+    "suspects": "auteurs",
+    "victims": "victimes",
+    "witnesses_count": "témoins",
+    "video": "vidéoprotection",
+    "references": "références",
+}
+# The service's non-blocking remarks on a sheet, by code (the API gives them in English).
+WARNING_LABELS = {
+    "state_older_than_15_minutes": "« Vient de se produire » signifie moins de 15 minutes : "
+    "les faits sont plus anciens.",
+    "video_already_erased": "Les images sont déjà effacées.",
+    "video_retention_over_one_month": "La vidéoprotection publique est conservée un mois au "
+    "plus : vérifier la date d'effacement.",
+    "weapon_nature_without_weapon": "La nature indique une arme, les auteurs n'en ont pas.",
+    "coordinates_imprecise": "Position précise à plus d'un kilomètre seulement.",
+    "no_appointment_consent": "Sans ce consentement, aucun rendez-vous de plainte prioritaire "
+    "ne peut être pris.",
+    "stop_not_served_by_route": "L'arrêt n'est pas desservi par la ligne indiquée.",
+    "point_far_from_stop": "Le point est à plus de 500 m de l'arrêt indiqué.",
+    "unknown_insee_code": "Code INSEE inconnu.",
+    "insee_code_differs": "Le code INSEE donné diffère de la commune du lieu.",
+    "unrouted": "Le lieu n'a pu être rattaché à aucun service : file nationale.",
+}
+
+ACTIONS = {
+    "acknowledged": "Prendre en compte",
+    "dispatched": "Engager une patrouille",
+    "closed": "Clôturer",
+    "rejected": "Rejeter",
+}
+ACTION_FIELDS = {
+    "acknowledged": (),
+    "dispatched": ("call_sign",),
+    "closed": ("outcome", "comment"),
+    "rejected": ("cause", "redirect_to"),
+}
+ACTION_DONE = {
+    "acknowledged": "Incident pris en compte.",
+    "dispatched": "Patrouille engagée.",
+    "closed": "Incident clôturé.",
+    "rejected": "Incident rejeté.",
+}
+FIELD_ERRORS = {
+    # field: (message when missing, message when invalid)
+    "call_sign": ("", "L'indicatif fait 32 caractères au plus."),
+    "outcome": ("Choisissez l'issue pour clôturer.", "Choisissez une issue de la liste."),
+    "comment": (
+        "Le commentaire est obligatoire pour clôturer.",
+        "Le commentaire fait 1000 caractères au plus.",
+    ),
+    "cause": (
+        "La cause est obligatoire pour rejeter.",
+        "La cause fait 500 caractères au plus.",
+    ),
+    "redirect_to": (
+        "",
+        "Code de service invalide : minuscules, chiffres et tirets (ex. : ddsp-83).",
+    ),
+}
+
+
+# --- formatting ---------------------------------------------------------------------------
+
+
+def paris(moment: dt.datetime | str | None, pattern: str = "%d/%m/%Y %H:%M") -> str:
+    """A UTC instant (or ISO text) as Paris local time."""
+    if moment is None:
+        return ""
+    if isinstance(moment, str):
+        parsed = parse_instant(moment)
+        if parsed is None:
+            return moment
+        moment = parsed
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(PARIS).strftime(pattern)
+
+
+def age_label(since: dt.datetime, now: dt.datetime) -> str:
+    """How long ago, in words: 'il y a 12 min'."""
+    minutes = max(0, int((now - since).total_seconds() // 60))
+    if minutes < 1:
+        return "à l'instant"
+    if minutes < 60:
+        return f"il y a {minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"il y a {hours} h {minutes:02d}"
+    return f"il y a {hours // 24} j"
+
+
+def countdown_label(deadline: dt.datetime, now: dt.datetime) -> str:
+    """Time left before the footage is overwritten ('dans 2 j 4 h'), or that it has passed."""
+    minutes = int((deadline - now).total_seconds() // 60)
+    if minutes < 0:
+        return "délai dépassé : les images sont sans doute effacées"
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return f"effacement dans {days} j {hours} h"
+    if hours:
+        return f"effacement dans {hours} h {minutes:02d} min"
+    return f"effacement dans {minutes} min"
+
+
+def who(actor: str) -> str:
+    """'user:3 (cic@ddsp31.test)' → 'cic@ddsp31.test'; a token's label likewise."""
+    match = re.fullmatch(r"[a-z]+:\d+ \((.*)\)", actor)
+    return match.group(1) if match else actor
+
+
+def parse_instant(text: Any) -> dt.datetime | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+def commune_name(insee_code: str | None) -> str | None:
+    """The commune's name from the shared index (already loaded by routing)."""
+    if not insee_code:
+        return None
+    from intake_service.communes import shared_index
+
+    try:
+        commune = shared_index(current_app.extensions["intake.communes"].cache_dir).by_code(
+            insee_code
+        )
+    except Exception:  # noqa: BLE001 - a name is a nicety: the code is shown instead
+        return None
+    return commune.name if commune is not None else None
+
+
+# --- data ---------------------------------------------------------------------------------
+
+
+def _db() -> Any:
+    return current_app.extensions["intake.db"]
+
+
+def _hub() -> Any:
+    return current_app.extensions["intake.live"]
+
+
+def place_label(incident: Incident, names: incidents.PlaceNames) -> str:
+    """Where, in a few words: the stop, else the address, else the commune."""
+    location = incident.sheet.get("location") or {}
+    if names.stop:
+        return names.stop
+    if names.previous_stop and names.next_stop:
+        return f"Entre {names.previous_stop} et {names.next_stop}"
+    if location.get("address"):
+        return str(location["address"])
+    commune = commune_name(incident.insee_code)
+    if commune:
+        return commune
+    return f"Commune {incident.insee_code}" if incident.insee_code else "Lieu non précisé"
+
+
+def queue_row(incident: Incident, names: incidents.PlaceNames, now: dt.datetime) -> dict[str, Any]:
+    """One line of the queue: what the page shows and what the live stream sends."""
+    location = incident.sheet.get("location") or {}
+    natures = list(incident.sheet.get("natures") or [incident.primary_nature])
+    return {
+        "id": incident.id,
+        "url": url_for("console.incident", incident_id=incident.id),
+        "priority": incident.priority,
+        "priority_rank": incident.priority_rank,
+        "status": incident.status,
+        "status_label": STATUS_LABELS.get(incident.status, incident.status),
+        "escalated": incident.escalated_for is not None,
+        "nature": incident.primary_nature,
+        "nature_label": NATURE_LABELS.get(incident.primary_nature, incident.primary_nature),
+        "natures": natures,
+        "place": place_label(incident, names),
+        "place_kind": PLACE_LABELS.get(location.get("place", ""), ""),
+        "route_id": location.get("route_id") or "",
+        "line": names.route or location.get("route_id") or "",
+        "operator": incident.operator.name,
+        "received_at": incident.received_at.isoformat(),
+        "received_time": paris(incident.received_at, "%H:%M"),
+        "age": age_label(incident.received_at, now),
+    }
+
+
+def _principal_in_queue(principal: Principal, incident: Incident) -> bool:
+    return incident.status in OPEN_STATUSES and sees_incident(
+        principal, incident.operator.code, incident.service_code
+    )
+
+
+def _service_filter(principal: Principal) -> dict[str, Any]:
+    if principal.scope == UNROUTED_SERVICE:
+        return {"unrouted": True}
+    return {"service_code": principal.scope}
+
+
+def _chosen(name: str, allowed: Iterable[str]) -> list[str]:
+    """Query values of ``name`` that are allowed (unknown values are ignored, never a 500)."""
+    allowed = tuple(allowed)
+    return [value for value in request.args.getlist(name) if value in allowed]
+
+
+# --- the queue ----------------------------------------------------------------------------
+
+
+@bp.route("/")
+@page_requires("command_centre.queue")
+def queue() -> Any:
+    """The service's open incidents, by priority, then rank, then most recent."""
+    principal = current_page_principal()
+    priorities = _chosen("priorite", PRIORITIES)
+    statuses = _chosen("statut", OPEN_STATUSES)
+    nature = next(iter(_chosen("nature", NATURES)), "")
+    line = request.args.get("ligne", "")[:64]
+    with _db().transaction() as session:
+        found = incidents.command_centre_queue(
+            session, principal, statuses=(), priorities=(), limit=QUEUE_LIMIT
+        )
+        all_rows = [queue_row(i, incidents.place_names(session, i), g.now) for i in found]
+        position = outbox.last_position(session)
+    lines = sorted({(row["route_id"], row["line"]) for row in all_rows if row["route_id"]})
+    if line not in {route_id for route_id, _ in lines}:
+        line = ""
+    rows = [
+        row
+        for row in all_rows
+        if (not priorities or row["priority"] in priorities)
+        and (not statuses or row["status"] in statuses)
+        and (not line or row["route_id"] == line)
+        and (not nature or nature in row["natures"])
+    ]
+    return render_template(
+        "console.html",
+        rows=rows,
+        total=len(all_rows),
+        lines=lines,
+        filters={"priorities": priorities, "statuses": statuses, "line": line, "nature": nature},
+        filtered=bool(priorities or statuses or line or nature),
+        position=position,
+        labels=_labels(),
+    )
+
+
+@bp.route("/clotures")
+@page_requires("command_centre.queue")
+def closed_today() -> Any:
+    """The incidents the service closed today (Europe/Paris)."""
+    principal = current_page_principal()
+    today = g.now.astimezone(PARIS).date()
+    start = dt.datetime.combine(today, dt.time(), tzinfo=PARIS)
+    end = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), tzinfo=PARIS)
+    with _db().transaction() as session:
+        rows = [
+            {
+                **queue_row(incident, incidents.place_names(session, incident), g.now),
+                "closed_time": paris(change.at, "%H:%M"),
+                "outcome": OUTCOME_LABELS.get(change.detail.get("outcome", ""), ""),
+                "comment": change.detail.get("comment", ""),
+                "closed_by": who(change.author),
+            }
+            for incident, change in incidents.closed_between(
+                session, principal, start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+            )
+        ]
+    return render_template(
+        "console_clotures.html", rows=rows, day=today.strftime("%d/%m/%Y"), labels=_labels()
+    )
+
+
+# --- the live stream ----------------------------------------------------------------------
+
+
+def _start_position(session: Any) -> int:
+    """Where the stream starts: the browser's Last-Event-ID, else ``?apres=``, else now."""
+    for raw in (request.headers.get("Last-Event-ID"), request.args.get("apres")):
+        if raw and raw.strip().isdigit() and len(raw.strip()) < 19:
+            return int(raw.strip())
+    return outbox.last_position(session)
+
+
+@bp.route("/flux")
+@page_requires("command_centre.queue")
+def feed() -> Response:
+    """Server-sent events: each outbox event of the service, as the queue row it changes."""
+    principal = current_page_principal()
+    db = _db()
+    scope = _service_filter(principal)
+    with db.transaction() as session:
+        after = _start_position(session)
+
+    clock = current_app.extensions["intake.clock"]
+
+    def read(after_position: int) -> list[tuple[int, str, dict[str, Any]]]:
+        now = clock()  # a stream lives for an hour: not the request's ``g.now``
+        with db.reading() as session:
+            events = outbox.events_after(session, after_position, **scope)
+            found = incidents.incidents_by_id(session, [e.incident_id for e in events])
+            names = {
+                incident_id: incidents.place_names(session, incident)
+                for incident_id, incident in found.items()
+            }
+            batch = []
+            for event in events:
+                incident = found.get(event.incident_id)
+                if incident is None:
+                    continue
+                row = queue_row(incident, names[incident.id], now)
+                row["type"] = event.event_type
+                row["open"] = _principal_in_queue(principal, incident)
+                batch.append((event.position, "incident", row))
+            return batch
+
+    response = Response(
+        stream_with_context(stream(_hub(), after, read)), mimetype="text/event-stream"
+    )
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Accel-Buffering"] = "no"
+    return response
+
+
+# --- one incident -------------------------------------------------------------------------
+
+
+def _changed(paths: Iterable[str]) -> Any:
+    """A test for the template: was the field at ``path`` changed by the latest amendment?"""
+    changed = tuple(paths)
+
+    def test(path: str) -> bool:
+        return any(
+            p == path or p.startswith(path + ".") or path.startswith(p + ".") for p in changed
+        )
+
+    return test
+
+
+def _refusal(incident: Incident, target: str) -> str:
+    """Why ``target`` was refused, in the words of the step that came first."""
+    last = next((c for c in reversed(incident.status_changes) if c.status == incident.status), None)
+    by = f" par {who(last.author)} à {paris(last.at, '%H:%M')}" if last else ""
+    status = incident.status
+    if status == "acknowledged" and target == "acknowledged":
+        text = f"l'incident a déjà été pris en compte{by}"
+    elif status == "dispatched":
+        text = f"une patrouille a déjà été engagée{by}"
+    elif status == "closed":
+        text = f"l'incident est clôturé{by}"
+    elif status == "rejected":
+        text = f"l'incident a été rejeté{by}"
+    elif status == "withdrawn":
+        text = f"l'incident a été retiré par l'exploitant{by}"
+    else:
+        text = (
+            f"l'incident est « {STATUS_LABELS.get(status, status)} » : "
+            f"l'action « {ACTIONS.get(target, target)} » n'est pas possible"
+        )
+    return f"Action refusée : {text}."
+
+
+def _french_errors(messages: Mapping[str, Any], body: Mapping[str, Any]) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for field in messages:
+        if field == "status":
+            errors["_form"] = "Action inconnue."
+            continue
+        missing, invalid = FIELD_ERRORS.get(field, ("", "Valeur refusée."))
+        errors[field] = missing if field not in body and missing else invalid
+    return errors
+
+
+def _render_detail(
+    incident_id: str,
+    *,
+    errors: Mapping[str, str] | None = None,
+    values: Mapping[str, str] | None = None,
+    active: str | None = None,
+    refused: str | None = None,
+    status: int = 200,
+) -> Any:
+    principal = current_page_principal()
+    with _db().transaction() as session:
+        try:
+            incident = incidents.get_incident(session, principal, incident_id)
+            versions: list[IncidentVersion] = list(
+                incidents.list_versions(session, principal, incident_id)
+            )
+        except incidents.IncidentNotFound:
+            abort(404)
+        document = incidents.incident_document(incident, principal)
+        names = incidents.place_names(session, incident)
+        position = outbox.last_position(session)
+        row = queue_row(incident, names, g.now)
+        allowed = [a for a in ACTIONS if lifecycle.can_move(incident.status, a)]
+        if active in ACTIONS and active not in allowed and errors:
+            # Field errors of a form this status no longer offers: say why it is gone.
+            refused, errors, status = active, {}, 409
+        refusal = _refusal(incident, refused) if refused else None
+    sheet = document["sheet"]
+    latest = versions[-1] if versions else None
+    changed_paths = list(latest.changed_paths) if latest and latest.version > 1 else []
+    location = sheet.get("location") or {}
+    coordinates = location.get("coordinates") or None
+    erase = parse_instant((sheet.get("video") or {}).get("erased_after"))
+    return (
+        render_template(
+            "console_incident.html",
+            incident=incident,
+            doc=document,
+            sheet=sheet,
+            location=location,
+            coordinates=coordinates,
+            names=names,
+            row=row,
+            commune=commune_name(incident.insee_code),
+            versions=versions,
+            changed_paths=changed_paths,
+            changed=_changed(changed_paths),
+            history=document["status_history"],
+            erase=erase,
+            erase_text=countdown_label(erase, g.now) if erase else "",
+            allowed=allowed,
+            errors=errors or {},
+            values=values or {},
+            active=active,
+            refusal=refusal,
+            position=position,
+            updated_by={"autre": "operator", "exploitant": "exploitant"}.get(
+                request.args.get("maj", "")
+            ),
+            labels=_labels(),
+            paris=paris,
+            who=who,
+        ),
+        status,
+    )
+
+
+@bp.route("/incidents/<incident_id>")
+@page_requires("command_centre.queue")
+def incident(incident_id: str) -> Any:
+    """The full sheet, its versions and status history, and the actions left."""
+    return _render_detail(incident_id)
+
+
+@bp.route("/incidents/<incident_id>/action", methods=["POST"])
+@page_requires("incident.change_status")
+def act(incident_id: str) -> Any:
+    """Acknowledge, dispatch, close or reject: the API's rules, answered in French."""
+    target = request.form.get("action", "")[:32]
+    values = {key: request.form.get(key, "")[:2000] for key in ("call_sign", "outcome")}
+    values |= {key: request.form.get(key, "")[:2000] for key in ("comment", "cause")}
+    values["redirect_to"] = request.form.get("redirect_to", "")[:64]
+    body: dict[str, Any] = {"status": target}
+    for key in ACTION_FIELDS.get(target, ()):
+        value = values[key].strip()
+        if value:
+            body[key] = value
+    try:
+        checked = StatusRequestSchema().load(body)
+    except ValidationError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {}
+        errors = _french_errors(messages, body)
+        return _render_detail(incident_id, errors=errors, values=values, active=target, status=422)
+    try:
+        with _db().transaction() as session:
+            incidents.change_status(
+                session, current_page_principal(), incident_id, checked, now=g.now
+            )
+    except incidents.IncidentNotFound:
+        abort(404)
+    except incidents.TransitionRefused:
+        return _render_detail(incident_id, values=values, active=target, refused=target, status=409)
+    except incidents.UnknownService:
+        errors = {"redirect_to": "Service inconnu, ou le service actuel."}
+        return _render_detail(incident_id, errors=errors, values=values, active=target, status=422)
+    flash(ACTION_DONE[target], "succes")
+    if target in ("closed", "rejected"):
+        # The incident has left the queue: back to it, the message on top.
+        return redirect(url_for("console.queue"))
+    return redirect(url_for("console.incident", incident_id=incident_id))
+
+
+def _labels() -> dict[str, Any]:
+    return {
+        "natures": NATURE_LABELS,
+        "statuses": STATUS_LABELS,
+        "outcomes": OUTCOME_LABELS,
+        "priorities": PRIORITY_LABELS,
+        "priority_reasons": PRIORITY_REASONS,
+        "channels": CHANNEL_LABELS,
+        "reporters": REPORTER_LABELS,
+        "states": STATE_LABELS,
+        "modes": MODE_LABELS,
+        "places": PLACE_LABELS,
+        "vehicle_positions": VEHICLE_POSITION_LABELS,
+        "coordinate_sources": COORDINATE_SOURCE_LABELS,
+        "severities": SEVERITY_LABELS,
+        "suspect_statuses": SUSPECT_STATUS_LABELS,
+        "weapons": WEAPON_LABELS,
+        "victim_kinds": VICTIM_KIND_LABELS,
+        "staff_functions": STAFF_FUNCTION_LABELS,
+        "complaints": COMPLAINT_LABELS,
+        "video_exists": VIDEO_EXISTS_LABELS,
+        "video_sources": VIDEO_SOURCE_LABELS,
+        "consents": CONSENT_LABELS,
+        "roles": ROLE_LABELS,
+        "paths": PATH_LABELS,
+        "warnings": WARNING_LABELS,
+        "actions": ACTIONS,
+        "outcome_order": OUTCOMES,
+        "open_statuses": OPEN_STATUSES,
+        "priority_order": PRIORITIES,
+        "nature_order": NATURES,
+    }

@@ -1,7 +1,519 @@
-"""The operator's follow-up (``operator``): its incidents, live, with their history."""
+"""The operator's follow-up (``operator``): its incidents, live, with their history.
+
+An operator sees what the command centre did with its sheets by step and by role
+(prise en compte, patrouille engagée, clôturée avec son issue), never who at the
+desk, call signs or comments: the history comes through
+``incidents.incident_document(incident, viewer)``, which narrows it, and the live
+stream carries only the incident's own fields.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+
+from intake_service import gtfs, incidents, outbox
+from intake_service.access import Principal
+from intake_service.lifecycle import can_move
+from intake_service.models import GtfsRoute, OutboxEvent
+from intake_service.web.auth import current_page_principal, page_requires
+from intake_service.web.live import stream
+from schemas.vocabulary import PRIORITIES, STATUSES
 
 bp = Blueprint("follow_up", __name__, url_prefix="/operateur")
+
+PARIS = ZoneInfo("Europe/Paris")
+PAGE_SIZE = 25
+REASON_MAX = 500  # as the API's WithdrawalSchema
+
+STATUS_LABELS = {
+    "received": "reçue",
+    "queued": "transmise",
+    "acknowledged": "prise en compte",
+    "dispatched": "patrouille engagée",
+    "closed": "clôturée",
+    "rejected": "rejetée",
+    "withdrawn": "retirée",
+}
+OUTCOME_LABELS = {
+    "patrol_on_site": "patrouille sur place",
+    "arrest": "interpellation",
+    "no_police_action": "pas d'action de police",
+    "referred_to_gendarmerie": "transmis à la gendarmerie",
+    "duplicate": "doublon",
+    "false_alarm": "fausse alerte",
+}
+NATURE_LABELS = {
+    "physical_assault_staff": "Agression physique d'un agent",
+    "threat_or_insult_staff": "Menaces ou insultes envers un agent",
+    "violence_passenger": "Violences sur voyageur",
+    "sexual_or_sexist_violence": "Violences sexuelles ou sexistes",
+    "violent_theft": "Vol avec violence",
+    "theft": "Vol",
+    "projectile": "Jet de projectile",
+    "vandalism": "Dégradations",
+    "drugs": "Stupéfiants",
+    "weapon": "Arme portée ou exhibée",
+    "suspicious_package": "Colis suspect",
+    "fare_evasion_with_resistance": "Fraude avec rébellion",
+    "incivility": "Incivilités",
+    "other": "Autre",
+}
+PRIORITY_LABELS = {
+    "P1": "immédiate",
+    "P2": "urgente",
+    "P3": "suivi",
+    "P4": "enregistrement",
+}
+STATE_LABELS = {
+    "in_progress": "en cours",
+    "just_happened": "vient de se produire",
+    "over": "terminé",
+}
+PLACE_LABELS = {
+    "on_board": "à bord",
+    "platform": "quai",
+    "station_hall": "hall de station",
+    "station_access": "accès de station",
+    "surroundings": "abords",
+    "depot": "dépôt",
+    "other": "autre lieu",
+}
+SEVERITY_LABELS = {
+    "none": "aucune",
+    "minor": "légère",
+    "treated_on_site": "soins sur place",
+    "hospitalised": "hospitalisation",
+    "life_threatening": "pronostic vital engagé",
+}
+SUSPECT_STATUS_LABELS = {
+    "on_site": "sur place",
+    "fled": "en fuite",
+    "held_by_staff": "retenus par le personnel",
+    "unknown": "inconnu",
+}
+WEAPON_LABELS = {
+    "none": "aucune",
+    "blade": "arme blanche",
+    "firearm": "arme à feu",
+    "object": "objet",
+    "unknown": "inconnue",
+}
+VIDEO_LABELS = {"yes": "oui", "no": "non", "unknown": "inconnu"}
+# The sheet's sections, for the fields an amendment changed (by the path's first part).
+FIELD_LABELS = {
+    "operator_reference": "Référence",
+    "channel": "Canal d'alerte",
+    "reported_by": "Signalant",
+    "occurred_at": "Date et heure des faits",
+    "state": "État",
+    "natures": "Natures",
+    "primary_nature": "Nature principale",
+    "narrative": "Récit",
+    "location": "Lieu",
+    "injuries": "Blessures",
+    "emergency_services_called": "Secours appelés",
+    "suspects": "Auteurs",
+    "victims": "Victimes",
+    "witnesses_count": "Témoins",
+    "video": "Vidéo",
+    "references": "Références",
+}
+WARNING_LABELS = {
+    "state_older_than_15_minutes": "« Vient de se produire » signifie dans les 15 dernières "
+    "minutes ; les faits sont plus anciens.",
+    "video_already_erased": "Les images sont déjà effacées.",
+    "video_retention_over_one_month": "La vidéoprotection publique est conservée un mois au "
+    "plus : vérifiez la date d'effacement.",
+    "weapon_nature_without_weapon": "La nature indique une arme, mais aucune arme n'est "
+    "signalée pour les auteurs.",
+    "coordinates_imprecise": "La position n'est précise qu'à plus d'un kilomètre.",
+    "no_appointment_consent": "Sans ce consentement, aucun rendez-vous prioritaire de dépôt de "
+    "plainte ne peut être proposé.",
+    "stop_not_served_by_route": "Cet arrêt n'est pas desservi par cette ligne dans vos "
+    "données GTFS.",
+    "point_far_from_stop": "Le point est loin de l'arrêt : vérifiez l'un ou l'autre.",
+    "unknown_insee_code": "Aucune commune n'a ce code INSEE : la fiche n'a pas pu être orientée.",
+    "insee_code_differs": "Le lieu est dans une autre commune que le code INSEE donné : "
+    "orientée d'après le lieu.",
+    "unrouted": "Le lieu n'a pas pu être rattaché à une commune : la fiche va à la file "
+    "nationale de secours.",
+}
+# The operator may withdraw a sheet until the command centre has it (lifecycle table).
+WITHDRAWABLE = frozenset(status for status in STATUSES if can_move(status, "withdrawn"))
+UNROUTED_LABEL = "Non déterminé (file nationale de secours)"
+REFUSED_ACKNOWLEDGED = (
+    "La fiche a déjà été prise en compte par le centre de commandement : "
+    "elle ne peut plus être retirée, seulement complétée."
+)
+
+
+def _db() -> Any:
+    return current_app.extensions["intake.db"]
+
+
+def paris(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(PARIS)
+
+
+def date_time(moment: dt.datetime) -> str:
+    """``26/11/2026 à 12 h 05``, in Paris time."""
+    local = paris(moment)
+    return f"{local:%d/%m/%Y} à {hour(moment)}"
+
+
+def hour(moment: dt.datetime) -> str:
+    """``18 h 32``, in Paris time."""
+    local = paris(moment)
+    return f"{local.hour} h {local.minute:02d}"
+
+
+def command_centre_name(kind: str | None) -> str:
+    """Who receives the sheets: the police CIC, or the gendarmerie's operations centre."""
+    if kind == "gendarmerie":
+        return "le centre d'opérations et de renseignement de la gendarmerie"
+    if kind in ("police", "prefecture_de_police"):
+        return "le centre d'information et de commandement"
+    return "le centre de commandement"
+
+
+def service_label(incident: incidents.Incident) -> str:
+    if incident.service_name:
+        return incident.service_name
+    return UNROUTED_LABEL
+
+
+def timeline(document: Mapping[str, Any], service_kind: str | None) -> list[dict[str, Any]]:
+    """The status history as French sentences: what happened, and when.
+
+    ``document`` is the incident as the operator may see it: the command
+    centre's steps carry only the outcome, the cause or the re-routing.
+    """
+    centre = command_centre_name(service_kind)
+    steps = []
+    received_day = None
+    for change in document["status_history"]:
+        at: dt.datetime = change["at"]
+        detail = change["detail"]
+        status = change["status"]
+        if received_day is None:
+            received_day = paris(at).date()
+        when = f"à {hour(at)}" if paris(at).date() == received_day else f"le {date_time(at)}"
+        if status == "received" and detail.get("rerouted_to"):
+            text = f"Réorientée par {centre} vers le service compétent {when}"
+        elif status == "received" and detail.get("resubmitted"):
+            text = f"Complétée et envoyée de nouveau {when}"
+        elif status == "received":
+            text = f"Fiche reçue par le service {when}"
+        elif status == "queued":
+            text = f"Transmise à {centre} {when}"
+        elif status == "acknowledged":
+            text = f"Prise en compte par {centre} {when}"
+        elif status == "dispatched":
+            text = f"Patrouille engagée {when}"
+        elif status == "closed":
+            outcome = OUTCOME_LABELS.get(detail.get("outcome", ""), "sans issue précisée")
+            text = f"Clôturée : {outcome} ({when})"
+        elif status == "rejected":
+            text = f"Rejetée par {centre} {when}"
+        elif status == "withdrawn":
+            text = f"Retirée par votre service {when}"
+        else:
+            text = f"{STATUS_LABELS.get(status, status).capitalize()} {when}"
+        note = None
+        if status == "rejected" and detail.get("cause"):
+            note = f"Motif : {detail['cause']}"
+        elif status == "withdrawn" and detail.get("reason"):
+            note = f"Motif : {detail['reason']}"
+        steps.append({"status": status, "at": at, "text": text, "note": note})
+    return steps
+
+
+def changed_fields(paths: Iterable[str]) -> list[str]:
+    """The sections an amendment touched, in French, each once and in the sheet's order."""
+    firsts = {str(path).split(".", 1)[0] for path in paths}
+    ordered = [key for key in FIELD_LABELS if key in firsts]
+    return [FIELD_LABELS[key] for key in ordered] + sorted(firsts - set(FIELD_LABELS))
+
+
+def warning_text(warning: Mapping[str, Any]) -> str:
+    return WARNING_LABELS.get(str(warning.get("code")), str(warning.get("message", "")))
+
+
+def row_of(incident: incidents.Incident) -> dict[str, Any]:
+    """One line of the list, as the page and the live stream show it."""
+    return {
+        "id": incident.id,
+        "reference": incident.operator_reference,
+        "received_at": incident.received_at.isoformat(),
+        "received_label": date_time(incident.received_at),
+        "priority": incident.priority,
+        "nature": NATURE_LABELS.get(incident.primary_nature, incident.primary_nature),
+        "status": incident.status,
+        "status_label": STATUS_LABELS.get(incident.status, incident.status),
+        "service": service_label(incident),
+        "url": url_for("follow_up.incident", incident_id=incident.id),
+    }
+
+
+def live_event(event: OutboxEvent) -> dict[str, Any]:
+    """What the operator's pages get of an outbox event: the incident's own fields only.
+
+    The envelope holds the full status history with the command centre's
+    authors and comments; none of it is passed on.
+    """
+    document = event.envelope["payload"]["incident"]
+    received_at = dt.datetime.fromisoformat(document["received_at"])
+    service = document.get("competent_service") or {}
+    primary = document.get("sheet", {}).get("primary_nature", "")
+    return {
+        "type": event.event_type,
+        "id": event.incident_id,
+        "reference": document["operator_reference"],
+        "status": document["status"],
+        "status_label": STATUS_LABELS.get(document["status"], document["status"]),
+        "priority": document["priority"],
+        "version": document["version"],
+        "received_at": received_at.isoformat(),
+        "received_label": date_time(received_at),
+        "nature": NATURE_LABELS.get(primary, primary),
+        "service": service.get("name") or UNROUTED_LABEL,
+        "url": url_for("follow_up.incident", incident_id=event.incident_id),
+        "withdrawable": document["status"] in WITHDRAWABLE,
+    }
+
+
+def _chosen(name: str, allowed: Iterable[str]) -> list[str]:
+    """The filter values of the query string that mean something; the rest is ignored."""
+    known = set(allowed)
+    return [value for value in request.args.getlist(name) if value in known]
+
+
+# Named ``incidents`` as an endpoint (base.html links to ``follow_up.incidents``) but
+# not as a function, which would hide the ``incidents`` module.
+@bp.route("/incidents", endpoint="incidents")
+@page_requires("incident.list")
+def incidents_list() -> Any:
+    """The operator's incidents, newest first, a page at a time; statuses follow live."""
+    principal = current_page_principal()
+    statuses = _chosen("statut", STATUSES)
+    priorities = _chosen("priorite", PRIORITIES)
+    cursor = request.args.get("curseur") or None
+    filters = incidents.IncidentFilter(statuses=statuses, priorities=priorities)
+    try:
+        with _db().transaction() as session:
+            # The position first: an event committed while the page is read is
+            # replayed by the stream rather than lost.
+            position = outbox.last_position(session)
+            page, next_cursor = incidents.list_incidents(
+                session, principal, filters, cursor=cursor, limit=PAGE_SIZE
+            )
+            rows = [row_of(incident) for incident in page]
+    except incidents.InvalidCursor:
+        abort(400)
+    except incidents.UnknownOperator:
+        abort(403)
+    older = (
+        url_for("follow_up.incidents", statut=statuses, priorite=priorities, curseur=next_cursor)
+        if next_cursor
+        else None
+    )
+    return render_template(
+        "follow_up_list.html",
+        rows=rows,
+        statuses=statuses,
+        priorities=priorities,
+        status_labels=STATUS_LABELS,
+        priority_labels=PRIORITY_LABELS,
+        older=older,
+        first_page=cursor is None,
+        newest=url_for("follow_up.incidents", statut=statuses, priorite=priorities),
+        # New incidents are added live only where they belong: the first, unfiltered page.
+        adds_new=cursor is None and not statuses and not priorities,
+        flux=url_for("follow_up.flux", apres=position),
+    )
+
+
+def _detail_context(session: Any, principal: Principal, incident_id: str) -> dict[str, Any]:
+    """Everything the detail page shows; raises IncidentNotFound outside the operator's scope."""
+    incident = incidents.get_incident(session, principal, incident_id)
+    document = incidents.incident_document(incident, principal)
+    versions = incidents.list_versions(session, principal, incident_id)
+    sheet = incident.sheet
+    location = sheet.get("location", {})
+    stop_name = route_name = None
+    if location.get("stop_id"):
+        stop = gtfs.find_stop(session, incident.operator_id, location["stop_id"])
+        stop_name = stop.name if stop is not None else None
+    if location.get("route_id"):
+        route = session.get(GtfsRoute, (incident.operator_id, location["route_id"]))
+        route_name = (route.short_name or route.long_name) if route is not None else None
+    return {
+        "incident": incident,
+        "row": row_of(incident),
+        "steps": timeline(document, incident.service_kind),
+        "versions": [
+            {
+                "version": version.version,
+                "at": version.created_at,
+                "at_label": date_time(version.created_at),
+                "priority": version.priority,
+                "fields": changed_fields(version.changed_paths),
+            }
+            for version in versions
+        ],
+        "sheet": sheet,
+        "location": location,
+        "stop_name": stop_name,
+        "route_name": route_name,
+        "warnings": [warning_text(warning) for warning in incident.warnings],
+        "withdrawable": incident.status in WITHDRAWABLE,
+        "occurred_label": date_time(dt.datetime.fromisoformat(sheet["occurred_at"])),
+        "labels": {
+            "status": STATUS_LABELS,
+            "nature": NATURE_LABELS,
+            "priority": PRIORITY_LABELS,
+            "state": STATE_LABELS,
+            "place": PLACE_LABELS,
+            "severity": SEVERITY_LABELS,
+            "suspects": SUSPECT_STATUS_LABELS,
+            "weapon": WEAPON_LABELS,
+            "video": VIDEO_LABELS,
+        },
+    }
+
+
+def _render_detail(
+    incident_id: str,
+    *,
+    status: int = 200,
+    refusal: str | None = None,
+    reason: str = "",
+    reason_error: str | None = None,
+    template: str = "follow_up_detail.html",
+) -> Any:
+    principal = current_page_principal()
+    try:
+        with _db().transaction() as session:
+            position = outbox.last_position(session)
+            context = _detail_context(session, principal, incident_id)
+            body = render_template(
+                template,
+                refusal=refusal,
+                reason=reason,
+                reason_error=reason_error,
+                reason_max=REASON_MAX,
+                flux=url_for("follow_up.flux", apres=position),
+                **context,
+            )
+    except incidents.IncidentNotFound:
+        abort(404)
+    return body, status
+
+
+@bp.route("/incidents/<incident_id>")
+@page_requires("incident.read")
+def incident(incident_id: str) -> Any:
+    """One incident: where it stands, its history in French, its versions, the sheet."""
+    return _render_detail(incident_id)
+
+
+@bp.route("/incidents/<incident_id>/suivi")
+@page_requires("incident.read")
+def follow_up_part(incident_id: str) -> Any:
+    """The status part of the detail page alone: the page's script swaps it in on a change."""
+    return _render_detail(incident_id, template="follow_up_status.html")
+
+
+@bp.route("/incidents/<incident_id>/retrait", methods=["POST"])
+@page_requires("incident.withdraw")
+def withdraw(incident_id: str) -> Any:
+    """Withdraw a sheet sent by mistake, while the command centre has not taken it."""
+    principal = current_page_principal()
+    reason = request.form.get("motif", "").strip()
+    if len(reason) > REASON_MAX:
+        return _render_detail(
+            incident_id,
+            status=400,
+            reason=reason[: REASON_MAX * 2],
+            reason_error=f"Le motif ne doit pas dépasser {REASON_MAX} caractères.",
+        )
+    try:
+        with _db().transaction() as session:
+            incidents.withdraw_incident(session, principal, incident_id, reason or None, now=g.now)
+    except incidents.IncidentNotFound:
+        abort(404)
+    except incidents.TransitionRefused as refused:
+        return _render_detail(incident_id, status=409, refusal=refusal_message(refused.status))
+    flash("La fiche a été retirée. Le centre de commandement en est informé.", "succes")
+    return redirect(url_for("follow_up.incident", incident_id=incident_id), code=303)
+
+
+def refusal_message(status: str) -> str:
+    """Why a withdrawal is refused, in the operator's words."""
+    if status == "withdrawn":
+        return "La fiche est déjà retirée."
+    if status == "rejected":
+        return (
+            "La fiche a été rejetée par le centre de commandement : elle ne peut plus être "
+            "retirée, seulement complétée."
+        )
+    return REFUSED_ACKNOWLEDGED
+
+
+@bp.route("/flux")
+@page_requires("incident.list")
+def flux() -> Any:
+    """Server-sent events: the operator's incidents as they change, resumable by position.
+
+    ``Last-Event-ID`` (sent by the browser when it reconnects) wins over
+    ``?apres=`` (the position the page was rendered at); without either, the
+    stream starts now.
+    """
+    principal = current_page_principal()
+    try:
+        with _db().transaction() as session:
+            operator_id = incidents.operator_of(session, principal).id
+            after = _resume_position()
+            if after is None:
+                after = outbox.last_position(session)
+    except incidents.UnknownOperator:
+        abort(403)
+    db = _db()
+
+    def read(position: int) -> list[tuple[int, str, dict[str, Any]]]:
+        with db.reading() as session:
+            return [
+                (event.position, "incident", live_event(event))
+                for event in outbox.events_after(session, position, operator_id=operator_id)
+            ]
+
+    hub = current_app.extensions["intake.live"]
+    response = Response(stream_with_context(stream(hub, after, read)), mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Accel-Buffering"] = "no"
+    return response
+
+
+def _resume_position() -> int | None:
+    """The position to resume after, from ``Last-Event-ID`` or ``?apres=``; None if neither."""
+    for value in (request.headers.get("Last-Event-ID"), request.args.get("apres")):
+        if value and value.isdigit() and len(value) <= 18:
+            return int(value)
+    return None

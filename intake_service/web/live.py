@@ -42,14 +42,16 @@ class LiveHub:
         listener = outbox.CommitListener(self.db)
         last = -1
         while not self.stop.is_set():
-            listener.wait(self.poll_seconds, self.stop)
+            committed = listener.wait(self.poll_seconds, self.stop)
             try:
-                with self.db.transaction() as session:
+                with self.db.reading() as session:
                     position = outbox.last_position(session)
             except Exception:  # noqa: BLE001 - the database may be restarting: retry at the next tick
                 time.sleep(self.poll_seconds)
                 continue
-            if position != last:
+            # A late commit (a position below the last) changes no maximum: its
+            # notification still wakes the streams.
+            if committed or position != last:
                 last = position
                 with self.changed:
                     self.generation += 1
@@ -68,6 +70,13 @@ def sse(event_id: int | None, event: str, data: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n\n"
 
 
+# Outbox positions are taken at insert and become visible at commit, so a
+# transaction that commits late shows a position below one already sent. Each
+# stream reads again the positions of the last few seconds and skips what it has
+# sent: a late commit within that window is still delivered, once.
+SETTLE_SECONDS = 10.0
+
+
 def stream(
     hub: LiveHub,
     after: int,
@@ -83,9 +92,17 @@ def stream(
     yield "retry: 2000\n\n"
     generation = -1
     started = time.monotonic()
+    settled = after  # every position up to here has been dealt with for good
+    recent: dict[int, float] = {}  # positions sent lately, and when
     while time.monotonic() - started < max_seconds:
-        for position, event, data in read(after):
-            after = position
+        now = time.monotonic()
+        for position in [p for p, sent_at in recent.items() if now - sent_at > SETTLE_SECONDS]:
+            del recent[position]
+            settled = max(settled, position)
+        for position, event, data in read(settled):
+            if position in recent or position <= settled:
+                continue
+            recent[position] = time.monotonic()
             yield sse(position, event, data)
         generation = hub.wait(generation, HEARTBEAT_SECONDS)
         yield ": keep-alive\n\n"

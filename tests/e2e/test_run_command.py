@@ -56,12 +56,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, str]
     )
     port = free_port()
     ENVIRONMENTS[port] = env
+    log = (instance / "serve.log").open("w")
     process = subprocess.Popen(
         [CLI, "serve", "--port", str(port), "--workers", "2"],
         env=env,
-        stdout=subprocess.PIPE,
+        # To a file, not a pipe: nobody reads a pipe until the end, and a full one blocks.
+        stdout=log,
         stderr=subprocess.STDOUT,
-        text=True,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -72,7 +73,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, str]
             time.sleep(0.2)
     else:
         process.kill()
-        pytest.fail(f"the server did not start: {process.communicate()[0]}")
+        pytest.fail(f"the server did not start: {(instance / 'serve.log').read_text()}")
     yield port, demo.stdout
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0

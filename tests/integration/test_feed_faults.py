@@ -145,9 +145,7 @@ def test_relay_killed_mid_batch_loses_nothing(
     }
     envelopes: list[dict[str, Any]] = []
     with feed_reader(broker, service_code) as reader:
-        relay = subprocess.Popen(
-            [CLI, "workers", "relay"], env=env, stderr=subprocess.PIPE, text=True
-        )
+        relay = subprocess.Popen([CLI, "workers", "relay"], env=env, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             depth = reader.queue.queue_declare(passive=False).message_count
@@ -161,9 +159,7 @@ def test_relay_killed_mid_batch_loses_nothing(
                 select(func.count()).where(OutboxEvent.sent_at.is_(None))
             )
         envelopes += reader.drain(quiet=0.3)
-        restarted = subprocess.Popen(
-            [CLI, "workers", "relay"], env=env, stderr=subprocess.PIPE, text=True
-        )
+        restarted = subprocess.Popen([CLI, "workers", "relay"], env=env, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and len({e["id"] for e in envelopes}) < 300:
             envelopes += reader.drain(quiet=0.3)

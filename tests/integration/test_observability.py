@@ -1,0 +1,105 @@
+"""Request ids from the HTTP request to the feed, JSON logs, Prometheus metrics."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from intake_service import logs, zones
+from intake_service.models import OutboxEvent
+from tests.brokers import broker_url, feed_reader, fresh_service_code
+from tests.factories import a_sheet, create_tokens
+
+
+@pytest.fixture
+def headers(db: Any, clock: Any) -> dict[str, dict[str, str]]:
+    return create_tokens(db, clock.now)
+
+
+def test_the_request_id_is_echoed_or_made_and_kept_with_the_event(
+    app: Any, headers: Any, db: Any
+) -> None:
+    client = app.test_client()
+    given = client.post(
+        "/api/v1/incidents",
+        json=a_sheet("RID-1"),
+        headers={**headers["operator"], "X-Request-ID": "op-42.a"},
+    )
+    assert given.headers["X-Request-ID"] == "op-42.a"
+    made = client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"})
+    assert made.headers["X-Request-ID"] != "bad id with spaces"
+    assert len(made.headers["X-Request-ID"]) == 32
+    with db.transaction() as session:
+        event = session.scalars(select(OutboxEvent)).one()
+    assert event.request_id == "op-42.a"
+
+
+def test_the_relay_carries_the_request_id_in_the_message_headers(
+    app: Any, headers: Any, db: Any, database_url: str
+) -> None:
+    if database_url.startswith("sqlite"):
+        pytest.skip("one backend is enough for the broker side")
+    url = broker_url("redis")
+    service = fresh_service_code()
+    with db.transaction() as session:
+        zones.replace_zones(session, [("31555", service, "DIPN 31 — test")])
+    sheet = a_sheet("RID-2")
+    sheet["location"]["insee_code"] = "31555"
+    app.test_client().post(
+        "/api/v1/incidents", json=sheet, headers={**headers["operator"], "X-Request-ID": "trace-7"}
+    )
+    from workers.relay import Relay
+
+    relay = Relay(db, url)
+    with feed_reader(url, service) as reader:
+        assert relay.relay_batch() == 1
+        _, message = reader.get()
+    relay._reset()
+    assert message.headers["request_id"] == "trace-7"
+
+
+def test_logs_are_json_lines_with_the_request_id(capsys: pytest.CaptureFixture[str]) -> None:
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    try:
+        logs.configure("INFO")
+        token = logs.request_id.set("abc123")
+        logging.getLogger("intake_service.test").info("incident accepted")
+        logs.request_id.reset(token)
+    finally:
+        root.handlers, _ = saved[0], root.setLevel(saved[1])
+    line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert line["message"] == "incident accepted"
+    assert line["request_id"] == "abc123"
+    assert line["level"] == "INFO"
+    assert line["logger"] == "intake_service.test"
+
+
+def test_metrics_count_requests_submissions_and_show_the_outbox_lag(
+    app: Any, headers: Any, clock: Any
+) -> None:
+    client = app.test_client()
+    before = client.get("/metrics").get_data(as_text=True)
+    client.post("/api/v1/incidents", json=a_sheet("MET-1"), headers=headers["operator"])
+    after = client.get("/metrics").get_data(as_text=True)
+
+    def value(text: str, name: str) -> float:
+        for line in text.splitlines():
+            if line.startswith(name + " ") or (
+                line.startswith(name + "{") and line.split(" ")[0] == name
+            ):
+                return float(line.rsplit(" ", 1)[1])
+        return 0.0
+
+    submitted = 'intake_submissions_total{priority="P1"}'
+    assert value(after, submitted) == value(before, submitted) + 1
+    route = 'intake_http_requests_total{method="POST",route="/api/v1/incidents",status="201"}'
+    assert value(after, route) == value(before, route) + 1
+    # The event waits for the relay (none runs here): the lag is the event's age.
+    assert "intake_outbox_unsent_events 1.0" in after
+    assert "intake_outbox_lag_seconds" in after
+    assert "intake_feed_queue_depth" in after
