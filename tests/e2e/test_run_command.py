@@ -147,3 +147,28 @@ def test_the_whole_flow_reaches_the_command_centre_feed(server: tuple[int, str])
             break
     assert incident["id"] in seen
     assert "incident.submitted.ddsp-31.P4" in seen
+
+
+def test_the_demo_accounts_sign_in_to_their_pages(server: tuple[int, str]) -> None:
+    """The pages are served by gunicorn in the run command, with the demo accounts."""
+    import requests
+
+    port, demo_output = server
+    assert "agent@tisseo.demo" in demo_output
+    base = f"http://127.0.0.1:{port}"
+    for email, landing in (
+        ("agent@tisseo.demo", "/operateur/incidents"),
+        ("cic@ddsp31.demo", "/console/"),
+    ):
+        browser = requests.Session()
+        form = browser.get(f"{base}/connexion", timeout=10).text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form)
+        assert csrf is not None
+        signed = browser.post(
+            f"{base}/connexion",
+            data={"csrf_token": csrf.group(1), "email": email, "password": "demo-demo-demo"},
+            timeout=10,
+        )
+        assert signed.status_code == 200
+        assert signed.url == base + landing
+        assert browser.get(f"{base}/static/app.css", timeout=10).status_code == 200
