@@ -198,6 +198,9 @@ def main() -> None:
         "DATABASE_URL": database,
         "BROKER_URL": REDIS,
         "SECRET_KEY": "bench",
+        # The load generator is one address and one token: no abuse limits here.
+        "RATE_LIMIT_SUBMISSION": "",
+        "RATE_LIMIT_SUBMISSION_ADDRESS": "",
         "BENCH_SERVICE": service,
     }
     cli = str(BIN / "intake-service")

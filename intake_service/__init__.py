@@ -62,9 +62,11 @@ def create_app(
 
     from intake_service.api import init_api
     from intake_service.observability import init_observability
+    from intake_service.rate_limits import init_rate_limits
     from intake_service.web import init_web
 
     init_observability(app)
+    init_rate_limits(app)
     init_api(app)
     init_web(app)
     return app

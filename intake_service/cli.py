@@ -372,6 +372,64 @@ def feed_tail(service_code: str, ack: bool, count: int) -> None:
         _fail(f"cannot reach the broker ({exc}): check BROKER_URL and that the broker runs.")
 
 
+@main.command("status")
+def status_command() -> None:
+    """The deployment at a glance: database, broker, outbox, feeds, workers.
+
+    Exits 1 when something needs attention (a dependency down, the outbox
+    waiting more than a minute, no live relay), so scripts can use it.
+    """
+    from kombu.utils.url import maybe_sanitize_url
+
+    from intake_service import status
+    from intake_service.health import check_broker, check_database
+    from intake_service.messaging import connect, feed_queue
+
+    config = _config()
+    database = Database(config.database_url)
+    healthy = True
+    database_check = check_database(database)
+    healthy &= database_check == "ok"
+    revision = migrate.current_revision(config.database_url) if database_check == "ok" else "?"
+    click.echo(
+        f"database  {database_check:<12} {database.engine.url.render_as_string()}  "
+        f"revision {revision}"
+    )
+    broker_check = check_broker(config.broker_url)
+    healthy &= broker_check == "ok"
+    click.echo(f"broker    {broker_check:<12} {maybe_sanitize_url(config.broker_url)}")
+    if database_check != "ok":
+        database.dispose()
+        sys.exit(1)
+    with database.transaction() as session:
+        state = status.read_status(session, _now())
+    lag = state.outbox_lag.total_seconds() if state.outbox_lag else 0.0
+    healthy &= lag < 60
+    click.echo(f"outbox    {state.outbox_unsent} waiting, oldest {lag:.0f} s")
+    for position, error in state.outbox_failing:
+        click.echo(f"          event {position} failing: {error}")
+    if broker_check == "ok" and state.recent_services:
+        with connect(config.broker_url) as connection:
+            depths = [
+                f"{bound.name} {bound.queue_declare().message_count}"
+                for bound in (
+                    feed_queue(code)(connection.default_channel) for code in state.recent_services
+                )
+            ]
+        click.echo("feeds     " + "   ".join(depths))
+    if not state.workers:
+        click.echo("workers   none has reported (intake-service workers)")
+    for worker, host, pid, seen_at, alive in state.workers:
+        ago = (_now() - seen_at).total_seconds()
+        click.echo(
+            f"workers   {worker:<11} {host} pid {pid}  seen {ago:.0f} s ago  "
+            f"{'ok' if alive else 'SILENT'}"
+        )
+    healthy &= any(worker == "relay" and alive for worker, *_, alive in state.workers)
+    database.dispose()
+    sys.exit(0 if healthy else 1)
+
+
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)

@@ -38,6 +38,9 @@ ENV_VARS = (
     "COMMUNES_CACHE_DIR",
     "LOG_LEVEL",
     "PROMETHEUS_MULTIPROC_DIR",
+    "RATE_LIMIT_SUBMISSION",
+    "RATE_LIMIT_SUBMISSION_ADDRESS",
+    "RATE_LIMIT_SIGN_IN",
 )
 
 
@@ -86,6 +89,10 @@ class Config:
     log_level: str = "INFO"
     # Set for gunicorn with several workers: metrics are summed over processes there.
     metrics_dir: Path | None = None
+    # flask-limiter strings; empty disables the limit.
+    rate_limit_submission: str = "1200/minute"
+    rate_limit_submission_address: str = "3000/minute"
+    rate_limit_sign_in: str = "20/minute"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -136,6 +143,9 @@ class Config:
             if env.get("COMMUNES_CACHE_DIR")
             else None,
             log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
+            rate_limit_submission=env.get("RATE_LIMIT_SUBMISSION", "1200/minute"),
+            rate_limit_submission_address=env.get("RATE_LIMIT_SUBMISSION_ADDRESS", "3000/minute"),
+            rate_limit_sign_in=env.get("RATE_LIMIT_SIGN_IN", "20/minute"),
             metrics_dir=Path(env["PROMETHEUS_MULTIPROC_DIR"])
             if env.get("PROMETHEUS_MULTIPROC_DIR")
             else None,

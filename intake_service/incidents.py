@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session
 from intake_service import lifecycle, outbox, webhooks
 from intake_service.access import OPERATOR_VISIBLE_DETAIL, Principal, sees_incident
 from intake_service.models import (
+    GtfsRoute,
+    GtfsStop,
     IdempotencyRecord,
     Incident,
     IncidentVersion,
@@ -661,9 +663,6 @@ class PlaceNames:
 
 def place_names(session: Session, incident: Incident) -> PlaceNames:
     """Names of the line and stops the sheet gives by GTFS id (None where unknown)."""
-    # Imported here so the pages' additions stay at the end of this module.
-    from intake_service.models import GtfsRoute, GtfsStop
-
     location = incident.sheet.get("location") or {}
 
     def stop_name(key: str) -> str | None:

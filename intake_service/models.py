@@ -336,3 +336,15 @@ class User(Base):
     locked_until: Mapped[dt.datetime | None]
     last_sign_in_at: Mapped[dt.datetime | None]
     disabled_at: Mapped[dt.datetime | None]
+
+
+class WorkerHeartbeat(Base):
+    """A worker process saying it is alive (for ``intake-service status``)."""
+
+    __tablename__ = "worker_heartbeats"
+
+    worker: Mapped[str] = mapped_column(String(32), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255), primary_key=True)
+    pid: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[dt.datetime]
+    seen_at: Mapped[dt.datetime]

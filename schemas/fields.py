@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import phonenumbers
-from marshmallow import ValidationError, fields
+from marshmallow import ValidationError, fields, validate
 
 # National numbers ("06 12 34 56 78") are read as metropolitan French first, then
 # as the overseas territories' (a Réunion mobile is "0692 …"); any other country
@@ -39,6 +40,24 @@ class PhoneNumber(fields.String):
             return normalise_phone(text)
         except ValueError as exc:
             raise ValidationError(str(exc)) from exc
+
+
+class FullMatch(validate.Regexp):
+    """The whole value matches ``pattern``.
+
+    Documented in OpenAPI as ``^(?:pattern)$``, which every regex engine reads the
+    same way; checked with ``fullmatch``, so a trailing newline does not slip
+    through as it would with Python's ``$``.
+    """
+
+    def __init__(self, pattern: str, error: str | None = None) -> None:
+        super().__init__(f"^(?:{pattern})$", error=error)
+        self.whole = re.compile(pattern)
+
+    def __call__(self, value: Any) -> Any:
+        if not isinstance(value, str) or self.whole.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
 
 
 class StrictBoolean(fields.Boolean):

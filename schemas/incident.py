@@ -8,7 +8,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from schemas import vocabulary as v
 from schemas.base import BaseSchema
-from schemas.fields import UtcDateTime
+from schemas.fields import FullMatch, UtcDateTime
 from schemas.sheet import SheetSchema
 
 
@@ -139,7 +139,7 @@ class StatusRequestSchema(BaseSchema):
         metadata={"description": "rejected: required (why not competent)"},
     )
     redirect_to = fields.String(
-        validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,31}\Z"),
+        validate=FullMatch(r"[a-z0-9][a-z0-9-]{1,31}"),
         metadata={"description": "rejected: the competent service, to re-route the incident to"},
     )
 

@@ -17,7 +17,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from schemas import vocabulary as v
 from schemas.base import BaseSchema
-from schemas.fields import PhoneNumber, StrictBoolean, StrictFloat, UtcDateTime
+from schemas.fields import FullMatch, PhoneNumber, StrictBoolean, StrictFloat, UtcDateTime
 from schemas.territory import is_in_france
 
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
@@ -122,8 +122,8 @@ class LocationSchema(BaseSchema):
     vehicle_position = fields.String(validate=_one_of(v.VEHICLE_POSITIONS))
     coordinates = fields.Nested(CoordinatesSchema)
     insee_code = fields.String(
-        validate=validate.Regexp(
-            r"^(\d{5}|2[AB]\d{3})\Z",
+        validate=FullMatch(
+            r"\d{5}|2[AB]\d{3}",
             error="An INSEE commune code has 5 characters (2A/2B for Corsica).",
         )
     )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import signal
 import threading
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from intake_service import logs
+from intake_service import logs, status
 from intake_service.config import Config
 from intake_service.db import Database
 
@@ -46,12 +47,30 @@ def run_configured(config: Config, names: Sequence[str]) -> None:
     try:
         workers = build_workers(config, database, names)
         logs.configure(config.log_level)
-        run_workers(workers)
+        run_workers(workers, db=database)
     finally:
         database.dispose()
 
 
-def run_workers(workers: Sequence[Worker], stop: threading.Event | None = None) -> None:
+HEARTBEAT_SECONDS = 30.0
+
+
+def _heartbeat(db: Database, names: list[str], stop: threading.Event) -> None:
+    """Tell ``intake-service status`` these workers are alive, every HEARTBEAT_SECONDS."""
+    started_at = dt.datetime.now(dt.UTC)
+    while not stop.is_set():
+        try:
+            with db.transaction() as session:
+                for name in names:
+                    status.beat(session, name, started_at=started_at, now=dt.datetime.now(dt.UTC))
+        except Exception:
+            log.debug("heartbeat failed", exc_info=True)
+        stop.wait(HEARTBEAT_SECONDS)
+
+
+def run_workers(
+    workers: Sequence[Worker], stop: threading.Event | None = None, db: Database | None = None
+) -> None:
     """Run each worker in a thread until SIGTERM/SIGINT (or ``stop``); then let each finish."""
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
@@ -61,6 +80,9 @@ def run_workers(workers: Sequence[Worker], stop: threading.Event | None = None) 
         threading.Thread(target=worker.run, args=(stop,), name=worker.name, daemon=True)
         for worker in workers
     ]
+    if db is not None:
+        names = [worker.name for worker in workers]
+        threads.append(threading.Thread(target=_heartbeat, args=(db, names, stop), daemon=True))
     for thread in threads:
         thread.start()
     log.info("workers running: %s", ", ".join(worker.name for worker in workers))

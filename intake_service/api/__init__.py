@@ -10,7 +10,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from intake_service.api import command_centre, docs, health, incidents, webhooks
-from intake_service.api.problems import from_http_exception, problem_response
+from intake_service.api.problems import PROBLEM_MIMETYPE, from_http_exception, problem_response
 from intake_service.incidents import UnknownOperator
 from schemas.problem import ProblemSchema
 
@@ -21,6 +21,14 @@ class ProblemApi(Api):
     """flask-smorest's Api, answering every error as ``application/problem+json``."""
 
     ERROR_SCHEMA = ProblemSchema
+
+    def _register_responses(self) -> None:
+        # The error responses flask-smorest documents are ours: problem+json.
+        self.DEFAULT_RESPONSE_CONTENT_TYPE = PROBLEM_MIMETYPE
+        try:
+            super()._register_responses()
+        finally:
+            del self.DEFAULT_RESPONSE_CONTENT_TYPE
 
     def handle_http_exception(self, error: HTTPException) -> Response:
         return _error_response(error)

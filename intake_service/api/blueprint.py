@@ -11,6 +11,8 @@ from marshmallow import RAISE
 from webargs.core import missing
 from webargs.flaskparser import FlaskParser, abort, is_json_request
 
+from schemas.problem import ProblemSchema
+
 
 class BodyParser(FlaskParser):
     """webargs' parser, answering 400 for every unreadable body.
@@ -36,3 +38,12 @@ class BodyParser(FlaskParser):
 
 class ApiBlueprint(Blueprint):
     ARGUMENTS_PARSER = BodyParser()
+
+    def problem(self, status_code: int, description: str) -> Any:
+        """Document an error answer of this operation (always application/problem+json)."""
+        return self.alt_response(
+            status_code,
+            schema=ProblemSchema,
+            content_type="application/problem+json",
+            description=description,
+        )

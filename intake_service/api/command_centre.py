@@ -77,7 +77,7 @@ class Status(MethodView):
     @require("incident.change_status")
     @blp.arguments(StatusRequestSchema)
     @blp.response(200, IncidentSchema)
-    @blp.alt_response(409, description="The incident's status does not allow this change")
+    @blp.problem(409, "The incident's status does not allow this change")
     def post(self, request: dict[str, Any], incident_id: str) -> Any:
         """Acknowledge, dispatch, close or reject an incident
 

@@ -17,9 +17,10 @@ from sqlalchemy.exc import IntegrityError
 from intake_service import incidents, metrics
 from intake_service.api.auth import current_principal, require
 from intake_service.api.blueprint import ApiBlueprint
-from intake_service.api.problems import flatten_errors
 from intake_service.incidents import IdempotencyClaim
 from intake_service.places import CommuneLocator
+from intake_service.rate_limits import rate_limited
+from schemas.errors import flatten_errors
 from schemas.incident import (
     IncidentListArgsSchema,
     IncidentPageSchema,
@@ -138,6 +139,7 @@ def _duplicate(incident_id: str) -> None:
 
 @blp.route("")
 class Incidents(MethodView):
+    @rate_limited("submission")
     @require("incident.submit")
     @replay_idempotent
     @blp.arguments(SheetSchema, description="The common incident sheet, version 1.")
@@ -146,8 +148,8 @@ class Incidents(MethodView):
         IncidentSchema,
         headers={"Location": {"description": "The incident's URL.", "schema": {"type": "string"}}},
     )
-    @blp.alt_response(409, description="operator_reference already used (Location: the incident)")
-    @blp.alt_response(422, description="Invalid sheet, or Idempotency-Key reused with another body")
+    @blp.problem(409, "operator_reference already used (Location: the incident)")
+    @blp.problem(422, "Invalid sheet, or Idempotency-Key reused with another body")
     @blp.doc(
         parameters=[
             {
@@ -308,7 +310,7 @@ class Amendments(MethodView):
     @require("incident.amend")
     @blp.arguments(SheetPatchSchema, description="A partial sheet (RFC 7396 merge patch).")
     @blp.response(200, IncidentSchema)
-    @blp.alt_response(409, description="The incident can no longer be amended")
+    @blp.problem(409, "The incident can no longer be amended")
     def post(self, patch: dict[str, Any], incident_id: str) -> Any:
         """Amend a sheet
 
@@ -334,7 +336,7 @@ class Withdrawal(MethodView):
     @require("incident.withdraw")
     @blp.arguments(WithdrawalSchema, description="Why the sheet is withdrawn (optional).")
     @blp.response(200, IncidentSchema)
-    @blp.alt_response(409, description="Already acknowledged by the command centre")
+    @blp.problem(409, "Already acknowledged by the command centre")
     def post(self, body: dict[str, Any], incident_id: str) -> Any:
         """Withdraw a sheet sent by mistake
 

@@ -14,6 +14,8 @@ from flask import Response, json
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
+from schemas.errors import flatten_errors
+
 PROBLEM_MIMETYPE = "application/problem+json"
 TYPE_BASE = "https://gpo-transports.example/problems/"
 
@@ -26,37 +28,11 @@ DETAILS = {
     409: "The request conflicts with the resource's current state.",
     413: "The body is larger than the limit.",
     415: "Send JSON: Content-Type: application/json.",
-    422: "The sheet has errors; each is listed with its field.",
+    422: "The request has errors; each is listed with its field.",
     429: "Too many requests; retry later.",
     500: "An unexpected error occurred; it has been logged.",
     503: "A dependency is unavailable; retry later.",
 }
-
-
-def flatten_errors(messages: Any, prefix: str = "") -> list[dict[str, str]]:
-    """marshmallow's nested error dict as a flat list of ``{field, message}``.
-
-    Schema-level messages (``_schema``) belong to the object that holds them;
-    at the top level that is the body itself (field ``""``).
-    """
-    if isinstance(messages, Mapping):
-        flat: list[dict[str, str]] = []
-        for key, value in messages.items():
-            if key == "_schema":
-                flat.extend(flatten_errors(value, prefix))
-            else:
-                path = f"{prefix}.{key}" if prefix else str(key)
-                flat.extend(flatten_errors(value, path))
-        return flat
-    if isinstance(messages, list | tuple):
-        flat = []
-        for item in messages:
-            if isinstance(item, Mapping | list | tuple):
-                flat.extend(flatten_errors(item, prefix))
-            else:
-                flat.append({"field": prefix, "message": str(item)})
-        return flat
-    return [{"field": prefix, "message": str(messages)}]
 
 
 def problem_response(
@@ -99,7 +75,9 @@ def from_http_exception(error: HTTPException) -> Response:
     detail = data.get("message") or (
         error.description if status not in DETAILS and error.description else None
     )
-    headers = dict(data.get("headers") or {})
+    # The exception's own headers first (Allow on a 405), then those given to abort().
+    headers = {name: value for name, value in error.get_headers() if name.lower() != "content-type"}
+    headers.update(data.get("headers") or {})
     if status == 401:
         headers.setdefault("WWW-Authenticate", 'Bearer realm="intake"')
     errors.extend(data.get("errors") or [])

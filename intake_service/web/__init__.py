@@ -100,4 +100,7 @@ def init_web(app: Flask) -> None:
 
 
 def page_error_response(error: HTTPException) -> Response:
-    return error_page(error.code or 500)
+    response = error_page(error.code or 500)
+    for name, value in ((getattr(error, "data", None) or {}).get("headers") or {}).items():
+        response.headers[name] = value
+    return response

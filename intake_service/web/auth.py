@@ -22,6 +22,7 @@ from flask import (
 
 from intake_service import accounts
 from intake_service.access import Principal, may
+from intake_service.rate_limits import rate_limited
 
 bp = Blueprint("auth", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -84,6 +85,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/connexion", methods=["GET", "POST"])
+@rate_limited("sign_in")
 def sign_in() -> Any:
     """The sign-in form; five wrong passwords lock the account for 15 minutes."""
     message = None

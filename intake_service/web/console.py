@@ -13,7 +13,6 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -35,191 +34,42 @@ from intake_service.access import Principal, sees_incident
 from intake_service.models import Incident, IncidentVersion
 from intake_service.routing import UNROUTED_SERVICE
 from intake_service.web.auth import current_page_principal, page_requires
+from intake_service.web.labels import (
+    CHANNEL_LABELS,
+    COMPLAINT_LABELS,
+    CONSENT_LABELS,
+    COORDINATE_SOURCE_LABELS,
+    MODE_LABELS,
+    NATURE_LABELS,
+    OUTCOME_LABELS,
+    PARIS,
+    PLACE_LABELS,
+    PRIORITY_LABELS,
+    PRIORITY_REASONS,
+    REPORTER_ROLE_LABELS,
+    ROLE_LABELS,
+    SEVERITY_LABELS,
+    STAFF_FUNCTION_LABELS,
+    STATE_LABELS,
+    STATUS_LABELS,
+    SUSPECT_STATUS_LABELS,
+    VEHICLE_POSITION_LABELS,
+    VICTIM_KIND_LABELS,
+    VIDEO_EXISTS_LABELS,
+    VIDEO_SOURCE_LABELS,
+    WARNING_LABELS,
+    WEAPON_LABELS,
+    section_label,
+)
 from intake_service.web.live import stream
 from schemas.incident import StatusRequestSchema
 from schemas.vocabulary import NATURES, OPEN_STATUSES, OUTCOMES, PRIORITIES
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 
-PARIS = ZoneInfo("Europe/Paris")
 QUEUE_LIMIT = 500
 
-# --- French labels ------------------------------------------------------------------------
-
-NATURE_LABELS = {
-    "physical_assault_staff": "Agression physique d'agent",
-    "threat_or_insult_staff": "Outrage ou menace à agent",
-    "violence_passenger": "Violence sur voyageur",
-    "sexual_or_sexist_violence": "Violence sexuelle ou sexiste",
-    "violent_theft": "Vol avec violence",
-    "theft": "Vol simple",
-    "projectile": "Jet de projectile",
-    "vandalism": "Dégradation",
-    "drugs": "Stupéfiants",
-    "weapon": "Port ou exhibition d'arme",
-    "suspicious_package": "Colis suspect",
-    "fare_evasion_with_resistance": "Fraude avec rébellion",
-    "incivility": "Incivilité",
-    "other": "Autre",
-}
-STATUS_LABELS = {
-    "received": "Reçu",
-    "queued": "Transmis",
-    "acknowledged": "Pris en compte",
-    "dispatched": "Patrouille engagée",
-    "closed": "Clôturé",
-    "rejected": "Rejeté",
-    "withdrawn": "Retiré par l'exploitant",
-}
-OUTCOME_LABELS = {
-    "patrol_on_site": "Patrouille sur place",
-    "arrest": "Interpellation",
-    "no_police_action": "Sans intervention de police",
-    "referred_to_gendarmerie": "Transmis à la gendarmerie",
-    "duplicate": "Doublon",
-    "false_alarm": "Fausse alerte",
-}
-PRIORITY_LABELS = {"P1": "immédiate", "P2": "urgente", "P3": "suivi", "P4": "enregistrement"}
-PRIORITY_REASONS = {
-    "suspects_held_by_staff": "auteur retenu par les agents",
-    "in_progress_with_danger": "en cours, avec arme, blessé ou violence",
-    "in_progress": "en cours",
-    "just_happened_suspects_around": "vient de se produire, auteurs sur place ou en fuite",
-    "video_erased_soon": "images effacées sous 72 h",
-    "staff_victim_may_file_complaint": "agent victime pouvant porter plainte",
-    "record": "pour mémoire",
-}
-CHANNEL_LABELS = {
-    "distress_radio": "Radio de détresse",
-    "silent_alarm": "Alarme discrète",
-    "phone": "Téléphone",
-    "app": "Application",
-    "web_form": "Formulaire web",
-    "relay_3117": "Relais 3117",
-    "email": "Courriel",
-}
-REPORTER_LABELS = {
-    "security_control_room": "PC sûreté",
-    "driver": "Conducteur",
-    "ticket_inspector": "Contrôleur",
-    "station_agent": "Agent de station",
-    "security_agent": "Agent de sûreté",
-    "municipal_police": "Police municipale",
-    "other": "Autre",
-}
-STATE_LABELS = {
-    "in_progress": "En cours",
-    "just_happened": "Vient de se produire",
-    "over": "Terminé",
-}
-MODE_LABELS = {
-    0: "Tramway",
-    1: "Métro",
-    2: "Train",
-    3: "Bus",
-    4: "Bateau",
-    5: "Tramway à câble",
-    6: "Téléphérique",
-    7: "Funiculaire",
-    11: "Trolleybus",
-    12: "Monorail",
-}
-PLACE_LABELS = {
-    "on_board": "À bord",
-    "platform": "Quai",
-    "station_hall": "Hall",
-    "station_access": "Accès",
-    "surroundings": "Abords",
-    "depot": "Dépôt",
-    "other": "Autre",
-}
-VEHICLE_POSITION_LABELS = {"front": "avant", "middle": "milieu", "rear": "arrière"}
-COORDINATE_SOURCE_LABELS = {
-    "avl": "géolocalisation du véhicule",
-    "gps": "GPS",
-    "manual": "saisie manuelle",
-}
-SEVERITY_LABELS = {
-    "none": "Aucune",
-    "minor": "Légère",
-    "treated_on_site": "Soins sur place",
-    "hospitalised": "Évacuation",
-    "life_threatening": "Urgence vitale",
-}
-SUSPECT_STATUS_LABELS = {
-    "on_site": "Sur place",
-    "fled": "En fuite",
-    "held_by_staff": "Retenu par les agents (art. 73 CPP)",
-    "unknown": "Inconnu",
-}
-WEAPON_LABELS = {
-    "none": "Aucune",
-    "blade": "Arme blanche",
-    "firearm": "Arme à feu",
-    "object": "Objet dangereux",
-    "unknown": "Inconnue",
-}
-VICTIM_KIND_LABELS = {"staff": "Agent", "passenger": "Voyageur", "third_party": "Tiers"}
-STAFF_FUNCTION_LABELS = {
-    "driver": "conducteur",
-    "ticket_inspector": "contrôleur",
-    "station_agent": "agent de station",
-    "security_agent": "agent de sûreté",
-    "other": "autre",
-}
-COMPLAINT_LABELS = {"yes": "Oui", "no": "Non", "undecided": "Ne sait pas encore"}
-VIDEO_EXISTS_LABELS = {"yes": "Oui", "no": "Non", "unknown": "Inconnu"}
-VIDEO_SOURCE_LABELS = {
-    "on_board": "embarquée",
-    "station": "station",
-    "body_camera": "caméra-piéton",
-    "forward_facing": "caméra frontale",
-}
-CONSENT_LABELS = {
-    "appointment_contact": "être contacté pour un rendez-vous",
-    "victim_support_referral": "orientation vers l'aide aux victimes",
-    "use_work_address": "domiciliation à l'adresse professionnelle",
-}
-ROLE_LABELS = {
-    "operator": "exploitant",
-    "command_centre": "centre de commandement",
-    "system": "service",
-}
-# The dotted paths of the sheet, in French: the version history names what changed.
-PATH_LABELS = {
-    "channel": "canal",
-    "reported_by": "déclarant",
-    "occurred_at": "date des faits",
-    "state": "état",
-    "natures": "natures",
-    "primary_nature": "nature principale",
-    "narrative": "récit",
-    "location": "lieu",
-    "injuries": "blessés",
-    "emergency_services_called": "secours appelés",
-    "suspects": "auteurs",
-    "victims": "victimes",
-    "witnesses_count": "témoins",
-    "video": "vidéoprotection",
-    "references": "références",
-}
-# The service's non-blocking remarks on a sheet, by code (the API gives them in English).
-WARNING_LABELS = {
-    "state_older_than_15_minutes": "« Vient de se produire » signifie moins de 15 minutes : "
-    "les faits sont plus anciens.",
-    "video_already_erased": "Les images sont déjà effacées.",
-    "video_retention_over_one_month": "La vidéoprotection publique est conservée un mois au "
-    "plus : vérifier la date d'effacement.",
-    "weapon_nature_without_weapon": "La nature indique une arme, les auteurs n'en ont pas.",
-    "coordinates_imprecise": "Position précise à plus d'un kilomètre seulement.",
-    "no_appointment_consent": "Sans ce consentement, aucun rendez-vous de plainte prioritaire "
-    "ne peut être pris.",
-    "stop_not_served_by_route": "L'arrêt n'est pas desservi par la ligne indiquée.",
-    "point_far_from_stop": "Le point est à plus de 500 m de l'arrêt indiqué.",
-    "unknown_insee_code": "Code INSEE inconnu.",
-    "insee_code_differs": "Le code INSEE donné diffère de la commune du lieu.",
-    "unrouted": "Le lieu n'a pu être rattaché à aucun service : file nationale.",
-}
+# --- French words of the actions (the vocabularies' labels are in ``labels``) ----------
 
 ACTIONS = {
     "acknowledged": "Prendre en compte",
@@ -690,7 +540,7 @@ def _labels() -> dict[str, Any]:
         "priorities": PRIORITY_LABELS,
         "priority_reasons": PRIORITY_REASONS,
         "channels": CHANNEL_LABELS,
-        "reporters": REPORTER_LABELS,
+        "reporters": REPORTER_ROLE_LABELS,
         "states": STATE_LABELS,
         "modes": MODE_LABELS,
         "places": PLACE_LABELS,
@@ -706,8 +556,8 @@ def _labels() -> dict[str, Any]:
         "video_sources": VIDEO_SOURCE_LABELS,
         "consents": CONSENT_LABELS,
         "roles": ROLE_LABELS,
-        "paths": PATH_LABELS,
         "warnings": WARNING_LABELS,
+        "section": section_label,
         "actions": ACTIONS,
         "outcome_order": OUTCOMES,
         "open_statuses": OPEN_STATUSES,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -33,128 +32,30 @@ from intake_service.access import Principal
 from intake_service.lifecycle import can_move
 from intake_service.models import GtfsRoute, OutboxEvent
 from intake_service.web.auth import current_page_principal, page_requires
+from intake_service.web.labels import (
+    FIELD_LABELS,
+    NATURE_LABELS,
+    OUTCOME_LABELS,
+    PARIS,
+    PLACE_LABELS,
+    PRIORITY_LABELS,
+    SEVERITY_LABELS,
+    SHEET_STATUS_LABELS,
+    STATE_LABELS,
+    SUSPECT_STATUS_LABELS,
+    VIDEO_EXISTS_LABELS,
+    WARNING_LABELS,
+    WEAPON_LABELS,
+    in_sentence,
+)
 from intake_service.web.live import stream
 from schemas.vocabulary import PRIORITIES, STATUSES
 
 bp = Blueprint("follow_up", __name__, url_prefix="/operateur")
 
-PARIS = ZoneInfo("Europe/Paris")
 PAGE_SIZE = 25
 REASON_MAX = 500  # as the API's WithdrawalSchema
 
-STATUS_LABELS = {
-    "received": "reçue",
-    "queued": "transmise",
-    "acknowledged": "prise en compte",
-    "dispatched": "patrouille engagée",
-    "closed": "clôturée",
-    "rejected": "rejetée",
-    "withdrawn": "retirée",
-}
-OUTCOME_LABELS = {
-    "patrol_on_site": "patrouille sur place",
-    "arrest": "interpellation",
-    "no_police_action": "pas d'action de police",
-    "referred_to_gendarmerie": "transmis à la gendarmerie",
-    "duplicate": "doublon",
-    "false_alarm": "fausse alerte",
-}
-NATURE_LABELS = {
-    "physical_assault_staff": "Agression physique d'un agent",
-    "threat_or_insult_staff": "Menaces ou insultes envers un agent",
-    "violence_passenger": "Violences sur voyageur",
-    "sexual_or_sexist_violence": "Violences sexuelles ou sexistes",
-    "violent_theft": "Vol avec violence",
-    "theft": "Vol",
-    "projectile": "Jet de projectile",
-    "vandalism": "Dégradations",
-    "drugs": "Stupéfiants",
-    "weapon": "Arme portée ou exhibée",
-    "suspicious_package": "Colis suspect",
-    "fare_evasion_with_resistance": "Fraude avec rébellion",
-    "incivility": "Incivilités",
-    "other": "Autre",
-}
-PRIORITY_LABELS = {
-    "P1": "immédiate",
-    "P2": "urgente",
-    "P3": "suivi",
-    "P4": "enregistrement",
-}
-STATE_LABELS = {
-    "in_progress": "en cours",
-    "just_happened": "vient de se produire",
-    "over": "terminé",
-}
-PLACE_LABELS = {
-    "on_board": "à bord",
-    "platform": "quai",
-    "station_hall": "hall de station",
-    "station_access": "accès de station",
-    "surroundings": "abords",
-    "depot": "dépôt",
-    "other": "autre lieu",
-}
-SEVERITY_LABELS = {
-    "none": "aucune",
-    "minor": "légère",
-    "treated_on_site": "soins sur place",
-    "hospitalised": "hospitalisation",
-    "life_threatening": "pronostic vital engagé",
-}
-SUSPECT_STATUS_LABELS = {
-    "on_site": "sur place",
-    "fled": "en fuite",
-    "held_by_staff": "retenus par le personnel",
-    "unknown": "inconnu",
-}
-WEAPON_LABELS = {
-    "none": "aucune",
-    "blade": "arme blanche",
-    "firearm": "arme à feu",
-    "object": "objet",
-    "unknown": "inconnue",
-}
-VIDEO_LABELS = {"yes": "oui", "no": "non", "unknown": "inconnu"}
-# The sheet's sections, for the fields an amendment changed (by the path's first part).
-FIELD_LABELS = {
-    "operator_reference": "Référence",
-    "channel": "Canal d'alerte",
-    "reported_by": "Signalant",
-    "occurred_at": "Date et heure des faits",
-    "state": "État",
-    "natures": "Natures",
-    "primary_nature": "Nature principale",
-    "narrative": "Récit",
-    "location": "Lieu",
-    "injuries": "Blessures",
-    "emergency_services_called": "Secours appelés",
-    "suspects": "Auteurs",
-    "victims": "Victimes",
-    "witnesses_count": "Témoins",
-    "video": "Vidéo",
-    "references": "Références",
-}
-WARNING_LABELS = {
-    "state_older_than_15_minutes": "« Vient de se produire » signifie dans les 15 dernières "
-    "minutes ; les faits sont plus anciens.",
-    "video_already_erased": "Les images sont déjà effacées.",
-    "video_retention_over_one_month": "La vidéoprotection publique est conservée un mois au "
-    "plus : vérifiez la date d'effacement.",
-    "weapon_nature_without_weapon": "La nature indique une arme, mais aucune arme n'est "
-    "signalée pour les auteurs.",
-    "coordinates_imprecise": "La position n'est précise qu'à plus d'un kilomètre.",
-    "no_appointment_consent": "Sans ce consentement, aucun rendez-vous prioritaire de dépôt de "
-    "plainte ne peut être proposé.",
-    "stop_not_served_by_route": "Cet arrêt n'est pas desservi par cette ligne dans vos "
-    "données GTFS.",
-    "point_far_from_stop": "Le point est loin de l'arrêt : vérifiez l'un ou l'autre.",
-    "unknown_insee_code": "Aucune commune n'a ce code INSEE : la fiche n'a pas pu être orientée.",
-    "insee_code_differs": "Le lieu est dans une autre commune que le code INSEE donné : "
-    "orientée d'après le lieu.",
-    "unrouted": "Le lieu n'a pas pu être rattaché à une commune : la fiche va à la file "
-    "nationale de secours.",
-}
 # The operator may withdraw a sheet until the command centre has it (lifecycle table).
 WITHDRAWABLE = frozenset(status for status in STATUSES if can_move(status, "withdrawn"))
 UNROUTED_LABEL = "Non déterminé (file nationale de secours)"
@@ -228,14 +129,16 @@ def timeline(document: Mapping[str, Any], service_kind: str | None) -> list[dict
         elif status == "dispatched":
             text = f"Patrouille engagée {when}"
         elif status == "closed":
-            outcome = OUTCOME_LABELS.get(detail.get("outcome", ""), "sans issue précisée")
+            outcome = in_sentence(
+                OUTCOME_LABELS.get(detail.get("outcome", ""), "sans issue précisée")
+            )
             text = f"Clôturée : {outcome} ({when})"
         elif status == "rejected":
             text = f"Rejetée par {centre} {when}"
         elif status == "withdrawn":
             text = f"Retirée par votre service {when}"
         else:
-            text = f"{STATUS_LABELS.get(status, status).capitalize()} {when}"
+            text = f"{SHEET_STATUS_LABELS.get(status, status).capitalize()} {when}"
         note = None
         if status == "rejected" and detail.get("cause"):
             note = f"Motif : {detail['cause']}"
@@ -248,6 +151,7 @@ def timeline(document: Mapping[str, Any], service_kind: str | None) -> list[dict
 def changed_fields(paths: Iterable[str]) -> list[str]:
     """The sections an amendment touched, in French, each once and in the sheet's order."""
     firsts = {str(path).split(".", 1)[0] for path in paths}
+    # The top-level keys of FIELD_LABELS come first, in the sheet's order.
     ordered = [key for key in FIELD_LABELS if key in firsts]
     return [FIELD_LABELS[key] for key in ordered] + sorted(firsts - set(FIELD_LABELS))
 
@@ -266,7 +170,7 @@ def row_of(incident: incidents.Incident) -> dict[str, Any]:
         "priority": incident.priority,
         "nature": NATURE_LABELS.get(incident.primary_nature, incident.primary_nature),
         "status": incident.status,
-        "status_label": STATUS_LABELS.get(incident.status, incident.status),
+        "status_label": SHEET_STATUS_LABELS.get(incident.status, incident.status),
         "service": service_label(incident),
         "url": url_for("follow_up.incident", incident_id=incident.id),
     }
@@ -287,7 +191,7 @@ def live_event(event: OutboxEvent) -> dict[str, Any]:
         "id": event.incident_id,
         "reference": document["operator_reference"],
         "status": document["status"],
-        "status_label": STATUS_LABELS.get(document["status"], document["status"]),
+        "status_label": SHEET_STATUS_LABELS.get(document["status"], document["status"]),
         "priority": document["priority"],
         "version": document["version"],
         "received_at": received_at.isoformat(),
@@ -339,7 +243,7 @@ def incidents_list() -> Any:
         rows=rows,
         statuses=statuses,
         priorities=priorities,
-        status_labels=STATUS_LABELS,
+        status_labels=SHEET_STATUS_LABELS,
         priority_labels=PRIORITY_LABELS,
         older=older,
         first_page=cursor is None,
@@ -386,7 +290,7 @@ def _detail_context(session: Any, principal: Principal, incident_id: str) -> dic
         "withdrawable": incident.status in WITHDRAWABLE,
         "occurred_label": date_time(dt.datetime.fromisoformat(sheet["occurred_at"])),
         "labels": {
-            "status": STATUS_LABELS,
+            "status": SHEET_STATUS_LABELS,
             "nature": NATURE_LABELS,
             "priority": PRIORITY_LABELS,
             "state": STATE_LABELS,
@@ -394,7 +298,7 @@ def _detail_context(session: Any, principal: Principal, incident_id: str) -> dic
             "severity": SEVERITY_LABELS,
             "suspects": SUSPECT_STATUS_LABELS,
             "weapon": WEAPON_LABELS,
-            "video": VIDEO_LABELS,
+            "video": VIDEO_EXISTS_LABELS,
         },
     }
 

@@ -29,10 +29,11 @@ from sqlalchemy.exc import IntegrityError
 
 from intake_service import gtfs, incidents
 from intake_service.access import Principal
-from intake_service.api.problems import flatten_errors
 from intake_service.places import CommuneLocator
-from intake_service.web import sheet_form_labels as labels
+from intake_service.web import labels
+from intake_service.web import sheet_form_labels as form_labels
 from intake_service.web.auth import current_page_principal, page_requires
+from schemas.errors import flatten_errors
 from schemas.sheet import SheetSchema
 
 bp = Blueprint("sheet_form", __name__, url_prefix="/fiche")
@@ -58,7 +59,7 @@ def _posted_values() -> dict[str, str | list[str]]:
     for name in request.form:
         if name == "csrf_token":
             continue
-        if labels.generic_path(name) in labels.LIST_FIELDS:
+        if form_labels.generic_path(name) in form_labels.LIST_FIELDS:
             values[name] = request.form.getlist(name)
         else:
             values[name] = request.form.get(name, "")
@@ -87,14 +88,15 @@ def _form_context(
                 stop = gtfs.find_stop(session, operator.id, stop_id.strip()[:64])
                 if stop is not None:
                     stop_names[key] = stop.name
-    victims = len(labels.victim_indexes(values))
+    victims = len(form_labels.victim_indexes(values))
     return {
         "values": values,
         "errors": errors,
         "routes": routes,
         "stop_names": stop_names,
-        "victim_blocks": min(labels.MAX_VICTIMS, max(EMPTY_VICTIM_BLOCKS, victims + 1)),
-        "L": labels,
+        "victim_blocks": min(form_labels.MAX_VICTIMS, max(EMPTY_VICTIM_BLOCKS, victims + 1)),
+        "L": form_labels,
+        "labels": labels,
     }
 
 
@@ -102,9 +104,9 @@ def _new_values(principal: Principal) -> dict[str, str | list[str]]:
     """A fresh sheet: a reference suggestion, the web form as channel, now as the time."""
     now = _now()
     return {
-        "operator_reference": labels.suggested_reference(principal.scope, now),
+        "operator_reference": form_labels.suggested_reference(principal.scope, now),
         "channel": "web_form",
-        "occurred_at": labels.iso_to_local(now),
+        "occurred_at": form_labels.iso_to_local(now),
     }
 
 
@@ -123,8 +125,8 @@ def new() -> Any:
 def submit() -> Any:
     """Check the sheet with the API's schema and accept it; on errors, the form again, as typed."""
     principal = current_page_principal()
-    values = labels.compact_victims(_posted_values())
-    sheet = labels.form_to_sheet(values)
+    values = form_labels.compact_victims(_posted_values())
+    sheet = form_labels.form_to_sheet(values)
     errors: list[dict[str, str]]
     try:
         loaded = SheetSchema().load(sheet)
@@ -134,7 +136,7 @@ def submit() -> Any:
         incident_id, errors = _accept(principal, loaded)
         if incident_id is not None:
             return redirect(url_for(".receipt", incident_id=incident_id), 303)
-    context = _form_context(principal, values, labels.french_errors(errors))
+    context = _form_context(principal, values, form_labels.french_errors(errors))
     return render_template("sheet_form.html", **context), 422
 
 
@@ -153,7 +155,7 @@ def _accept(principal: Principal, sheet: dict[str, Any]) -> tuple[str | None, li
             existing = incidents.find_by_reference(session, principal, sheet["operator_reference"])
         if existing is None:
             raise
-        return None, [{"field": "operator_reference", "message": labels.DUPLICATE_REFERENCE}]
+        return None, [{"field": "operator_reference", "message": form_labels.DUPLICATE_REFERENCE}]
     except incidents.UnknownOperator:
         abort(403)
     except ValidationError as exc:  # a line or stop the operator's feed does not have
@@ -215,5 +217,6 @@ def receipt(incident_id: str) -> Any:
             else None
         ),
         stop_names=stop_names,
-        L=labels,
+        L=form_labels,
+        labels=labels,
     )

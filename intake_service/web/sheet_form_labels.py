@@ -1,8 +1,10 @@
-"""The sheet form's French words, and the form ↔ sheet conversion: pure, no Flask.
+"""The sheet form's own French, and the form ↔ sheet conversion: pure, no Flask.
 
-Three things live here, all table-driven so they are tested as tables:
+The labels of the vocabularies and of the sheet's fields are shared with the other
+pages (``labels``). Three things are the form's own, all table-driven so they are
+tested as tables:
 
-- the French labels of the sheet's vocabularies and fields (``incident-sheet.md``);
+- the form's fields: their anchors, and their labels as the error summary says them;
 - the French translation of the validation messages of ``schemas/sheet.py`` and
   marshmallow, keyed by message text (a generic fallback for anything new);
 - ``form_to_sheet``: the posted form fields, named by their dotted path in the
@@ -17,229 +19,14 @@ import datetime as dt
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
-from zoneinfo import ZoneInfo
 
-PARIS = ZoneInfo("Europe/Paris")
-
-# --- Vocabularies -----------------------------------------------------------------------
-
-CHANNELS = {
-    "distress_radio": "Radio de détresse",
-    "silent_alarm": "Alarme discrète",
-    "phone": "Téléphone",
-    "app": "Application",
-    "web_form": "Formulaire web",
-    "relay_3117": "Relais 3117",
-    "email": "Courriel",
-}
-REPORTER_ROLES = {
-    "security_control_room": "PC sûreté",
-    "driver": "Conducteur",
-    "ticket_inspector": "Contrôleur",
-    "station_agent": "Agent de station",
-    "security_agent": "Agent de sûreté",
-    "municipal_police": "Police municipale",
-    "other": "Autre",
-}
-STATES = {
-    "in_progress": "En cours",
-    "just_happened": "Vient de se produire (15 min au plus)",
-    "over": "Terminé",
-}
-NATURES = {
-    "physical_assault_staff": "Agression physique d'agent",
-    "threat_or_insult_staff": "Outrage ou menace à agent (crachat compris)",
-    "violence_passenger": "Violence sur voyageur",
-    "sexual_or_sexist_violence": "Violence sexuelle ou sexiste, outrage sexiste",
-    "violent_theft": "Vol avec violence",
-    "theft": "Vol simple, pickpocket",
-    "projectile": "Jet de projectile",
-    "vandalism": "Dégradation, tag",
-    "drugs": "Stupéfiants",
-    "weapon": "Port ou exhibition d'arme",
-    "suspicious_package": "Colis suspect",
-    "fare_evasion_with_resistance": "Fraude avec rébellion",
-    "incivility": "Incivilité",
-    "other": "Autre",
-}
-MODES = {
-    0: "Tramway",
-    1: "Métro",
-    2: "Train",
-    3: "Bus",
-    4: "Bateau",
-    5: "Tramway à câble",
-    6: "Téléphérique",
-    7: "Funiculaire",
-    11: "Trolleybus",
-    12: "Monorail",
-}
-PLACES = {
-    "on_board": "À bord",
-    "platform": "Quai",
-    "station_hall": "Hall",
-    "station_access": "Accès",
-    "surroundings": "Abords",
-    "depot": "Dépôt",
-    "other": "Autre",
-}
-VEHICLE_POSITIONS = {"front": "Avant", "middle": "Milieu", "rear": "Arrière"}
-COORDINATE_SOURCES = {
-    "gps": "GPS de l'appareil",
-    "avl": "Géolocalisation du véhicule",
-    "manual": "Saisie manuelle",
-}
-SEVERITIES = {
-    "none": "Aucune",
-    "minor": "Légère",
-    "treated_on_site": "Soins sur place",
-    "hospitalised": "Évacuation",
-    "life_threatening": "Urgence vitale",
-}
-SUSPECT_STATUSES = {
-    "on_site": "Sur place",
-    "fled": "En fuite",
-    "held_by_staff": "Retenu par les agents (art. 73 CPP)",
-    "unknown": "Inconnu",
-}
-WEAPONS = {
-    "none": "Aucune",
-    "blade": "Arme blanche",
-    "firearm": "Arme à feu",
-    "object": "Objet dangereux",
-    "unknown": "Inconnu",
-}
-VICTIM_KINDS = {"staff": "Membre du personnel", "passenger": "Voyageur", "third_party": "Tiers"}
-STAFF_FUNCTIONS = {
-    "driver": "Conducteur",
-    "ticket_inspector": "Contrôleur",
-    "station_agent": "Agent de station",
-    "security_agent": "Agent de sûreté",
-    "other": "Autre",
-}
-COMPLAINT_WISHES = {"yes": "Oui", "no": "Non", "undecided": "Ne sait pas encore"}
-VIDEO_EXISTS = {"yes": "Oui", "no": "Non", "unknown": "Ne sait pas"}
-VIDEO_SOURCES = {
-    "on_board": "Caméras embarquées",
-    "station": "Caméras de station",
-    "body_camera": "Caméra-piéton",
-    "forward_facing": "Caméra frontale",
-}
-CONSENTS = {
-    "appointment_contact": "Accepte d'être contactée pour un rendez-vous de plainte",
-    "victim_support_referral": "Accepte d'être orientée vers l'aide aux victimes",
-    "use_work_address": "Accepte que l'adresse professionnelle soit utilisée",
-}
-PRIORITIES = {
-    "P1": "P1 — immédiat : la police doit intervenir maintenant",
-    "P2": "P2 — urgent",
-    "P3": "P3 — suivi à prévoir",
-    "P4": "P4 — enregistrement",
-}
-STATUSES = {
-    "received": "reçue",
-    "queued": "transmise au centre de commandement",
-    "acknowledged": "prise en compte",
-    "dispatched": "patrouille envoyée",
-    "closed": "clôturée",
-    "rejected": "renvoyée",
-    "withdrawn": "retirée",
-}
-POLICE_ZONES = {
-    "police": "zone police",
-    "gendarmerie": "zone gendarmerie",
-    "prefecture_de_police": "Préfecture de police",
-}
-# The service's non-blocking remarks, by code (``sheet_warnings.py``, ``places.py``).
-WARNINGS = {
-    "state_older_than_15_minutes": "« Vient de se produire » veut dire dans les 15 dernières "
-    "minutes ; ces faits sont plus anciens.",
-    "video_already_erased": "Les images sont déjà effacées.",
-    "video_retention_over_one_month": "La vidéoprotection publique est conservée un mois au plus "
-    ": vérifiez la date d'effacement.",
-    "weapon_nature_without_weapon": "La nature indique une arme, mais aucune arme n'est indiquée "
-    "pour les auteurs.",
-    "coordinates_imprecise": "La position n'est précise qu'à plus d'un kilomètre.",
-    "no_appointment_consent": "Sans ce consentement, aucun rendez-vous de plainte prioritaire ne "
-    "peut être proposé.",
-    "stop_not_served_by_route": "Cet arrêt n'est pas desservi par cette ligne dans vos données "
-    "GTFS.",
-    "point_far_from_stop": "Le point est à plus de 500 m de l'arrêt : vérifiez l'un ou l'autre.",
-    "unknown_insee_code": "Aucune commune n'a ce code INSEE : la fiche n'a pas pu être orientée.",
-    "insee_code_differs": "Le lieu est dans une autre commune que le code INSEE indiqué : la "
-    "fiche est orientée vers celle du lieu.",
-    "unrouted": "Le lieu n'a pu être rattaché à aucune commune : la fiche part vers la file "
-    "nationale de secours.",
-}
-
-# --- Fields -----------------------------------------------------------------------------
-
-# Every path the form shows, with its French label; ``#`` stands for a victim's index.
-# Errors at a path not listed here are shown at the nearest listed parent.
-FIELD_LABELS = {
-    "operator_reference": "Référence opérateur",
-    "channel": "Canal",
-    "reported_by": "Déclarant",
-    "reported_by.role": "Rôle du déclarant",
-    "reported_by.name": "Nom du déclarant",
-    "reported_by.callback_phone": "Téléphone de rappel",
-    "occurred_at": "Date des faits",
-    "state": "État",
-    "natures": "Nature des faits",
-    "primary_nature": "Nature principale",
-    "narrative": "Récit",
-    "location": "Lieu",
-    "location.mode": "Mode de transport",
-    "location.place": "Lieu",
-    "location.route_id": "Ligne",
-    "location.direction_id": "Sens (GTFS)",
-    "location.headsign": "Direction",
-    "location.stop_id": "Arrêt",
-    "location.previous_stop_id": "Arrêt précédent",
-    "location.next_stop_id": "Arrêt suivant",
-    "location.vehicle_id": "Véhicule",
-    "location.vehicle_position": "Position dans le véhicule",
-    "location.coordinates": "Coordonnées",
-    "location.coordinates.lat": "Latitude",
-    "location.coordinates.lon": "Longitude",
-    "location.coordinates.accuracy_m": "Précision (m)",
-    "location.coordinates.source": "Source des coordonnées",
-    "location.insee_code": "Code commune INSEE",
-    "location.address": "Adresse",
-    "injuries": "Blessés",
-    "injuries.count": "Nombre de blessés",
-    "injuries.severity": "Gravité des blessures",
-    "emergency_services_called": "Secours appelés (15, 18, 112)",
-    "suspects": "Auteurs",
-    "suspects.count": "Nombre d'auteurs",
-    "suspects.status": "Situation des auteurs",
-    "suspects.flight_direction": "Direction de fuite",
-    "suspects.description": "Description des auteurs",
-    "suspects.weapon": "Arme",
-    "victims": "Victimes",
-    "victims.#": "Victime",
-    "victims.#.kind": "Type de victime",
-    "victims.#.staff_function": "Fonction",
-    "victims.#.on_duty": "En service",
-    "victims.#.injury": "Blessure",
-    "victims.#.wants_to_file_complaint": "Souhaite porter plainte",
-    "victims.#.contact": "Contact",
-    "victims.#.contact.name": "Nom du contact",
-    "victims.#.contact.phone": "Téléphone du contact",
-    "victims.#.contact.email": "Courriel du contact",
-    "victims.#.consents": "Consentements",
-    "witnesses_count": "Nombre de témoins",
-    "video": "Vidéoprotection",
-    "video.exists": "Images existantes",
-    "video.sources": "Sources des images",
-    "video.erased_after": "Date d'effacement des images",
-    "references": "Références",
-    "references.alert_3117": "Alerte 3117",
-    "references.police_case_number": "Numéro de procédure police",
-    "references.previous_operator_reference": "Référence d'une fiche précédente",
-}
-for _consent in CONSENTS:
-    FIELD_LABELS[f"victims.#.consents.{_consent}"] = CONSENTS[_consent]
+from intake_service.web.labels import (
+    CONSENT_LABELS,
+    FIELD_LABELS,
+    PARIS,
+    SUSPECT_STATUS_LABELS,
+    in_sentence,
+)
 
 # How the form's text is turned into the sheet's JSON types.
 INTEGER_FIELDS = frozenset(
@@ -257,7 +44,7 @@ FLOAT_FIELDS = frozenset(
 # Oui/non radio buttons: nothing chosen is absent (the schema then says "required").
 YES_NO_FIELDS = frozenset({"emergency_services_called", "victims.#.on_duty"})
 # Checkboxes of one boolean each: unticked is false.
-CHECKBOX_FIELDS = frozenset(f"victims.#.consents.{name}" for name in CONSENTS)
+CHECKBOX_FIELDS = frozenset(f"victims.#.consents.{name}" for name in CONSENT_LABELS)
 # datetime-local inputs, read as Europe/Paris wall-clock time.
 LOCAL_DATETIME_FIELDS = frozenset({"occurred_at", "video.erased_after"})
 # Several checkboxes under one name.
@@ -411,7 +198,7 @@ FIELD_MESSAGES = {
 
 
 def _status_phrase(match: re.Match[str]) -> str:
-    status = SUSPECT_STATUSES.get(match.group(1), match.group(1)).lower()
+    status = in_sentence(SUSPECT_STATUS_LABELS.get(match.group(1), match.group(1)))
     return f"Au moins 1 quand les auteurs sont « {status} »."
 
 
@@ -639,7 +426,7 @@ def form_to_sheet(values: FormValues) -> dict[str, Any]:
     for victim in sheet["victims"]:
         if any(key != "consents" for key in victim):
             consents = victim.setdefault("consents", {})
-            for consent in CONSENTS:
+            for consent in CONSENT_LABELS:
                 consents.setdefault(consent, False)
     return _ordered(sheet)
 

@@ -160,9 +160,9 @@ def signed_in(browser: Any, live_server: LiveServer) -> Iterator[Callable[[str],
 
 
 def screenshot(page: Any, name: str, *, readme: bool = False) -> None:
-    """Keep a screenshot as a test artefact (and, for the README, in docs/screenshots)."""
+    """Keep a screenshot as a test artefact; UPDATE_SCREENSHOTS=1 refreshes the README's too."""
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-    if readme:
+    if readme and os.environ.get("UPDATE_SCREENSHOTS") == "1":
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from marshmallow import ValidationError
 
-from intake_service.api.problems import flatten_errors
 from intake_service.priority import assess
 from intake_service.sheet_warnings import sheet_warnings
+from schemas.errors import flatten_errors
 from schemas.sheet import SheetSchema, evaluated_at
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "sheets"

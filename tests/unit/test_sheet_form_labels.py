@@ -1,4 +1,7 @@
-"""The sheet form's pure parts: French messages, labels, and the form → sheet conversion."""
+"""The sheet form's pure parts: French messages, field anchors, and the form → sheet conversion.
+
+The vocabularies' labels are checked in ``test_labels.py``.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +11,8 @@ from typing import Any
 import pytest
 from marshmallow import ValidationError
 
-from intake_service.api.problems import flatten_errors
 from intake_service.web import sheet_form_labels as labels
-from schemas import vocabulary as v
+from schemas.errors import flatten_errors
 from schemas.sheet import SheetSchema, evaluated_at
 
 NOW = dt.datetime(2025, 3, 14, 8, 41, 12, tzinfo=dt.UTC)  # 09:41:12 in Paris (UTC+1)
@@ -106,45 +108,6 @@ def test_every_rule_message_of_the_schema_has_its_own_french() -> None:
         if labels.translate(message) == labels.GENERIC_MESSAGE
     }
     assert not untranslated
-
-
-def test_every_vocabulary_value_has_a_french_label() -> None:
-    for values, french in [
-        (v.CHANNELS, labels.CHANNELS),
-        (v.REPORTER_ROLES, labels.REPORTER_ROLES),
-        (v.STATES, labels.STATES),
-        (v.NATURES, labels.NATURES),
-        (v.MODES, labels.MODES),
-        (v.PLACES, labels.PLACES),
-        (v.VEHICLE_POSITIONS, labels.VEHICLE_POSITIONS),
-        (v.COORDINATE_SOURCES, labels.COORDINATE_SOURCES),
-        (v.SEVERITIES, labels.SEVERITIES),
-        (v.SUSPECT_STATUSES, labels.SUSPECT_STATUSES),
-        (v.WEAPONS, labels.WEAPONS),
-        (v.VICTIM_KINDS, labels.VICTIM_KINDS),
-        (v.STAFF_FUNCTIONS, labels.STAFF_FUNCTIONS),
-        (v.COMPLAINT_WISHES, labels.COMPLAINT_WISHES),
-        (v.VIDEO_EXISTS, labels.VIDEO_EXISTS),
-        (v.VIDEO_SOURCES, labels.VIDEO_SOURCES),
-        (v.PRIORITIES, labels.PRIORITIES),
-        (v.STATUSES, labels.STATUSES),
-    ]:
-        assert set(french) == set(values)
-
-
-def test_every_field_of_the_schema_has_a_label() -> None:
-    def paths(schema: Any, prefix: str = "") -> list[str]:
-        found = []
-        for name, field in schema.fields.items():
-            path = f"{prefix}{name}"
-            found.append(path)
-            inner = getattr(field, "inner", None)
-            nested = getattr(inner or field, "schema", None)
-            if nested is not None:
-                found.extend(paths(nested, f"{path}.#." if inner else f"{path}."))
-        return found
-
-    assert set(paths(SheetSchema())) <= set(labels.FIELD_LABELS)
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from marshmallow import ValidationError
 
-from intake_service.api.problems import flatten_errors
+from schemas.errors import flatten_errors
 from schemas.sheet import SheetSchema, evaluated_at
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "sheets"

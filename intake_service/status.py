@@ -1,0 +1,75 @@
+"""The deployment at a glance: database, broker, outbox, feeds, workers.
+
+Used by ``intake-service status``; workers report themselves with ``beat``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from intake_service import outbox
+from intake_service.models import OutboxEvent, WorkerHeartbeat
+
+# A worker that has not beaten for this long is reported as gone.
+SILENT_AFTER = dt.timedelta(minutes=2)
+
+
+def beat(session: Session, worker: str, *, started_at: dt.datetime, now: dt.datetime) -> None:
+    """Record that this process's ``worker`` is alive (and forget long-dead ones)."""
+    key = (worker, socket.gethostname()[:255], os.getpid())
+    row = session.get(WorkerHeartbeat, key)
+    if row is None:
+        session.add(
+            WorkerHeartbeat(
+                worker=key[0], host=key[1], pid=key[2], started_at=started_at, seen_at=now
+            )
+        )
+    else:
+        row.seen_at = now
+    session.execute(
+        delete(WorkerHeartbeat).where(WorkerHeartbeat.seen_at < now - dt.timedelta(days=1))
+    )
+
+
+@dataclass
+class DeploymentStatus:
+    outbox_unsent: int = 0
+    outbox_lag: dt.timedelta | None = None
+    outbox_failing: list[tuple[int, str | None]] = field(default_factory=list)
+    recent_services: list[str | None] = field(default_factory=list)
+    workers: list[tuple[str, str, int, dt.datetime, bool]] = field(default_factory=list)
+
+
+def read_status(session: Session, now: dt.datetime) -> DeploymentStatus:
+    status = DeploymentStatus()
+    status.outbox_unsent = int(
+        session.scalar(select(func.count()).where(OutboxEvent.sent_at.is_(None))) or 0
+    )
+    status.outbox_lag = outbox.oldest_unsent_age(session, now)
+    status.outbox_failing = [
+        (position, error)
+        for position, error in session.execute(
+            select(OutboxEvent.position, OutboxEvent.last_error)
+            .where(OutboxEvent.sent_at.is_(None), OutboxEvent.last_error.is_not(None))
+            .order_by(OutboxEvent.position)
+            .limit(5)
+        )
+    ]
+    status.recent_services = list(
+        session.scalars(
+            select(OutboxEvent.service_code)
+            .where(OutboxEvent.created_at >= now - dt.timedelta(days=1))
+            .distinct()
+        )
+    )
+    status.workers = [
+        (row.worker, row.host, row.pid, row.seen_at, now - row.seen_at <= SILENT_AFTER)
+        for row in session.scalars(select(WorkerHeartbeat).order_by(WorkerHeartbeat.worker))
+    ]
+    return status

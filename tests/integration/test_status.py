@@ -1,0 +1,47 @@
+"""``intake-service status``: the deployment on one screen, and an exit code scripts can use."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from click.testing import CliRunner
+
+from intake_service import status
+from intake_service.cli import main
+from intake_service.db import Database
+from tests.conftest import REDIS_URL, _truncate, require_service
+
+
+def test_status_reports_and_needs_a_live_relay(postgres_database: str) -> None:
+    require_service("Redis", "127.0.0.1", 6379)
+    _truncate(postgres_database)
+    env = {"DATABASE_URL": postgres_database, "BROKER_URL": REDIS_URL, "SECRET_KEY": "x"}
+    runner = CliRunner()
+    silent = runner.invoke(main, ["status"], env=env)
+    assert silent.exit_code == 1  # no relay has reported
+    assert silent.output.splitlines()[0].startswith("database  ok")
+    assert "broker    ok" in silent.output
+    assert "outbox    0 waiting" in silent.output
+    assert "none has reported" in silent.output
+
+    database = Database(postgres_database)
+    now = dt.datetime.now(dt.UTC)
+    with database.transaction() as session:
+        status.beat(session, "relay", started_at=now, now=now)
+    database.dispose()
+    alive = runner.invoke(main, ["status"], env=env)
+    assert alive.exit_code == 0, alive.output
+    assert "relay" in alive.output
+    assert alive.output.splitlines()[-1].endswith(" ok")
+
+
+def test_status_says_when_the_database_is_down() -> None:
+    env: dict[str, Any] = {
+        "DATABASE_URL": "postgresql://127.0.0.1:1/none",
+        "BROKER_URL": "redis://127.0.0.1:1/0",
+        "SECRET_KEY": "x",
+    }
+    result = CliRunner().invoke(main, ["status"], env=env)
+    assert result.exit_code == 1
+    assert "unreachable" in result.output
