@@ -17,6 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from intake_service import audit
 from intake_service.access import Principal, check_scope
 from intake_service.models import Operator, User
 
@@ -74,6 +75,15 @@ def add_user(
     )
     session.add(user)
     session.flush()
+    audit.record(
+        session,
+        audit.COMMAND_LINE,
+        "user.create",
+        "user",
+        str(user.id),
+        now=now,
+        detail={"role": role, "scope": scope},
+    )
     return user
 
 
@@ -83,6 +93,20 @@ def principal_of(user: User) -> Principal:
 
 def sign_in(session: Session, email: str, password: str, *, now: dt.datetime) -> SignIn:
     """Check the password; count failures and lock the account after too many."""
+    result = _sign_in(session, email, password, now=now)
+    who = (
+        result.principal
+        if result.principal is not None
+        else Principal(
+            role="anonymous", scope="-", actor=f"sign-in as {email.strip().lower()[:150]}"
+        )
+    )
+    action = "sign_in" if result.principal is not None else f"sign_in.{result.refusal}"
+    audit.record(session, who, action, "user", str(result.user_id or ""), now=now)
+    return result
+
+
+def _sign_in(session: Session, email: str, password: str, *, now: dt.datetime) -> SignIn:
     user = session.scalar(
         select(User).where(func.lower(User.email) == email.strip().lower()).with_for_update()
     )

@@ -41,6 +41,7 @@ ENV_VARS = (
     "RATE_LIMIT_SUBMISSION",
     "RATE_LIMIT_SUBMISSION_ADDRESS",
     "RATE_LIMIT_SIGN_IN",
+    "RETENTION_DAYS",
 )
 
 
@@ -93,6 +94,8 @@ class Config:
     rate_limit_submission: str = "1200/minute"
     rate_limit_submission_address: str = "3000/minute"
     rate_limit_sign_in: str = "20/minute"
+    # Personal data of finished incidents is pseudonymised after this long (6 months).
+    retention: dt.timedelta = dt.timedelta(days=183)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -146,6 +149,7 @@ class Config:
             rate_limit_submission=env.get("RATE_LIMIT_SUBMISSION", "1200/minute"),
             rate_limit_submission_address=env.get("RATE_LIMIT_SUBMISSION_ADDRESS", "3000/minute"),
             rate_limit_sign_in=env.get("RATE_LIMIT_SIGN_IN", "20/minute"),
+            retention=dt.timedelta(days=_int(env, "RETENTION_DAYS", 183)),
             metrics_dir=Path(env["PROMETHEUS_MULTIPROC_DIR"])
             if env.get("PROMETHEUS_MULTIPROC_DIR")
             else None,

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from intake_service import lifecycle, outbox, webhooks
+from intake_service import audit, lifecycle, outbox, webhooks
 from intake_service.access import OPERATOR_VISIBLE_DETAIL, Principal, sees_incident
 from intake_service.models import (
     GtfsRoute,
@@ -206,6 +206,7 @@ def submit_incident(
     )
     _change_status(session, incident, "received", principal, now, {})
     _record_event(session, incident, "incident.submitted", now, {})
+    audit.record(session, principal, "incident.submit", "incident", incident_id, now=now)
     return incident
 
 
@@ -323,6 +324,15 @@ def amend_incident(
         incident.escalated_for = None
         session.flush()
         _record_event(session, incident, "incident.submitted", now, {})
+    audit.record(
+        session,
+        principal,
+        "incident.amend",
+        "incident",
+        incident.id,
+        now=now,
+        detail={"version": incident.version, "changed_paths": changes},
+    )
     return incident
 
 
@@ -347,13 +357,25 @@ def withdraw_incident(
     incident.updated_at = now
     session.flush()
     _record_event(session, incident, "incident.withdrawn", now, {"reason": reason})
+    audit.record(session, principal, "incident.withdraw", "incident", incident.id, now=now)
+    return incident
+
+
+def read_incident(
+    session: Session, principal: Principal, incident_id: str, *, now: dt.datetime
+) -> Incident:
+    """The incident with its personal data, for a person or system to read: audited."""
+    incident = get_incident(session, principal, incident_id)
+    audit.record(session, principal, "incident.read", "incident", incident.id, now=now)
     return incident
 
 
 def list_versions(
-    session: Session, principal: Principal, incident_id: str
+    session: Session, principal: Principal, incident_id: str, *, now: dt.datetime
 ) -> Sequence[IncidentVersion]:
+    """Every version of the sheet (personal data included): audited."""
     incident = get_incident(session, principal, incident_id)
+    audit.record(session, principal, "incident.versions.read", "incident", incident.id, now=now)
     return session.scalars(
         select(IncidentVersion)
         .where(IncidentVersion.incident_id == incident.id)
@@ -432,6 +454,15 @@ def change_status(
         incident.escalated_for = None
         session.flush()
         _record_event(session, incident, "incident.submitted", now, {})
+    audit.record(
+        session,
+        principal,
+        f"incident.{target}",
+        "incident",
+        incident.id,
+        now=now,
+        detail={key: value for key, value in detail.items() if key in ("outcome", "redirect_to")},
+    )
     return incident
 
 

@@ -131,6 +131,8 @@ class Incident(Base):
     # The priority whose acknowledgement delay was passed and published (once per
     # priority: an amendment that raises the priority escalates again).
     escalated_for: Mapped[str | None] = mapped_column(String(2))
+    # When its personal data was pseudonymised (retention), or None.
+    pseudonymised_at: Mapped[dt.datetime | None]
     # Counts the incident's events: consumers apply an event only if its
     # ``sequence`` is above the last they applied (relays may publish out of order).
     event_sequence: Mapped[int] = mapped_column(Integer, default=0)
@@ -348,3 +350,26 @@ class WorkerHeartbeat(Base):
     pid: Mapped[int] = mapped_column(Integer, primary_key=True)
     started_at: Mapped[dt.datetime]
     seen_at: Mapped[dt.datetime]
+
+
+class AuditEntry(Base):
+    """Who did or read what, when, from where. Append-only: the application never
+    updates or deletes a row, and on PostgreSQL a trigger refuses it (migration 0007).
+
+    ``detail`` holds ids and codes, never the personal data itself, so the admin
+    who reads the log does not see the sheets."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"), Index("ix_audit_log_resource", "resource_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime]
+    actor: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(32))
+    scope: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    resource_type: Mapped[str] = mapped_column(String(32))
+    resource_id: Mapped[str | None] = mapped_column(String(64))
+    address: Mapped[str | None] = mapped_column(String(64))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]]

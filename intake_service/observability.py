@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask, Response, g, request
 
-from intake_service import logs, metrics
+from intake_service import audit, logs, metrics
 
 REQUEST_ID_HEADER = "X-Request-ID"
 
@@ -18,6 +18,7 @@ def init_observability(app: Flask) -> None:
         g.started = time.perf_counter()
         g.request_id = logs.new_request_id(request.headers.get(REQUEST_ID_HEADER))
         g.request_id_token = logs.request_id.set(g.request_id)
+        g.address_token = audit.client_address.set(request.remote_addr)
 
     @app.after_request
     def finish(response: Response) -> Response:
@@ -33,6 +34,9 @@ def init_observability(app: Flask) -> None:
         token = g.pop("request_id_token", None)
         if token is not None:
             logs.request_id.reset(token)
+        address = g.pop("address_token", None)
+        if address is not None:
+            audit.client_address.reset(address)
 
     @app.get("/metrics")
     def prometheus() -> Any:

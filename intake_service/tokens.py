@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from intake_service import audit
 from intake_service.access import Principal, check_scope
 from intake_service.models import ApiToken, Operator
 
@@ -65,6 +66,15 @@ def create_token(
     )
     session.add(token)
     session.flush()
+    audit.record(
+        session,
+        audit.COMMAND_LINE,
+        "token.create",
+        "token",
+        str(token.id),
+        now=now,
+        detail={"role": role, "scope": scope},
+    )
     return NewToken(token, secret)
 
 
@@ -91,4 +101,5 @@ def revoke_token(session: Session, token_id: int, *, now: dt.datetime) -> ApiTok
         raise TokenError(f"No token with id {token_id} (see `intake-service tokens list`).")
     if token.revoked_at is None:
         token.revoked_at = now
+        audit.record(session, audit.COMMAND_LINE, "token.revoke", "token", str(token.id), now=now)
     return token

@@ -23,7 +23,8 @@ from urllib.parse import urlsplit
 from sqlalchemy import Integer, String, insert, literal, select
 from sqlalchemy.orm import Session
 
-from intake_service.access import OPERATOR_VISIBLE_DETAIL
+from intake_service import audit
+from intake_service.access import OPERATOR_VISIBLE_DETAIL, Principal
 from intake_service.models import Incident, StatusChange, Webhook, WebhookDelivery
 
 SIGNATURE_HEADER = "X-Intake-Signature"
@@ -73,10 +74,17 @@ def check_target(url: str, *, allow_private: bool) -> None:
 
 
 def register(
-    session: Session, operator_id: int, url: str, *, now: dt.datetime, allow_private: bool
+    session: Session,
+    principal: Principal,
+    operator_id: int,
+    url: str,
+    *,
+    now: dt.datetime,
+    allow_private: bool,
 ) -> tuple[Webhook, str | None]:
     """Set the operator's webhook URL; a new secret is made (and returned) on first registration."""
     check_target(url, allow_private=allow_private)
+    audit.record(session, principal, "webhook.register", "operator", str(operator_id), now=now)
     webhook = session.get(Webhook, operator_id)
     if webhook is None:
         secret = secrets.token_hex(32)

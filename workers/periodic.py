@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from intake_service import escalation, webhooks
+from intake_service import escalation, retention, webhooks
 from intake_service.db import Database
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,36 @@ class Escalator:
                     log.info("escalation: %d incidents escalated", len(escalated))
             except Exception as exc:  # noqa: BLE001 - database down: retry at the next tick
                 log.warning("escalation failed (%s); retrying", type(exc).__name__)
+            stop.wait(self.interval_seconds)
+
+
+class RetentionJob:
+    """Once an hour, pseudonymises what the retention setting says is due."""
+
+    name = "retention"
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        keep_for: dt.timedelta,
+        interval_seconds: float = 3600.0,
+        clock: Callable[[], dt.datetime] = utc_now,
+    ) -> None:
+        self.db = db
+        self.keep_for = keep_for
+        self.interval_seconds = interval_seconds
+        self.clock = clock
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                with self.db.transaction() as session:
+                    report = retention.run_retention(session, self.clock(), self.keep_for)
+                if report.incidents:
+                    log.info("retention: %d incidents pseudonymised", len(report.incidents))
+            except Exception as exc:  # noqa: BLE001 - database down: retry at the next tick
+                log.warning("retention failed (%s); retrying", type(exc).__name__)
             stop.wait(self.interval_seconds)
 
 

@@ -23,13 +23,14 @@ class Worker(Protocol):
 
 
 def build_workers(config: Config, db: Database, names: Sequence[str]) -> list[Worker]:
-    from workers.periodic import Escalator, WebhookSender
+    from workers.periodic import Escalator, RetentionJob, WebhookSender
     from workers.relay import Relay
 
     factories: dict[str, Any] = {
         "relay": lambda: Relay(db, config.broker_url, batch_size=config.relay_batch_size),
         "escalation": lambda: Escalator(db, delays=config.escalation_delays),
         "webhooks": lambda: WebhookSender(db, allow_private=config.webhook_allow_private),
+        "retention": lambda: RetentionJob(db, keep_for=config.retention),
     }
     names = list(names) or list(factories)
     unknown = [name for name in names if name not in factories]

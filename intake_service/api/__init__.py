@@ -9,7 +9,7 @@ from flask_smorest import Api
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from intake_service.api import command_centre, docs, health, incidents, webhooks
+from intake_service.api import audit, command_centre, docs, health, incidents, webhooks
 from intake_service.api.problems import PROBLEM_MIMETYPE, from_http_exception, problem_response
 from intake_service.incidents import UnknownOperator
 from schemas.problem import ProblemSchema
@@ -82,7 +82,7 @@ def init_api(app: Flask) -> None:
         },
     )
     api = ProblemApi(app)
-    blueprints = [health.blp, incidents.blp, command_centre.blp, webhooks.blp]
+    blueprints = [health.blp, incidents.blp, command_centre.blp, webhooks.blp, audit.blp]
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)

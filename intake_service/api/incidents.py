@@ -268,7 +268,7 @@ class Incident(MethodView):
         try:
             with _db().transaction() as session:
                 return incidents.incident_document(
-                    incidents.get_incident(session, current_principal(), incident_id),
+                    incidents.read_incident(session, current_principal(), incident_id, now=_now()),
                     current_principal(),
                 )
         except incidents.IncidentNotFound:
@@ -287,7 +287,9 @@ class IncidentVersions(MethodView):
         """
         try:
             with _db().transaction() as session:
-                versions = incidents.list_versions(session, current_principal(), incident_id)
+                versions = incidents.list_versions(
+                    session, current_principal(), incident_id, now=_now()
+                )
                 return {
                     "items": [
                         {

@@ -55,6 +55,7 @@ class Webhook(MethodView):
                 operator = incidents.operator_of(session, current_principal())
                 webhook, secret = webhooks.register(
                     session,
+                    current_principal(),
                     operator.id,
                     body["url"],
                     now=g.now,

@@ -432,9 +432,9 @@ def _render_detail(
     principal = current_page_principal()
     with _db().transaction() as session:
         try:
-            incident = incidents.get_incident(session, principal, incident_id)
+            incident = incidents.read_incident(session, principal, incident_id, now=g.now)
             versions: list[IncidentVersion] = list(
-                incidents.list_versions(session, principal, incident_id)
+                incidents.list_versions(session, principal, incident_id, now=g.now)
             )
         except incidents.IncidentNotFound:
             abort(404)

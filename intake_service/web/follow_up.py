@@ -256,9 +256,9 @@ def incidents_list() -> Any:
 
 def _detail_context(session: Any, principal: Principal, incident_id: str) -> dict[str, Any]:
     """Everything the detail page shows; raises IncidentNotFound outside the operator's scope."""
-    incident = incidents.get_incident(session, principal, incident_id)
+    incident = incidents.read_incident(session, principal, incident_id, now=g.now)
     document = incidents.incident_document(incident, principal)
-    versions = incidents.list_versions(session, principal, incident_id)
+    versions = incidents.list_versions(session, principal, incident_id, now=g.now)
     sheet = incident.sheet
     location = sheet.get("location", {})
     stop_name = route_name = None

@@ -189,7 +189,7 @@ def receipt(incident_id: str) -> Any:
         abort(404)
     try:
         with _db().transaction() as session:
-            incident = incidents.get_incident(session, principal, incident_id)
+            incident = incidents.read_incident(session, principal, incident_id, now=g.now)
             document = incidents.incident_document(incident, principal)
             operator = gtfs.require_operator(session, principal.scope)
             sheet = document["sheet"]

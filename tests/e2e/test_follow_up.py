@@ -191,7 +191,7 @@ def test_detail_tells_the_history_in_french_without_police_internals(
         narrative="Le conducteur est frappé ; l'auteur est parti vers la place du Capitole.",
         injuries={"count": 2},
     )
-    expect(page.locator("#nouvelle-version")).to_be_visible()
+    expect(page.locator("#nouvelle-version")).to_be_visible(timeout=15_000)
     page.reload()
     expect(page.locator("#versions tbody tr").nth(1)).to_contain_text("Récit, Blessés")
     history = page.locator("#historique")

@@ -1,0 +1,125 @@
+"""Retention: personal data of finished incidents pseudonymised after the delay, nothing else."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from intake_service.cli import main
+from intake_service.models import AuditEntry, Incident, IncidentVersion, OutboxEvent
+from intake_service.retention import PSEUDONYM, pseudonymise_sheet, run_retention
+from tests.factories import BASE_SHEET, a_sheet, create_tokens
+
+SIX_MONTHS = 183
+PERSONAL = ("Agent Fictif", "+33612345678", "Veste rouge", "refusant de valider", "+33561000017")
+
+
+def test_pseudonymise_sheet_keeps_what_assessments_need() -> None:
+    sheet = a_sheet()
+    sheet["video"]["erased_after"] = "2026-03-21T17:24:00+00:00"
+    kept = pseudonymise_sheet(sheet)
+    text = json.dumps(kept, ensure_ascii=False)
+    for value in (*PERSONAL, "erased_after"):
+        assert value not in text
+    assert kept["narrative"] == PSEUDONYM
+    assert kept["victims"][0]["contact"] == {"name": PSEUDONYM}
+    assert "consents" not in kept["victims"][0]
+    for key in ("natures", "occurred_at", "state", "injuries", "location"):
+        assert kept[key] == sheet[key]
+    assert kept["suspects"]["count"] == 1
+    assert sheet == a_sheet() | {"video": sheet["video"]}  # the input is untouched
+    assert BASE_SHEET["narrative"] != PSEUDONYM
+
+
+@pytest.fixture
+def closed_incident(app: Any, db: Any, clock: Any) -> str:
+    headers = create_tokens(db, clock.now)
+    client = app.test_client()
+    incident_id = client.post(
+        "/api/v1/incidents", json=a_sheet(), headers=headers["operator"]
+    ).get_json()["id"]
+    client.post(
+        f"/api/v1/incidents/{incident_id}/amendments",
+        json={"witnesses_count": 4},
+        headers=headers["operator"],
+    )
+    with db.transaction() as session:
+        incident = session.get(Incident, incident_id)
+        incident.status = "closed"
+    return str(incident_id)
+
+
+def stored_text(db: Any, incident_id: str) -> str:
+    with db.transaction() as session:
+        parts = [session.get(Incident, incident_id).sheet]
+        parts += [
+            v.sheet
+            for v in session.scalars(
+                select(IncidentVersion).where(IncidentVersion.incident_id == incident_id)
+            )
+        ]
+        parts += [
+            e.envelope
+            for e in session.scalars(
+                select(OutboxEvent).where(OutboxEvent.incident_id == incident_id)
+            )
+        ]
+    return json.dumps(parts, ensure_ascii=False)
+
+
+def test_due_incidents_are_pseudonymised_everywhere_once(
+    db: Any, clock: Any, closed_incident: str
+) -> None:
+    keep_for = dt.timedelta(days=SIX_MONTHS)
+    with db.transaction() as session:
+        assert run_retention(session, clock.now, keep_for).incidents == []  # not yet
+    clock.advance(days=SIX_MONTHS + 1)
+    with db.transaction() as session:
+        dry = run_retention(session, clock.now, keep_for, dry_run=True)
+    assert dry.incidents == [closed_incident]
+    assert "Agent Fictif" in stored_text(db, closed_incident)  # a dry run changes nothing
+    with db.transaction() as session:
+        report = run_retention(session, clock.now, keep_for)
+    assert report.incidents == [closed_incident]
+    assert (report.versions, report.events) == (2, 2)
+    text = stored_text(db, closed_incident)
+    for value in PERSONAL:
+        assert value not in text
+    with db.transaction() as session:
+        incident = session.get(Incident, closed_incident)
+        assert incident.pseudonymised_at == clock.now
+        assert incident.sheet["natures"] == ["physical_assault_staff", "threat_or_insult_staff"]
+        audited = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "retention.pseudonymise")
+        ).all()
+        assert [a.resource_id for a in audited] == [closed_incident]
+    with db.transaction() as session:
+        assert run_retention(session, clock.now, keep_for).incidents == []  # idempotent
+
+
+def test_open_incidents_are_kept_whatever_their_age(app: Any, db: Any, clock: Any) -> None:
+    headers = create_tokens(db, clock.now)
+    app.test_client().post("/api/v1/incidents", json=a_sheet(), headers=headers["operator"])
+    clock.advance(days=400)
+    with db.transaction() as session:
+        assert run_retention(session, clock.now, dt.timedelta(days=SIX_MONTHS)).incidents == []
+
+
+def test_retention_from_the_cli(tmp_path: Any) -> None:
+    env = {
+        "INSTANCE_PATH": str(tmp_path),
+        "DATABASE_URL": "",
+        "BROKER_URL": "",
+        "RETENTION_DAYS": "30",
+    }
+    runner = CliRunner()
+    assert runner.invoke(main, ["db", "upgrade"], env=env).exit_code == 0
+    dry = runner.invoke(main, ["retention", "run", "--dry-run"], env=env)
+    assert dry.exit_code == 0, dry.output
+    assert "would pseudonymise 0 incidents" in dry.output
+    assert "30 days" in dry.output
