@@ -364,7 +364,13 @@ def feed_tail(service_code: str, ack: bool, count: int) -> None:
 
     config = _config()
     try:
-        for line in tail.tail(config.broker_url, service_code, consume=ack, count=count):
+        for line in tail.tail(
+            config.broker_url,
+            service_code,
+            consume=ack,
+            count=count,
+            on_ready=lambda queue: click.echo(f"listening on {queue}", err=True),
+        ):
             click.echo(line)
     except KeyboardInterrupt:
         pass

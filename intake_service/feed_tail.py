@@ -6,7 +6,7 @@ import json
 import os
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from kombu import Connection, Consumer, Message, Queue
@@ -49,8 +49,18 @@ def _tap_queue(connection: Connection, service_code: str) -> Queue:
     )
 
 
-def tail(url: str, service_code: str, *, consume: bool, count: int = 0) -> Iterator[str]:
-    """Yield a line per message until ``count`` messages (0: forever)."""
+def tail(
+    url: str,
+    service_code: str,
+    *,
+    consume: bool,
+    count: int = 0,
+    on_ready: Callable[[str], None] | None = None,
+) -> Iterator[str]:
+    """Yield a line per message until ``count`` messages (0: forever).
+
+    ``on_ready(queue name)`` is called once the queue is bound and consumed.
+    """
     connection = connect(url)
     try:
         connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0)
@@ -70,6 +80,8 @@ def tail(url: str, service_code: str, *, consume: bool, count: int = 0) -> Itera
         with Consumer(
             connection, [bound], callbacks=[on_message], accept=["json"], prefetch_count=10
         ):
+            if on_ready is not None:
+                on_ready(bound.name)
             while count == 0 or seen < count:
                 try:
                     connection.drain_events(timeout=1)

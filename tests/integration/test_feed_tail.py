@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -42,9 +41,13 @@ def test_feed_tail_prints_one_line_per_message(broker_name: str, ack: bool, tmp_
     publisher.publish({**DOC_ENVELOPE, "id": "warm-up"}, service_code=service, priority="P4")
     feed_queue(service)(connection.default_channel).purge()
     args = [CLI, "feed", "tail", service, "--count", "2", *(["--ack"] if ack else [])]
-    tail = subprocess.Popen(args, env=env_for(url, tmp_path), stdout=subprocess.PIPE, text=True)
+    tail = subprocess.Popen(
+        args, env=env_for(url, tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
-        time.sleep(1.5)  # the tap queue must be bound before the messages are published
+        # The tap queue must be bound before the messages are published: wait for it.
+        assert tail.stderr is not None
+        assert tail.stderr.readline().startswith("listening on ")
         for priority in ("P3", "P1"):
             publisher.publish(DOC_ENVELOPE, service_code=service, priority=priority)
         out, _ = tail.communicate(timeout=30)

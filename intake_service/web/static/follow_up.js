@@ -103,6 +103,10 @@
 
   function startDetail(summary) {
     var id = summary.getAttribute("data-id");
+    // The version of the sheet this page shows: the status block is refreshed from
+    // the server and carries the newest version, so compare with this one.
+    var shown = document.getElementById("suivi");
+    var shownVersion = shown ? shown.getAttribute("data-version") : null;
     window.live(summary.getAttribute("data-flux"), {
       incident: function (data) {
         if (data.id !== id) { return; }
@@ -112,7 +116,7 @@
           badge.className = "priorite " + data.priority;
           badge.textContent = data.priority;
         }
-        if (section && section.getAttribute("data-version") !== String(data.version)) {
+        if (shownVersion !== null && shownVersion !== String(data.version)) {
           document.getElementById("nouvelle-version").hidden = false;
         }
         if (section && section.getAttribute("data-statut") !== data.status) {
