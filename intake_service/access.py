@@ -32,6 +32,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "incident.change_status": frozenset({"command_centre"}),
     "command_centre.queue": frozenset({"command_centre"}),
     "webhook.manage": frozenset({"operator"}),
+    # The operator's follow-up pages (the command centre has its console).
+    "follow_up.view": frozenset({"operator"}),
     # The audit log names who did what, never the data itself: the admin's to read.
     "audit.read": frozenset({"admin"}),
 }

@@ -141,21 +141,35 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
-@pytest.fixture
-def config(database_url: str, tmp_path: Path) -> Config:
+def app_config(database_url: str, instance_path: Path, **overrides: Any) -> Config:
+    """The settings of a test app: production-like (not embedded), no broker unless given."""
     return Config(
-        instance_path=tmp_path / "instance",
+        instance_path=instance_path,
         database_url=database_url,
         broker_url="memory://",
         redis_url=None,
         secret_key="test-secret",
         embedded=False,
-    )
+    ).with_overrides(overrides)
+
+
+@pytest.fixture
+def config(database_url: str, tmp_path: Path) -> Config:
+    return app_config(database_url, tmp_path / "instance")
 
 
 @pytest.fixture
 def app(config: Config, clock: Clock) -> Iterator[Any]:
     application = create_app(config, clock=clock)
+    yield application
+    application.extensions["intake.db"].dispose()
+
+
+@pytest.fixture
+def pg_app(postgres_database: str, tmp_path: Path, clock: Clock) -> Iterator[Any]:
+    """The app on the real PostgreSQL only (races, faults), on an emptied database."""
+    _truncate(postgres_database)
+    application = create_app(app_config(postgres_database, tmp_path), clock=clock)
     yield application
     application.extensions["intake.db"].dispose()
 

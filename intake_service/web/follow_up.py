@@ -332,14 +332,14 @@ def _render_detail(
 
 
 @bp.route("/incidents/<incident_id>")
-@page_requires("incident.read")
+@page_requires("follow_up.view")
 def incident(incident_id: str) -> Any:
     """One incident: where it stands, its history in French, its versions, the sheet."""
     return _render_detail(incident_id)
 
 
 @bp.route("/incidents/<incident_id>/suivi")
-@page_requires("incident.read")
+@page_requires("follow_up.view")
 def follow_up_part(incident_id: str) -> Any:
     """The status part of the detail page alone: the page's script swaps it in on a change."""
     return _render_detail(incident_id, template="follow_up_status.html")

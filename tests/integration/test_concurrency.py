@@ -10,30 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from intake_service import create_app
-from intake_service.config import Config
 from intake_service.models import IdempotencyRecord, Incident, OutboxEvent
 from tests.factories import a_sheet, create_tokens
 
 PARALLEL = 50
-
-
-@pytest.fixture
-def pg_app(postgres_database: str, tmp_path: Any, clock: Any) -> Any:
-    from tests.conftest import _truncate
-
-    _truncate(postgres_database)
-    config = Config(
-        instance_path=tmp_path,
-        database_url=postgres_database,
-        broker_url="memory://",
-        redis_url=None,
-        secret_key="test",
-        embedded=False,
-    )
-    app = create_app(config, clock=clock)
-    yield app
-    app.extensions["intake.db"].dispose()
 
 
 def submit_in_parallel(app: Any, headers: dict[str, str]) -> list[Any]:

@@ -18,13 +18,12 @@ import pytest
 from sqlalchemy import select
 
 from intake_service import create_app, gtfs, zones
-from intake_service.config import Config
 from intake_service.models import OutboxEvent
 from intake_service.places import SharedCommunes
 from schemas.messages import EnvelopeSchema
 from schemas.sheet import evaluated_at
 from tests.brokers import broker_url, feed_reader, fresh_service_code
-from tests.conftest import REFERENCE_INSTANT, TISSEO_GTFS, _truncate
+from tests.conftest import REFERENCE_INSTANT, TISSEO_GTFS, _truncate, app_config
 from tests.factories import a_sheet, create_tokens
 from workers.periodic import WebhookSender
 from workers.relay import Relay
@@ -59,15 +58,7 @@ def stack(
 ) -> Iterator[dict[str, Any]]:
     """The API on PostgreSQL with the real Tisséo feed imported, and a relay on the broker."""
     _truncate(postgres_database)
-    config = Config(
-        instance_path=tmp_path,
-        database_url=postgres_database,
-        broker_url=broker,
-        redis_url=None,
-        secret_key="test",
-        embedded=False,
-        webhook_allow_private=True,
-    )
+    config = app_config(postgres_database, tmp_path, broker_url=broker, webhook_allow_private=True)
     app = create_app(config, clock=clock)
     db = app.extensions["intake.db"]
     headers = create_tokens(db, clock.now)

@@ -19,11 +19,9 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from sqlalchemy import func, select
 
-from intake_service import create_app, zones
-from intake_service.config import Config
+from intake_service import zones
 from intake_service.models import OutboxEvent
 from tests.brokers import broker_url, feed_reader, fresh_service_code
-from tests.conftest import _truncate
 from tests.factories import a_sheet, create_tokens
 from tests.proxy import TcpProxy
 from workers.relay import Relay
@@ -44,19 +42,8 @@ def broker(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def api(postgres_database: str, tmp_path: Path, clock: Any) -> Any:
-    _truncate(postgres_database)
-    config = Config(
-        instance_path=tmp_path,
-        database_url=postgres_database,
-        broker_url="memory://",
-        redis_url=None,
-        secret_key="test",
-        embedded=False,
-    )
-    app = create_app(config, clock=clock)
-    yield app
-    app.extensions["intake.db"].dispose()
+def api(pg_app: Any) -> Any:
+    return pg_app
 
 
 def submit(app: Any, headers: dict[str, str], count: int, prefix: str) -> list[str]:
