@@ -175,10 +175,18 @@ def measure(
     }
 
 
-def prepare_database() -> str:
+def drop_database() -> None:
     admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text('DROP DATABASE IF EXISTS "bench_intake" WITH (FORCE)'))
+    admin.dispose()
+
+
+def prepare_database() -> str:
+    """A new, empty ``bench_intake`` database (an earlier run's is dropped first)."""
+    drop_database()
+    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
         connection.execute(text('CREATE DATABASE "bench_intake"'))
     admin.dispose()
     return POSTGRES.rsplit("/", 1)[0] + "/bench_intake"
@@ -297,6 +305,7 @@ def main() -> None:
         for process in processes:
             process.wait(timeout=30)
         zones_csv.unlink(missing_ok=True)
+        drop_database()
 
     print_table(args, results)
 

@@ -36,7 +36,16 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from feed_latency import BIN, POSTGRES, ROOT, SHEET, free_port, log, wait_http
+from feed_latency import (
+    BIN,
+    ROOT,
+    SHEET,
+    drop_database,
+    free_port,
+    log,
+    prepare_database,
+    wait_http,
+)
 from sqlalchemy import create_engine, text
 
 CELERY_REDIS = os.environ.get("BENCH_CELERY_REDIS_URL", "redis://127.0.0.1:6379/5")
@@ -143,22 +152,6 @@ def run_wrk(
         "non2xx": raw["non2xx"],
         "socket_errors": raw["socket_errors"],
     }
-
-
-def prepare_database() -> str:
-    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text('DROP DATABASE IF EXISTS "bench_intake" WITH (FORCE)'))
-        connection.execute(text('CREATE DATABASE "bench_intake"'))
-    admin.dispose()
-    return POSTGRES.rsplit("/", 1)[0] + "/bench_intake"
-
-
-def drop_database() -> None:
-    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text('DROP DATABASE IF EXISTS "bench_intake" WITH (FORCE)'))
-    admin.dispose()
 
 
 def load_reference_data(env: dict[str, str], service: str) -> str:

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from intake_service import audit
 from intake_service.access import Principal, check_scope
-from intake_service.models import Operator, User
+from intake_service.models import User
+from intake_service.operators import find_operator
 
 MAX_FAILED_ATTEMPTS = 5
 LOCK_OUT = dt.timedelta(minutes=15)
@@ -54,10 +55,7 @@ def add_user(
     problem = check_scope(role, scope)
     if problem:
         raise AccountError(problem)
-    if (
-        role == "operator"
-        and session.scalar(select(Operator.id).where(Operator.code == scope)) is None
-    ):
+    if role == "operator" and find_operator(session, scope) is None:
         raise AccountError(
             f"No operator {scope!r}: add it first with `intake-service operators add`."
         )

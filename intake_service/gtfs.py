@@ -23,6 +23,7 @@ from sqlalchemy import Table, case, delete, exists, func, insert, select
 from sqlalchemy.orm import Session
 
 from intake_service.models import GtfsFeed, GtfsRoute, GtfsRouteStop, GtfsStop, Operator
+from intake_service.operators import find_operator
 
 Progress = Callable[[str, int], None]
 CommuneOf = Callable[[float, float], "str | None"]
@@ -451,10 +452,7 @@ def read_feed(path: Path, progress: Progress | None = None) -> ParsedFeed:
 
 def require_operator(session: Session, code: str, *, lock: bool = False) -> Operator:
     """The operator with this code, or ``UnknownOperator``."""
-    query = select(Operator).where(Operator.code == code)
-    if lock:
-        query = query.with_for_update()
-    operator = session.scalar(query)
+    operator = find_operator(session, code, lock=lock)
     if operator is None:
         raise UnknownOperator(code)
     return operator

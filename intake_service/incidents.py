@@ -30,6 +30,7 @@ from intake_service.models import (
     Operator,
     StatusChange,
 )
+from intake_service.operators import find_operator
 from intake_service.places import CommuneLocator, check_place, service_for_code
 from intake_service.priority import assess
 from intake_service.routing import UNROUTED_SERVICE, Routing
@@ -84,7 +85,7 @@ def request_hash(body: Any) -> str:
 
 
 def operator_of(session: Session, principal: Principal) -> Operator:
-    operator = session.scalar(select(Operator).where(Operator.code == principal.scope))
+    operator = find_operator(session, principal.scope)
     if operator is None:
         raise UnknownOperator(principal.scope)
     return operator
@@ -568,6 +569,22 @@ def history_for(principal: Principal | None, change: StatusChange) -> dict[str, 
         "author_role": change.author_role,
         "author": change.author_role,
         "detail": {k: v for k, v in change.detail.items() if k in OPERATOR_VISIBLE_DETAIL},
+    }
+
+
+def summary_document(incident: Incident) -> dict[str, Any]:
+    """An incident in a list: no personal data (input of ``IncidentSummarySchema``)."""
+    return {
+        "id": incident.id,
+        "operator_reference": incident.operator_reference,
+        "received_at": incident.received_at,
+        "updated_at": incident.updated_at,
+        "occurred_at": incident.occurred_at,
+        "status": incident.status,
+        "priority": incident.priority,
+        "state": incident.state,
+        "primary_nature": incident.primary_nature,
+        "version": incident.version,
     }
 
 

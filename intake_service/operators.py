@@ -17,6 +17,14 @@ class OperatorError(ValueError):
     """The operator cannot be added as asked; the message says why."""
 
 
+def find_operator(session: Session, code: str, *, lock: bool = False) -> Operator | None:
+    """The operator with this code, or None; ``lock`` holds its row until the commit."""
+    query = select(Operator).where(Operator.code == code)
+    if lock:
+        query = query.with_for_update()
+    return session.scalar(query)
+
+
 def add_operator(
     session: Session, code: str, name: str, *, now: dt.datetime
 ) -> tuple[Operator, bool]:
@@ -28,7 +36,7 @@ def add_operator(
         )
     if not name.strip():
         raise OperatorError("The operator needs a name (--name).")
-    operator = session.scalar(select(Operator).where(Operator.code == code))
+    operator = find_operator(session, code)
     if operator is not None:
         operator.name = name
         return operator, False

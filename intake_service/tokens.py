@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from intake_service import audit
 from intake_service.access import Principal, check_scope
-from intake_service.models import ApiToken, Operator
+from intake_service.models import ApiToken
+from intake_service.operators import find_operator
 
 TOKEN_PREFIX = "gpo_"  # noqa: S105 - a visible prefix, not a secret
 
@@ -46,10 +47,7 @@ def create_token(
     problem = check_scope(role, scope)
     if problem:
         raise TokenError(problem)
-    if (
-        role == "operator"
-        and session.scalar(select(Operator.id).where(Operator.code == scope)) is None
-    ):
+    if role == "operator" and find_operator(session, scope) is None:
         raise TokenError(
             f"No operator {scope!r}: add it first with "
             f"`intake-service operators add {scope} --name NAME`."

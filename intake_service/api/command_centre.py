@@ -32,17 +32,8 @@ def _db() -> Any:
 
 def queue_item(incident: incidents.Incident) -> dict[str, Any]:
     return {
-        "id": incident.id,
+        **incidents.summary_document(incident),
         "operator": incident.operator.code,
-        "operator_reference": incident.operator_reference,
-        "received_at": incident.received_at,
-        "updated_at": incident.updated_at,
-        "occurred_at": incident.occurred_at,
-        "status": incident.status,
-        "priority": incident.priority,
-        "state": incident.state,
-        "primary_nature": incident.primary_nature,
-        "version": incident.version,
         "escalated": incident.escalated_for is not None,
         "service_code": incident.service_code,
     }

@@ -224,7 +224,7 @@ class Incidents(MethodView):
                 page, next_cursor = incidents.list_incidents(
                     session, current_principal(), filters, cursor=cursor, limit=limit
                 )
-                items = [_summary(incident) for incident in page]
+                items = [incidents.summary_document(incident) for incident in page]
         except incidents.InvalidCursor:
             abort(422, errors=[{"field": "cursor", "message": "Not a cursor of this service."}])
         except incidents.UnknownOperator:
@@ -235,21 +235,6 @@ class Incidents(MethodView):
 def _existing_reference(reference: str) -> str | None:
     with _db().transaction() as session:
         return incidents.find_by_reference(session, current_principal(), reference)
-
-
-def _summary(incident: incidents.Incident) -> dict[str, Any]:
-    return {
-        "id": incident.id,
-        "operator_reference": incident.operator_reference,
-        "received_at": incident.received_at,
-        "updated_at": incident.updated_at,
-        "occurred_at": incident.occurred_at,
-        "status": incident.status,
-        "priority": incident.priority,
-        "state": incident.state,
-        "primary_nature": incident.primary_nature,
-        "version": incident.version,
-    }
 
 
 def _not_found() -> None:

@@ -24,7 +24,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from marshmallow import ValidationError
@@ -61,7 +60,7 @@ from intake_service.web.labels import (
     WEAPON_LABELS,
     section_label,
 )
-from intake_service.web.live import stream
+from intake_service.web.live import event_stream
 from schemas.incident import StatusRequestSchema
 from schemas.vocabulary import NATURES, OPEN_STATUSES, OUTCOMES, PRIORITIES
 
@@ -188,10 +187,6 @@ def commune_name(insee_code: str | None) -> str | None:
 
 def _db() -> Any:
     return current_app.extensions["intake.db"]
-
-
-def _hub() -> Any:
-    return current_app.extensions["intake.live"]
 
 
 def place_label(incident: Incident, names: incidents.PlaceNames) -> str:
@@ -323,14 +318,6 @@ def closed_today() -> Any:
 # --- the live stream ----------------------------------------------------------------------
 
 
-def _start_position(session: Any) -> int:
-    """Where the stream starts: the browser's Last-Event-ID, else ``?apres=``, else now."""
-    for raw in (request.headers.get("Last-Event-ID"), request.args.get("apres")):
-        if raw and raw.strip().isdigit() and len(raw.strip()) < 19:
-            return int(raw.strip())
-    return outbox.last_position(session)
-
-
 @bp.route("/flux")
 @page_requires("command_centre.queue")
 def feed() -> Response:
@@ -338,9 +325,6 @@ def feed() -> Response:
     principal = current_page_principal()
     db = _db()
     scope = _service_filter(principal)
-    with db.transaction() as session:
-        after = _start_position(session)
-
     clock = current_app.extensions["intake.clock"]
 
     def read(after_position: int) -> list[tuple[int, str, dict[str, Any]]]:
@@ -363,12 +347,7 @@ def feed() -> Response:
                 batch.append((event.position, "incident", row))
             return batch
 
-    response = Response(
-        stream_with_context(stream(_hub(), after, read)), mimetype="text/event-stream"
-    )
-    response.headers["Cache-Control"] = "no-cache"
-    response.headers["X-Accel-Buffering"] = "no"
-    return response
+    return event_stream(db, read)
 
 
 # --- one incident -------------------------------------------------------------------------

@@ -15,7 +15,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     flash,
@@ -23,7 +22,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 
@@ -48,7 +46,7 @@ from intake_service.web.labels import (
     WEAPON_LABELS,
     in_sentence,
 )
-from intake_service.web.live import stream
+from intake_service.web.live import event_stream
 from schemas.vocabulary import PRIORITIES, STATUSES
 
 bp = Blueprint("follow_up", __name__, url_prefix="/operateur")
@@ -391,15 +389,12 @@ def flux() -> Any:
     stream starts now.
     """
     principal = current_page_principal()
+    db = _db()
     try:
-        with _db().transaction() as session:
+        with db.reading() as session:
             operator_id = incidents.operator_of(session, principal).id
-            after = _resume_position()
-            if after is None:
-                after = outbox.last_position(session)
     except incidents.UnknownOperator:
         abort(403)
-    db = _db()
 
     def read(position: int) -> list[tuple[int, str, dict[str, Any]]]:
         with db.reading() as session:
@@ -408,16 +403,4 @@ def flux() -> Any:
                 for event in outbox.events_after(session, position, operator_id=operator_id)
             ]
 
-    hub = current_app.extensions["intake.live"]
-    response = Response(stream_with_context(stream(hub, after, read)), mimetype="text/event-stream")
-    response.headers["Cache-Control"] = "no-cache"
-    response.headers["X-Accel-Buffering"] = "no"
-    return response
-
-
-def _resume_position() -> int | None:
-    """The position to resume after, from ``Last-Event-ID`` or ``?apres=``; None if neither."""
-    for value in (request.headers.get("Last-Event-ID"), request.args.get("apres")):
-        if value and value.isdigit() and len(value) <= 18:
-            return int(value)
-    return None
+    return event_stream(db, read)

@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from flask import Response, current_app, request, stream_with_context
+
 from intake_service import outbox
 from intake_service.db import Database
 
@@ -62,6 +64,31 @@ class LiveHub:
         with self.changed:
             self.changed.wait_for(lambda: self.generation != generation, timeout=timeout)
             return self.generation
+
+
+def resume_position() -> int | None:
+    """Where a browser resumes: ``Last-Event-ID`` (a reconnection) over ``?apres=``
+    (the position the page was rendered at); None when neither is given."""
+    for raw in (request.headers.get("Last-Event-ID"), request.args.get("apres")):
+        value = (raw or "").strip()
+        if value.isdigit() and len(value) <= 18:
+            return int(value)
+    return None
+
+
+def event_stream(
+    db: Database, read: Callable[[int], list[tuple[int, str, dict[str, Any]]]]
+) -> Response:
+    """The SSE response of a live page: from where the browser resumes, else from now."""
+    after = resume_position()
+    if after is None:
+        with db.reading() as session:
+            after = outbox.last_position(session)
+    hub: LiveHub = current_app.extensions["intake.live"]
+    response = Response(stream_with_context(stream(hub, after, read)), mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Accel-Buffering"] = "no"  # no proxy buffering of a live stream
+    return response
 
 
 def sse(event_id: int | None, event: str, data: dict[str, Any]) -> str:
