@@ -17,7 +17,7 @@ SCOPE_KIND = {
     "operator": "operator code",
     "command_centre": "service code (ddsp-83, ggd-31, pp)",
     "gpo_referent": "GPO code",
-    "gpo_partner": "GPO code",
+    "gpo_partner": "GPO code, or <GPO code>:<partner code>",
     "station_officer": "police station code",
     "admin": "*",
 }
@@ -36,6 +36,20 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "follow_up.view": frozenset({"operator"}),
     # The audit log names who did what, never the data itself: the admin's to read.
     "audit.read": frozenset({"admin"}),
+    # GPO transports (gpo-problems.md). Partners read problems, their actions and
+    # aggregates, never personal data; referents do everything about their GPO's problems.
+    "gpo.read": frozenset({"gpo_referent", "gpo_partner"}),
+    "gpo.manage": frozenset({"gpo_referent"}),
+    "gpo.read_incidents": frozenset({"gpo_referent"}),
+    "gpo.brief": frozenset({"gpo_referent", "gpo_partner"}),
+    "gpo.complete_action": frozenset({"gpo_referent", "gpo_partner"}),
+    # Priority complaint appointments (appointments.md).
+    "station.manage_slots": frozenset({"station_officer"}),
+    "station.read_appointments": frozenset({"station_officer"}),
+    "appointment.change": frozenset({"station_officer", "operator"}),
+    "appointment.accept_offer": frozenset({"operator"}),
+    "appointment.read": frozenset({"station_officer", "operator"}),
+    "appointment.measures": frozenset({"station_officer", "operator", "gpo_referent", "admin"}),
 }
 
 
@@ -67,6 +81,20 @@ def sees_incident(principal: Principal, operator_code: str, service_code: str | 
         # The national fallback desk works the incidents no service could be found for.
         return principal.scope == (service_code or UNROUTED_SERVICE)
     return False
+
+
+def gpo_of(principal: Principal) -> str | None:
+    """The GPO code of a referent or partner (a partner's scope is ``<gpo>:<partner>``)."""
+    if principal.role not in ("gpo_referent", "gpo_partner"):
+        return None
+    return principal.scope.split(":", 1)[0]
+
+
+def partner_of(principal: Principal) -> str | None:
+    """The partner organisation of a ``gpo_partner`` (``gpo-toulouse:pm-toulouse``), if named."""
+    if principal.role != "gpo_partner" or ":" not in principal.scope:
+        return None
+    return principal.scope.split(":", 1)[1]
 
 
 def check_scope(role: str, scope: str) -> str | None:

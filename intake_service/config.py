@@ -42,6 +42,14 @@ ENV_VARS = (
     "RATE_LIMIT_SUBMISSION_ADDRESS",
     "RATE_LIMIT_SIGN_IN",
     "RETENTION_DAYS",
+    "CLUSTER_RADIUS_METRES",
+    "CLUSTER_MIN_INCIDENTS",
+    "CLUSTER_WINDOW_DAYS",
+    "APPOINTMENT_URGENT_DAYS",
+    "APPOINTMENT_WORKING_DAYS",
+    "RESERVED_SLOT_RELEASE_HOURS",
+    "SMTP_URL",
+    "MAIL_FROM",
 )
 
 
@@ -96,6 +104,19 @@ class Config:
     rate_limit_sign_in: str = "20/minute"
     # Personal data of finished incidents is pseudonymised after this long (6 months).
     retention: dt.timedelta = dt.timedelta(days=183)
+    # Emerging problems: at least this many like incidents within this radius and window.
+    cluster_radius_metres: int = 300
+    cluster_min_incidents: int = 3
+    cluster_window: dt.timedelta = dt.timedelta(days=28)
+    # Priority complaint appointments (appointments.md): within this many calendar days
+    # for P1/P2 incidents, this many working days otherwise.
+    appointment_urgent_days: int = 2
+    appointment_working_days: int = 5
+    # Unused reserved slots are released to ordinary booking this long before they start.
+    reserved_slot_release: dt.timedelta = dt.timedelta(hours=24)
+    # smtp://host:port (smtps:// for implicit TLS; user:password@ when the server wants it).
+    smtp_url: str | None = None
+    mail_from: str = "rdv-plainte@gpo-transports.example"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -150,6 +171,14 @@ class Config:
             rate_limit_submission_address=env.get("RATE_LIMIT_SUBMISSION_ADDRESS", "3000/minute"),
             rate_limit_sign_in=env.get("RATE_LIMIT_SIGN_IN", "20/minute"),
             retention=dt.timedelta(days=_int(env, "RETENTION_DAYS", 183)),
+            cluster_radius_metres=_int(env, "CLUSTER_RADIUS_METRES", 300),
+            cluster_min_incidents=_int(env, "CLUSTER_MIN_INCIDENTS", 3),
+            cluster_window=dt.timedelta(days=_int(env, "CLUSTER_WINDOW_DAYS", 28)),
+            appointment_urgent_days=_int(env, "APPOINTMENT_URGENT_DAYS", 2),
+            appointment_working_days=_int(env, "APPOINTMENT_WORKING_DAYS", 5),
+            reserved_slot_release=dt.timedelta(hours=_int(env, "RESERVED_SLOT_RELEASE_HOURS", 24)),
+            smtp_url=env.get("SMTP_URL") or None,
+            mail_from=env.get("MAIL_FROM") or "rdv-plainte@gpo-transports.example",
             metrics_dir=Path(env["PROMETHEUS_MULTIPROC_DIR"])
             if env.get("PROMETHEUS_MULTIPROC_DIR")
             else None,

@@ -4,7 +4,9 @@
 routing key ``incident.<event>.<service_code>.<priority>``; each competent
 service has a durable queue ``feed.<service_code>`` bound to
 ``incident.*.<service_code>.*``, and incidents that could not be routed go to
-``feed.unrouted``. Priority travels as broker priority: RabbitMQ delivers the
+``feed.unrouted``. The service's own consumers (the GPO linker, the
+appointment booker) each have a durable queue ``internal.<name>`` bound to the
+events they apply, whatever the service. Priority travels as broker priority: RabbitMQ delivers the
 highest number first (queues declared with ``x-max-priority``); kombu's Redis
 transport emulates priorities with one list per step and delivers the lowest
 number first, so the numbers depend on the transport.
@@ -16,7 +18,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from kombu import Connection, Exchange, Producer, Queue
+from kombu import Connection, Exchange, Producer, Queue, binding
 
 from intake_service.routing import UNROUTED_SERVICE
 
@@ -50,6 +52,19 @@ def feed_queue(service_code: str | None) -> Queue:
     )
 
 
+# The service's own consumers and the events each applies (workers/consumer.py).
+INTERNAL_CONSUMERS: dict[str, tuple[str, ...]] = {
+    "linker": ("incident.submitted", "incident.amended"),
+    "appointments": ("incident.submitted", "incident.amended"),
+}
+
+
+def internal_queue(name: str) -> Queue:
+    """The durable queue of one of the service's own consumers, bound to its events."""
+    bindings = [binding(EXCHANGE, routing_key=f"{event}.*.*") for event in INTERNAL_CONSUMERS[name]]
+    return Queue(f"internal.{name}", bindings=bindings, durable=True, max_priority=MAX_PRIORITY)
+
+
 def is_amqp(connection: Connection) -> bool:
     return bool(connection.transport.driver_type == "amqp")
 
@@ -71,7 +86,8 @@ class FeedPublisher:
     """Publishes envelopes to the feed; declares each service's queue before its first message.
 
     The queue must exist before the message: on Redis a message that matches no
-    binding is silently dropped.
+    binding is silently dropped. The internal consumers' queues are declared with
+    the first publish, so their events wait for them even before they first run.
     """
 
     def __init__(self, connection: Connection) -> None:
@@ -87,6 +103,10 @@ class FeedPublisher:
         priority: str,
         headers: Mapping[str, Any] | None = None,
     ) -> None:
+        if "internal" not in self.declared:
+            for name in INTERNAL_CONSUMERS:
+                internal_queue(name)(self.producer.channel).declare()
+            self.declared.add("internal")
         queue_name = feed_queue_name(service_code)
         if queue_name not in self.declared:
             feed_queue(service_code)(self.producer.channel).declare()

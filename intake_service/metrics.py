@@ -51,6 +51,11 @@ TIME_TO_ACKNOWLEDGEMENT = Histogram(
     ["priority"],
     buckets=(15, 30, 60, 120, 300, 600, 1800, 3600, 14400, 86400),
 )
+CONSUMER_EVENTS = Counter(
+    "intake_consumer_events_total",
+    "Events handled by the service's own consumers: applied, duplicate, failed, unreadable.",
+    ["consumer", "outcome"],
+)
 RELAYED = Counter("intake_relayed_events_total", "Events published to the feed, by type.", ["type"])
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -373,3 +374,259 @@ class AuditEntry(Base):
     address: Mapped[str | None] = mapped_column(String(64))
     request_id: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]]
+
+
+# --- GPO transports: problems, links, actions, journal (gpo-problems.md) ------------------
+
+
+class Gpo(Base):
+    """A thematic GPO transports: the services and operators whose incidents it looks at."""
+
+    __tablename__ = "gpos"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # Command-centre service codes (ddsp-31, ...) and operator codes it covers.
+    services: Mapped[list[Any]]
+    operators: Mapped[list[Any]]
+    # Link strong matches (same stop and same nature) without waiting for the referent.
+    auto_confirm_strong: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime]
+
+
+class GpoPartner(Base):
+    """An organisation taking part in a GPO (municipal police, transport authority...).
+
+    A ``gpo_partner`` account's scope is ``<gpo code>:<partner code>``.
+    """
+
+    __tablename__ = "gpo_partners"
+
+    gpo_code: Mapped[str] = mapped_column(ForeignKey("gpos.code"), primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class Problem(Base):
+    """A recurring problem a GPO works on, with the scope that decides its incidents."""
+
+    __tablename__ = "problems"
+    __table_args__ = (Index("ix_problems_gpo_state", "gpo_code", "state"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    gpo_code: Mapped[str] = mapped_column(ForeignKey("gpos.code"))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16))
+    # Why it is abandoned / out of scope / not resolved (where a reason is due).
+    state_reason: Mapped[str | None] = mapped_column(Text)
+    referent: Mapped[str] = mapped_column(String(200))
+    # Partner codes (gpo_partners.code) involved.
+    partners: Mapped[list[Any]]
+    # {operators, routes, stops, point: {lat, lon, radius_m}, natures, weekdays, hours:
+    #  {from, to}, start_date}: see schemas/gpo.py.
+    scope: Mapped[dict[str, Any]]
+    # closed → watch until this date; incidents in scope before it reopen the problem.
+    watch_until: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class ProblemScopeKey(Base):
+    """The index of open problems' scopes: the keys an incident must share to be a candidate.
+
+    A key names one indexed dimension (``stop:<operator>:<stop_id>``,
+    ``route:<operator>:<route_id>``, ``cell:<x>:<y>``, ``operator:<code>``,
+    ``nature:<nature>``, ``any``); matching looks up the incident's keys, then
+    checks the full scope of the few candidates.
+    """
+
+    __tablename__ = "problem_scope_keys"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    problem_id: Mapped[str] = mapped_column(
+        ForeignKey("problems.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class ProblemLink(Base):
+    """An incident proposed for, linked to, or rejected from a problem."""
+
+    __tablename__ = "problem_links"
+    __table_args__ = (
+        UniqueConstraint("problem_id", "incident_id", name="uq_problem_links_pair"),
+        Index("ix_problem_links_incident", "incident_id"),
+        Index("ix_problem_links_problem_state", "problem_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    problem_id: Mapped[str] = mapped_column(ForeignKey("problems.id"))
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"))
+    # proposed, confirmed, rejected, unlinked
+    state: Mapped[str] = mapped_column(String(16))
+    # matcher, manual, automatic
+    origin: Mapped[str] = mapped_column(String(16))
+    # Why it fits: [{"dimension": "stop", "text": "same stop"}, ...]
+    reasons: Mapped[list[Any]]
+    strong: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime]
+    decided_at: Mapped[dt.datetime | None]
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class ProblemAction(Base):
+    """What a partner does about a problem, by when; police actions carry their order."""
+
+    __tablename__ = "problem_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    problem_id: Mapped[str] = mapped_column(ForeignKey("problems.id"), index=True)
+    what: Mapped[str] = mapped_column(Text)
+    owner_partner: Mapped[str] = mapped_column(String(64))
+    starts_on: Mapped[dt.date | None]
+    due_on: Mapped[dt.date | None]
+    # planned, in_progress, done, cancelled
+    status: Mapped[str] = mapped_column(String(16))
+    service_order_reference: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+
+class ProblemJournalEntry(Base):
+    """The problem's journal: meetings, decisions, state changes, who and when."""
+
+    __tablename__ = "problem_journal"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    problem_id: Mapped[str] = mapped_column(ForeignKey("problems.id"), index=True)
+    at: Mapped[dt.datetime]
+    # meeting, decision, note, state_change, action, link
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[dict[str, Any]]
+
+
+# --- Priority complaint appointments (appointments.md) ------------------------------------
+
+
+class PoliceStation(Base):
+    """A police station taking complaints, and the communes it is competent for."""
+
+    __tablename__ = "police_stations"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(300))
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+    # The command-centre service (DDSP) it belongs to.
+    service_code: Mapped[str | None] = mapped_column(String(32))
+    # Where the station is alerted when a request waits for a slot.
+    referent_email: Mapped[str | None] = mapped_column(String(254))
+    created_at: Mapped[dt.datetime]
+
+
+class StationCommune(Base):
+    """A commune (INSEE code) a station is competent for."""
+
+    __tablename__ = "station_communes"
+
+    insee_code: Mapped[str] = mapped_column(String(5), primary_key=True)
+    station_code: Mapped[str] = mapped_column(ForeignKey("police_stations.code"), primary_key=True)
+
+
+class ComplaintSlot(Base):
+    """A time when a station takes one complaint; a share is reserved for priority."""
+
+    __tablename__ = "complaint_slots"
+    __table_args__ = (Index("ix_complaint_slots_station_start", "station_code", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_code: Mapped[str] = mapped_column(ForeignKey("police_stations.code"))
+    starts_at: Mapped[dt.datetime]
+    ends_at: Mapped[dt.datetime]
+    # Reserved for priority appointments until released (``released_at``).
+    reserved: Mapped[bool] = mapped_column(default=False)
+    released_at: Mapped[dt.datetime | None]
+    closed_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime]
+
+
+class AppointmentRequest(Base):
+    """One eligible (or undecided) victim of one incident, waiting for or holding a slot.
+
+    One per (incident, victim): re-processing an event finds it and books nothing more.
+    """
+
+    __tablename__ = "appointment_requests"
+    __table_args__ = (
+        UniqueConstraint("incident_id", "victim_index", name="uq_appointment_requests_victim"),
+        Index("ix_appointment_requests_station_state", "station_code", "state", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"))
+    victim_index: Mapped[int] = mapped_column(Integer)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"))
+    station_code: Mapped[str | None] = mapped_column(ForeignKey("police_stations.code"))
+    priority: Mapped[str] = mapped_column(String(2))
+    # The latest start the delay allows (2 days P1/P2, 5 working days otherwise).
+    book_by: Mapped[dt.datetime]
+    # offered (undecided), waiting (no slot fits yet), booked, declined, cancelled
+    state: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+
+class Appointment(Base):
+    """A slot given to a request. At most one live appointment holds a slot (database index)."""
+
+    __tablename__ = "appointments"
+    __table_args__ = (
+        # The database refuses a second live appointment on a slot, whatever the code does.
+        Index(
+            "uq_appointments_live_slot",
+            "slot_id",
+            unique=True,
+            postgresql_where=text("status = 'booked'"),
+            sqlite_where=text("status = 'booked'"),
+        ),
+        Index("ix_appointments_request", "request_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("appointment_requests.id"))
+    slot_id: Mapped[int] = mapped_column(ForeignKey("complaint_slots.id"))
+    station_code: Mapped[str] = mapped_column(ForeignKey("police_stations.code"))
+    # booked, cancelled, rescheduled, honoured, missed
+    status: Mapped[str] = mapped_column(String(16))
+    booked_at: Mapped[dt.datetime]
+    booked_by: Mapped[str] = mapped_column(String(200))
+    ended_at: Mapped[dt.datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class EmailMessage(Base):
+    """An email to send (appointment notices), retried until sent; failures stay visible."""
+
+    __tablename__ = "email_messages"
+    __table_args__ = (Index("ix_email_messages_pending", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"))
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("appointment_requests.id"))
+    # booked, rescheduled, cancelled, waiting_alert
+    kind: Mapped[str] = mapped_column(String(32))
+    recipients: Mapped[list[Any]]
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    ics: Mapped[str | None] = mapped_column(Text)
+    # pending, sent, failed (gave up)
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime]
+    sent_at: Mapped[dt.datetime | None]

@@ -1,0 +1,178 @@
+"""The service's own consumers of incident events: each applies an event exactly once.
+
+Delivery is at least once (a relay killed before marking an event sent publishes
+it again; a consumer killed before its ack gets the message again). Each
+consumer therefore records the event ids it applied (``applied_events``) in the
+same transaction as the effect: the record and the effect commit together or not
+at all, and a second delivery finds the record and changes nothing. The message
+is acknowledged only after that commit.
+
+A handler receives the session and the envelope; it should read the incident's
+current state from the database rather than trust the payload, since events of
+one incident may arrive out of order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from kombu import Connection, Consumer
+from kombu.message import Message
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from intake_service import metrics
+from intake_service.db import Database
+from intake_service.messaging import CONTENT_TYPE, connect, internal_queue
+from intake_service.models import AppliedEvent
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_SECONDS = 5.0
+
+Handler = Callable[[Session, Mapping[str, Any]], None]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def apply_once(
+    db: Database, consumer: str, envelope: Mapping[str, Any], handler: Handler, now: dt.datetime
+) -> bool:
+    """Apply ``envelope`` with ``handler`` unless ``consumer`` already did; True if applied.
+
+    The applied-event record is written first, in the handler's transaction: a
+    concurrent copy of the same event waits on it and then finds it.
+    """
+    event_id = str(envelope["id"])
+    try:
+        with db.transaction() as session:
+            done = session.scalar(
+                select(AppliedEvent.event_id).where(
+                    AppliedEvent.consumer == consumer, AppliedEvent.event_id == event_id
+                )
+            )
+            if done is not None:
+                return False
+            session.add(AppliedEvent(consumer=consumer, event_id=event_id, applied_at=now))
+            try:
+                session.flush()
+            except IntegrityError:
+                # Another copy of this event committed between the select and the insert.
+                session.rollback()
+                return False
+            handler(session, envelope)
+    except IntegrityError:
+        # Raised at commit: on some databases the duplicate record is only seen then.
+        with db.reading() as session:
+            if session.get(AppliedEvent, (consumer, event_id)) is not None:
+                return False
+        raise
+    return True
+
+
+class EventConsumer:
+    """Consumes ``internal.<name>`` and applies each event once, then acknowledges it."""
+
+    def __init__(
+        self,
+        name: str,
+        db: Database,
+        broker_url: str,
+        handler: Handler,
+        *,
+        prefetch: int = 20,
+        clock: Callable[[], dt.datetime] = utc_now,
+    ) -> None:
+        self.name = name
+        self.db = db
+        self.broker_url = broker_url
+        self.handler = handler
+        self.prefetch = prefetch
+        self.clock = clock
+        self.applied = 0
+        self.duplicates = 0
+
+    def on_message(self, body: Any, message: Message) -> None:
+        try:
+            envelope = json.loads(body) if isinstance(body, str | bytes) else body
+            event_id = envelope["id"]
+        except (ValueError, TypeError, KeyError):
+            # Not an event of ours: keeping it would block the queue for ever.
+            log.error("%s: dropped an unreadable message", self.name)
+            metrics.CONSUMER_EVENTS.labels(self.name, "unreadable").inc()
+            message.ack()
+            return
+        applied = apply_once(self.db, self.name, envelope, self.handler, self.clock())
+        if applied:
+            self.applied += 1
+        else:
+            self.duplicates += 1
+        metrics.CONSUMER_EVENTS.labels(self.name, "applied" if applied else "duplicate").inc()
+        log.info(
+            "%s: %s %s %s",
+            self.name,
+            "applied" if applied else "already applied",
+            envelope.get("type"),
+            event_id,
+            extra={"request_id": (message.headers or {}).get("request_id")},
+        )
+        message.ack()
+
+    def _consume(self, connection: Connection, stop: threading.Event) -> None:
+        channel = connection.channel()
+        consumer = Consumer(
+            channel,
+            queues=[internal_queue(self.name)],
+            callbacks=[self._guarded],
+            accept=[CONTENT_TYPE, "json"],
+        )
+        consumer.qos(prefetch_count=self.prefetch)
+        with consumer:
+            while not stop.is_set():
+                try:
+                    connection.drain_events(timeout=0.5)
+                except TimeoutError:
+                    continue
+                if self._failed is not None:
+                    error, self._failed = self._failed, None
+                    raise error
+
+    _failed: Exception | None = None
+
+    def _guarded(self, body: Any, message: Message) -> None:
+        """Apply; on failure give the message back (nothing was committed) and reconnect."""
+        try:
+            self.on_message(body, message)
+        except Exception as exc:  # noqa: BLE001 - the database may be down: retry later
+            metrics.CONSUMER_EVENTS.labels(self.name, "failed").inc()
+            log.warning(
+                "%s: applying failed (%s: %s); requeued", self.name, type(exc).__name__, exc
+            )
+            try:
+                message.requeue()
+            except Exception:  # the broker connection is gone: redelivered anyway
+                log.debug("%s: requeue failed", self.name, exc_info=True)
+            self._failed = exc
+
+    def run(self, stop: threading.Event) -> None:
+        backoff = 0.1
+        while not stop.is_set():
+            handled = self.applied + self.duplicates
+            try:
+                with connect(self.broker_url) as connection:
+                    connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0)
+                    self._consume(connection, stop)
+            except Exception as exc:  # noqa: BLE001 - broker or database down: retry, never die
+                log.warning("%s: %s: %s; retrying", self.name, type(exc).__name__, exc)
+                if self.applied + self.duplicates > handled:
+                    backoff = 0.1
+                stop.wait(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
