@@ -17,7 +17,10 @@ callers does not matter. Runs on SQLite and PostgreSQL: about 10 s each.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import itertools
+import pkgutil
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,6 +31,7 @@ import yaml
 from flask import Flask
 from flask.testing import FlaskClient
 
+import tests.access_seeds
 from intake_service import create_app, webhooks, zones
 from intake_service.access import Principal
 from intake_service.accounts import add_user
@@ -134,7 +138,21 @@ BODIES: dict[str, tuple[str, Callable[[], Any]]] = {
         lambda: {"email": "personne@inconnu.test", "password": "pas-le-bon-mot-de-passe"},
     ),
 }
-FRESH = frozenset({"incident", "webhook"})
+FRESH = {"incident", "webhook"}
+
+# Each feature's seeds live in a module of tests/access_seeds: ``seed(setting)`` returns
+# the values of the rules' variables (``{"problem_id": ...}``), ``FRESH`` maps a row's
+# ``fresh`` name to a function making new values per request, ``BODIES`` adds bodies.
+SEED_MODULES = [
+    importlib.import_module(f"tests.access_seeds.{info.name}")
+    for info in pkgutil.iter_modules(tests.access_seeds.__path__)
+]
+FRESH_MAKERS: dict[str, Callable[[Any], dict[str, str]]] = {}
+for _module in SEED_MODULES:
+    BODIES.update(getattr(_module, "BODIES", {}))
+    FRESH_MAKERS.update(getattr(_module, "FRESH", {}))
+FRESH |= set(FRESH_MAKERS)
+RULE_VARIABLE = re.compile(r"<(?:\w+:)?(\w+)>")
 
 
 # --- the matrix is complete and well formed -----------------------------------------------
@@ -207,6 +225,8 @@ class Setting:
     tokens: dict[str, dict[str, str]]  # caller → Authorization header
     cookies: dict[str, str]  # caller → session cookie of its signed-in account
     incident_id: str  # tisseo's incident in Toulouse, routed to ddsp-31
+    # The values of other rule variables, from tests/access_seeds.
+    values: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def new_incident(self) -> str:
         client = self.app.test_client()
@@ -286,6 +306,8 @@ def setting(
         assert seeded is not None
         assert seeded.service_code == "ddsp-31"
     setting.register_webhooks()
+    for module in SEED_MODULES:
+        setting.values.update(module.seed(setting))
     yield setting
     db.dispose()
 
@@ -315,7 +337,10 @@ def test_access(setting: Setting, row: dict[str, Any], role: str) -> None:
         incident_id = setting.new_incident()
     elif row.get("fresh") == "webhook":
         setting.register_webhooks()
-    url = rule.replace("<incident_id>", incident_id)
+    values = {**setting.values, "incident_id": incident_id}
+    if row.get("fresh") in FRESH_MAKERS:
+        values.update(FRESH_MAKERS[row["fresh"]](setting))
+    url = RULE_VARIABLE.sub(lambda match: values.get(match.group(1), match.group(0)), rule)
     assert "<" not in url, f"no value for the variables of {rule}"
 
     options: dict[str, Any] = {}
