@@ -4,6 +4,10 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     INSTANCE_PATH=/var/lib/intake COMMUNES_CACHE_DIR=/var/lib/intake
 
+# DejaVu: the PDF exports embed a Unicode font (French needs more than Latin-1).
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
+
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY intake_service ./intake_service

@@ -1,0 +1,67 @@
+"""The PDF exports: what is written can be read back, accents included, on any machine."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+
+import pypdf
+import pytest
+
+from intake_service import pdf
+
+
+def a_document(rows: int = 3) -> pdf.Document:
+    return pdf.Document(
+        title="Réunion du GPO — cœur de réseau’s",
+        subtitle="Séance du 26/11/2026",
+        footer="Diffusion restreinte",
+        blocks=[
+            pdf.Heading("Problème : jets de pierres, ligne 12"),
+            pdf.Paragraph("Des jets de pierres visent les bus à l’arrêt Beaucaire, le soir."),
+            pdf.Paragraph("Vidéo effacée le 30/11 : réquisition à faire.", strong=True),
+            pdf.Facts([("Lieu", "Beaucaire"), ("Natures", "Jet de projectile"), ("Vide", "")]),
+            pdf.Table(
+                headers=["Semaine", "Incidents", "Liés"],
+                rows=[[f"S{index}", str(index), str(index // 2)] for index in range(rows)],
+                widths=[2, 1, 1],
+            ),
+        ],
+    )
+
+
+def text_of(data: bytes) -> tuple[int, str]:
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    return len(reader.pages), "\n".join(page.extract_text() for page in reader.pages)
+
+
+@pytest.fixture(params=["unicode font", "core font"])
+def font(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    pdf._unicode_fonts.cache_clear()
+    if request.param == "core font":
+        monkeypatch.setattr(pdf, "FONT_DIRS", ("/nonexistent",))
+    elif pdf._unicode_fonts() is None:
+        pytest.skip("no DejaVu font on this machine (Debian: fonts-dejavu-core)")
+    yield request.param
+    pdf._unicode_fonts.cache_clear()
+
+
+def test_every_block_is_in_the_text(font: str) -> None:
+    data = pdf.render(a_document())
+    assert data.startswith(b"%PDF-")
+    pages, text = text_of(data)
+    assert pages == 1
+    for expected in ("Beaucaire", "Jet de projectile", "S2", "Diffusion restreinte", "1/1"):
+        assert expected in text
+    if font == "unicode font":
+        assert "cœur de réseau’s" in text
+    else:
+        # Outside Latin-1 is spelled out, never an error or a question mark.
+        assert "coeur de réseau's" in text
+
+
+def test_a_long_table_goes_on_over_pages_with_its_headings(font: str) -> None:
+    pages, text = text_of(pdf.render(a_document(rows=150)))
+    assert pages >= 3
+    assert text.count("Semaine") == pages
+    assert "S149" in text
