@@ -50,6 +50,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "appointment.accept_offer": frozenset({"operator"}),
     "appointment.read": frozenset({"station_officer", "operator"}),
     "appointment.measures": frozenset({"station_officer", "operator", "gpo_referent", "admin"}),
+    # The station says whether the victim came.
+    "appointment.outcome": frozenset({"station_officer"}),
 }
 
 
@@ -106,3 +108,11 @@ def check_scope(role: str, scope: str) -> str | None:
     if not scope or scope == "*" or len(scope) > 64:
         return f"The {role} role needs a {SCOPE_KIND[role]} as scope."
     return None
+
+
+# --- Priority complaint appointments -------------------------------------------
+
+
+def station_of(principal: Principal) -> str | None:
+    """The police station code of a ``station_officer``, else None."""
+    return principal.scope if principal.role == "station_officer" else None

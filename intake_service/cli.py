@@ -99,13 +99,22 @@ def operators_group() -> None:
 @operators_group.command("add")
 @click.argument("code")
 @click.option("--name", required=True, help="The operator's name, e.g. 'Tisséo'.")
-def operators_add(code: str, name: str) -> None:
+@click.option(
+    "--referent-email",
+    default=None,
+    help="Where the operator's referent gets appointment notices (kept if not given).",
+)
+def operators_add(code: str, name: str, referent_email: str | None) -> None:
     """Add an operator (or rename it if CODE exists)."""
     with _transaction() as session:
         try:
             operator, created = operators.add_operator(session, code, name, now=_now())
         except operators.OperatorError as exc:
             _fail(str(exc))
+        if referent_email is not None:
+            if "@" not in referent_email:
+                _fail(f"--referent-email {referent_email!r} is not an email address.")
+            operator.referent_email = referent_email.strip() or None
         click.echo(f"{'added' if created else 'updated'} operator {operator.code}: {operator.name}")
 
 
@@ -333,6 +342,40 @@ def zones_import(path: Path) -> None:
     click.echo(f"imported {count} communes in a police zone, {services} services")
 
 
+# --- Police stations taking complaints ---------------------------------------
+
+
+@main.group("stations")
+def stations_group() -> None:
+    """Police stations taking complaints and the communes they cover."""
+
+
+@stations_group.command("import")
+@click.argument("path", type=click.Path(path_type=Path))
+def stations_import(path: Path) -> None:
+    """Add or update stations from a CSV:
+    code,name,address,lat,lon,service_code,communes,referent_email
+    (communes: INSEE codes separated by ';'). Nothing is imported if a line is wrong."""
+    from intake_service import stations
+
+    if not path.is_file():
+        _fail(f"{path} is not a file.")
+    try:
+        rows = stations.read_stations(path)
+    except stations.StationImportError as exc:
+        _fail(f"{exc}\nnothing was imported.")
+    except (OSError, UnicodeDecodeError) as exc:
+        _fail(f"cannot read {path} ({exc}): give a UTF-8 CSV file.")
+
+    def progress(what: str, count: int) -> None:
+        click.echo(f"  {what}: {count:,}", err=True)
+
+    with _transaction() as session:
+        count = stations.import_stations(session, rows, _now(), progress)
+    communes = sum(len(row.communes) for row in rows)
+    click.echo(f"imported {count} police stations covering {communes} communes")
+
+
 @main.command("workers")
 @click.argument("names", nargs=-1)
 def workers_command(names: tuple[str, ...]) -> None:
@@ -370,6 +413,7 @@ def feed_tail(service_code: str, ack: bool, count: int) -> None:
             consume=ack,
             count=count,
             on_ready=lambda queue: click.echo(f"listening on {queue}", err=True),
+            namespace=config.broker_namespace,
         ):
             click.echo(line)
     except KeyboardInterrupt:
@@ -440,7 +484,8 @@ def status_command() -> None:
             depths = [
                 f"{bound.name} {bound.queue_declare().message_count}"
                 for bound in (
-                    feed_queue(code)(connection.default_channel) for code in state.recent_services
+                    feed_queue(code, config.broker_namespace)(connection.default_channel)
+                    for code in state.recent_services
                 )
             ]
         click.echo("feeds     " + "   ".join(depths))
@@ -501,3 +546,107 @@ def serve(host: str, port: int, workers: int, with_workers: bool | None) -> None
 
     click.echo(f"serving on http://{host}:{port}  (API docs: http://{host}:{port}/api/v1/docs)")
     Server().run()
+
+
+# --- GPO transports: GPOs and their partners ---------------------------------
+
+
+@main.group("gpos")
+def gpos_group() -> None:
+    """GPO transports: the GPOs, the services and operators they cover, their partners."""
+
+
+def _split_codes(value: str) -> list[str]:
+    return [code.strip() for code in value.split(",") if code.strip()]
+
+
+@gpos_group.command("add")
+@click.argument("code")
+@click.option("--name", required=True, help="The GPO's name, e.g. 'GPO transports Toulouse'.")
+@click.option(
+    "--services",
+    default="",
+    help="Command-centre service codes it covers, comma-separated (ddsp-31,ddsp-83).",
+)
+@click.option(
+    "--operators", "operator_codes", default="", help="Operator codes it covers, comma-separated."
+)
+@click.option(
+    "--auto-confirm-strong",
+    is_flag=True,
+    help="Link strong matches (same stop and same nature) without the referent's review.",
+)
+def gpos_add(
+    code: str, name: str, services: str, operator_codes: str, auto_confirm_strong: bool
+) -> None:
+    """Add a GPO (or update it if CODE exists)."""
+    from intake_service import problems
+
+    with _transaction() as session:
+        try:
+            gpo, created, warnings = problems.add_gpo(
+                session,
+                code,
+                name,
+                _split_codes(services),
+                _split_codes(operator_codes),
+                auto_confirm_strong,
+                _now(),
+            )
+        except problems.GpoError as exc:
+            _fail(str(exc))
+        known = {operator.code for operator in operators.list_operators(session)}
+        for operator in gpo.operators:
+            if operator not in known:
+                warnings.append(
+                    f"no operator {operator!r} yet: add it (intake-service operators add "
+                    f"{operator} --name NAME)"
+                )
+        for warning in warnings:
+            click.secho(f"warning: {warning}", fg="yellow", err=True)
+        click.echo(
+            f"{'added' if created else 'updated'} GPO {gpo.code}: {gpo.name} "
+            f"(services: {', '.join(gpo.services) or '-'}; "
+            f"operators: {', '.join(gpo.operators) or '-'})"
+        )
+
+
+@gpos_group.group("partners")
+def gpo_partners_group() -> None:
+    """The organisations taking part in a GPO (municipal police, transport authority...)."""
+
+
+@gpo_partners_group.command("add")
+@click.argument("gpo_code")
+@click.argument("code")
+@click.option("--name", required=True, help="The partner's name, e.g. 'Police municipale'.")
+def gpo_partners_add(gpo_code: str, code: str, name: str) -> None:
+    """Add a partner to a GPO (or rename it). Its accounts' scope is GPO_CODE:CODE."""
+    from intake_service import problems
+
+    with _transaction() as session:
+        try:
+            partner, created = problems.add_partner(session, gpo_code, code, name)
+        except problems.GpoError as exc:
+            _fail(str(exc))
+        click.echo(
+            f"{'added' if created else 'updated'} partner {partner.code} of {gpo_code}: "
+            f"{partner.name} (accounts: --role gpo_partner --scope {gpo_code}:{partner.code})"
+        )
+
+
+@gpos_group.command("list")
+def gpos_list() -> None:
+    """List the GPOs, their services, operators and partners."""
+    from intake_service import problems
+
+    with _transaction() as session:
+        for gpo in problems.list_gpos(session):
+            partners = ", ".join(
+                partner.code for partner in problems.partners_of(session, gpo.code)
+            )
+            click.echo(
+                f"{gpo.code}\t{gpo.name}\tservices: {','.join(gpo.services) or '-'}\t"
+                f"operators: {','.join(gpo.operators) or '-'}\tpartners: {partners or '-'}"
+                + ("\tauto-confirm" if gpo.auto_confirm_strong else "")
+            )

@@ -26,6 +26,7 @@ DEFAULT_ESCALATION_DELAYS = {
 ENV_VARS = (
     "DATABASE_URL",
     "BROKER_URL",
+    "BROKER_NAMESPACE",
     "REDIS_URL",
     "SECRET_KEY",
     "INSTANCE_PATH",
@@ -84,6 +85,8 @@ class Config:
     secret_key: str
     embedded: bool
     max_body_bytes: int = 256 * 1024
+    # Prefix of every exchange and queue name, for deployments sharing one broker.
+    broker_namespace: str = ""
     idempotency_ttl_hours: int = 24
     escalation_delays: Mapping[str, dt.timedelta] = field(
         default_factory=lambda: dict(DEFAULT_ESCALATION_DELAYS)
@@ -151,6 +154,7 @@ class Config:
             secret_key=secret_key,
             embedded=embedded,
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 256 * 1024),
+            broker_namespace=env.get("BROKER_NAMESPACE", ""),
             idempotency_ttl_hours=_int(env, "IDEMPOTENCY_TTL_HOURS", 24),
             escalation_delays={
                 priority: dt.timedelta(

@@ -32,6 +32,11 @@ USERS = (
     ("agent@mistral.demo", "operator", "mistral"),
     ("cic@ddsp31.demo", "command_centre", "ddsp-31"),
     ("cic@ddsp83.demo", "command_centre", "ddsp-83"),
+    # GPO transports: the referent and a partner of gpo-toulouse.
+    ("referent@demo.gpo", "gpo_referent", "gpo-toulouse"),
+    ("partenaire@demo.gpo", "gpo_partner", "gpo-toulouse:pm-toulouse"),
+    # The police station taking complaints in Toulouse.
+    ("plainte@csp-toulouse.demo", "station_officer", "csp-toulouse"),
 )
 
 TOKENS = (
@@ -40,7 +45,7 @@ TOKENS = (
     ("command_centre", "ddsp-31", "demo-command-centre-ddsp-31"),
     ("command_centre", "ddsp-83", "demo-command-centre-ddsp-83"),
     ("gpo_referent", "gpo-toulouse", "demo-gpo-referent"),
-    ("gpo_partner", "gpo-toulouse", "demo-gpo-partner"),
+    ("gpo_partner", "gpo-toulouse:pm-toulouse", "demo-gpo-partner"),
     ("station_officer", "csp-toulouse", "demo-station-officer"),
     ("admin", "*", "demo-admin"),
 )
@@ -81,4 +86,81 @@ def load(
     for role, scope, secret in TOKENS:
         if hash_token(secret) not in existing:
             create_token(session, role, scope, f"demo {role} {scope}", now=now, secret=secret)
+    load_gpo(session, now=now)
+    load_stations(session, now=now)
     return list(TOKENS)
+
+
+# --- GPO transports: a GPO, its partners and one problem ---------------------
+
+GPO = ("gpo-toulouse", "GPO transports Toulouse — démo", ["ddsp-31"], ["tisseo"])
+GPO_PARTNERS = (
+    ("pm-toulouse", "Police municipale de Toulouse"),
+    ("tisseo", "Tisséo Réseau"),
+    ("smtc", "Tisséo Collectivités"),
+)
+DEMO_PROBLEM = {
+    "title": "Jets de pierres sur la ligne 14 à Jeanne d'Arc, le soir",
+    "description": "Des bus de la ligne 14 reçoivent des pierres aux abords de l'arrêt "
+    "Jeanne d'Arc, en soirée, surtout en fin de semaine.",
+    "scope": {
+        "operators": ["tisseo"],
+        "routes": [{"operator": "tisseo", "route_id": "demo:14"}],
+        "stops": [
+            {"operator": "tisseo", "stop_id": "demo:SA_jeanne-darc"},
+            {"operator": "tisseo", "stop_id": "demo:SP_jeanne-darc_14"},
+        ],
+        "natures": ["projectile", "vandalism"],
+        "hours": {"from": 18, "to": 2},
+    },
+    "partners": ["pm-toulouse", "tisseo"],
+    "state": "qualified",
+}
+
+
+def load_gpo(session: Session, *, now: dt.datetime) -> None:
+    """The demo GPO of Toulouse, its partners and a stone-throwing problem. Idempotent."""
+    from intake_service import problems
+    from intake_service.access import Principal
+    from intake_service.models import Problem
+
+    code, name, services, operator_codes = GPO
+    problems.add_gpo(session, code, name, services, operator_codes, False, now)
+    for partner_code, partner_name in GPO_PARTNERS:
+        problems.add_partner(session, code, partner_code, partner_name)
+    title = str(DEMO_PROBLEM["title"])
+    if session.scalar(select(Problem.id).where(Problem.gpo_code == code, Problem.title == title)):
+        return
+    referent = Principal(role="gpo_referent", scope=code, actor="demo (données de démonstration)")
+    problem = problems.create_problem(session, referent, code, DEMO_PROBLEM, now)
+    problems.add_action(
+        session,
+        referent,
+        problem.id,
+        {
+            "what": "Patrouilles de la police municipale le vendredi soir à Jeanne d'Arc",
+            "owner_partner": "pm-toulouse",
+            "due_on": (now + dt.timedelta(days=30)).date(),
+        },
+        now,
+    )
+
+
+# --- Priority complaint appointments: two stations and a week of slots -------
+
+STATIONS = DEMO_DATA / "stations.csv"
+# Weekday (0 = Monday) → opening hours for complaints, in Paris time.
+STATION_HOURS = {day: [("09:00", "12:00"), ("14:00", "17:00")] for day in range(5)}
+
+
+def load_stations(session: Session, *, now: dt.datetime) -> None:
+    """The demo police stations and the coming week of slots, half reserved. Idempotent."""
+    from intake_service import stations
+
+    rows = stations.read_stations(STATIONS)
+    stations.import_stations(session, rows, now)
+    today = now.astimezone(stations.PARIS).date()
+    for row in rows:
+        stations.generate_slots(
+            session, row.code, today, today + dt.timedelta(days=6), STATION_HOURS, 30, 0.5, now
+        )

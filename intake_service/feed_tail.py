@@ -11,7 +11,7 @@ from typing import Any
 
 from kombu import Connection, Consumer, Message, Queue
 
-from intake_service.messaging import EXCHANGE, connect, feed_queue, is_amqp
+from intake_service.messaging import connect, exchange, feed_queue, is_amqp
 
 
 class BrokerUnavailable(RuntimeError):
@@ -36,12 +36,12 @@ def describe(envelope: dict[str, Any], routing_key: str) -> str:
     )
 
 
-def _tap_queue(connection: Connection, service_code: str) -> Queue:
+def _tap_queue(connection: Connection, service_code: str, namespace: str) -> Queue:
     """A private queue bound like the feed: sees new messages, takes none from the feed."""
     name = f"tail.{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:6]}"
     return Queue(
         name,
-        EXCHANGE,
+        exchange(namespace),
         routing_key=f"incident.*.{service_code}.*",
         exclusive=is_amqp(connection),
         auto_delete=True,
@@ -56,6 +56,7 @@ def tail(
     consume: bool,
     count: int = 0,
     on_ready: Callable[[str], None] | None = None,
+    namespace: str = "",
 ) -> Iterator[str]:
     """Yield a line per message until ``count`` messages (0: forever).
 
@@ -66,7 +67,11 @@ def tail(
         connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0)
     except Exception as exc:
         raise BrokerUnavailable(type(exc).__name__) from exc
-    queue = feed_queue(service_code) if consume else _tap_queue(connection, service_code)
+    queue = (
+        feed_queue(service_code, namespace)
+        if consume
+        else _tap_queue(connection, service_code, namespace)
+    )
     lines: list[str] = []
 
     def on_message(body: Any, message: Message) -> None:

@@ -10,6 +10,11 @@ events they apply, whatever the service. Priority travels as broker priority: Ra
 highest number first (queues declared with ``x-max-priority``); kombu's Redis
 transport emulates priorities with one list per step and delivers the lowest
 number first, so the numbers depend on the transport.
+
+Deployments sharing one broker (staging beside production, or the test suite)
+set ``BROKER_NAMESPACE``: every exchange and queue name is then prefixed with
+``<namespace>.`` (``staging.incidents``, ``staging.feed.ddsp-83``), so nothing
+crosses from one to the other. Without it the names are as above.
 """
 
 from __future__ import annotations
@@ -22,7 +27,17 @@ from kombu import Connection, Exchange, Producer, Queue, binding
 
 from intake_service.routing import UNROUTED_SERVICE
 
-EXCHANGE = Exchange("incidents", type="topic", durable=True)
+
+def qualified(name: str, namespace: str = "") -> str:
+    """``name`` in the deployment's namespace on the broker (itself when none is set)."""
+    return f"{namespace}.{name}" if namespace else name
+
+
+def exchange(namespace: str = "") -> Exchange:
+    return Exchange(qualified("incidents", namespace), type="topic", durable=True)
+
+
+EXCHANGE = exchange()
 MAX_PRIORITY = 4
 AMQP_PRIORITY = {"P1": 4, "P2": 3, "P3": 2, "P4": 1}
 # kombu's virtual transports (Redis) pop priority step 0 first; default steps are 0, 3, 6, 9.
@@ -36,16 +51,16 @@ def routing_key(event_type: str, service_code: str | None, priority: str) -> str
     return f"incident.{event}.{service_code or UNROUTED_SERVICE}.{priority}"
 
 
-def feed_queue_name(service_code: str | None) -> str:
-    return f"feed.{service_code or UNROUTED_SERVICE}"
+def feed_queue_name(service_code: str | None, namespace: str = "") -> str:
+    return qualified(f"feed.{service_code or UNROUTED_SERVICE}", namespace)
 
 
-def feed_queue(service_code: str | None) -> Queue:
+def feed_queue(service_code: str | None, namespace: str = "") -> Queue:
     """The durable priority queue of one service's feed (or of the unrouted ones)."""
     code = service_code or UNROUTED_SERVICE
     return Queue(
-        feed_queue_name(code),
-        EXCHANGE,
+        feed_queue_name(code, namespace),
+        exchange(namespace),
         routing_key=f"incident.*.{code}.*",
         durable=True,
         max_priority=MAX_PRIORITY,
@@ -59,10 +74,24 @@ INTERNAL_CONSUMERS: dict[str, tuple[str, ...]] = {
 }
 
 
-def internal_queue(name: str) -> Queue:
+def internal_queue(name: str, namespace: str = "") -> Queue:
     """The durable queue of one of the service's own consumers, bound to its events."""
-    bindings = [binding(EXCHANGE, routing_key=f"{event}.*.*") for event in INTERNAL_CONSUMERS[name]]
-    return Queue(f"internal.{name}", bindings=bindings, durable=True, max_priority=MAX_PRIORITY)
+    bindings = [
+        binding(exchange(namespace), routing_key=f"{event}.*.*")
+        for event in INTERNAL_CONSUMERS[name]
+    ]
+    return Queue(
+        qualified(f"internal.{name}", namespace),
+        bindings=bindings,
+        durable=True,
+        max_priority=MAX_PRIORITY,
+    )
+
+
+def parked_queue(name: str, namespace: str = "") -> Queue:
+    """Where a consumer puts the messages it cannot apply, for a person to look at."""
+    parked = qualified(f"internal.{name}.parked", namespace)
+    return Queue(parked, Exchange(""), routing_key=parked, durable=True)
 
 
 def is_amqp(connection: Connection) -> bool:
@@ -74,11 +103,18 @@ def broker_priority(connection: Connection, priority: str) -> int:
     return table[priority]
 
 
-def connect(url: str) -> Connection:
+# On Redis a message taken but never acknowledged (its consumer was killed) is given
+# to a consumer again after this long; RabbitMQ does it as soon as the connection drops.
+REDIS_VISIBILITY_SECONDS = 60.0
+
+
+def connect(url: str, *, visibility_timeout: float = REDIS_VISIBILITY_SECONDS) -> Connection:
     """A connection to the broker; on RabbitMQ, publishes wait for the broker's confirm."""
     options: dict[str, Any] = {}
     if url.startswith(("amqp", "pyamqp")):
         options["confirm_publish"] = True
+    if url.startswith(("redis", "rediss")):
+        options["visibility_timeout"] = visibility_timeout
     return Connection(url, transport_options=options, connect_timeout=5)
 
 
@@ -90,9 +126,10 @@ class FeedPublisher:
     the first publish, so their events wait for them even before they first run.
     """
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, namespace: str = "") -> None:
         self.connection = connection
-        self.producer = Producer(connection.default_channel, exchange=EXCHANGE)
+        self.namespace = namespace
+        self.producer = Producer(connection.default_channel, exchange=exchange(namespace))
         self.declared: set[str] = set()
 
     def publish(
@@ -105,11 +142,11 @@ class FeedPublisher:
     ) -> None:
         if "internal" not in self.declared:
             for name in INTERNAL_CONSUMERS:
-                internal_queue(name)(self.producer.channel).declare()
+                internal_queue(name, self.namespace)(self.producer.channel).declare()
             self.declared.add("internal")
-        queue_name = feed_queue_name(service_code)
+        queue_name = feed_queue_name(service_code, self.namespace)
         if queue_name not in self.declared:
-            feed_queue(service_code)(self.producer.channel).declare()
+            feed_queue(service_code, self.namespace)(self.producer.channel).declare()
             self.declared.add(queue_name)
         self.producer.publish(
             json.dumps(envelope, ensure_ascii=False),

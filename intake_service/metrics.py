@@ -57,14 +57,22 @@ CONSUMER_EVENTS = Counter(
     ["consumer", "outcome"],
 )
 RELAYED = Counter("intake_relayed_events_total", "Events published to the feed, by type.", ["type"])
+# --- Priority complaint appointments ---
+APPOINTMENT_DELAY_HOURS = Histogram(
+    "intake_appointment_delay_hours",
+    "From the sheet's acceptance to the start of the booked appointment, by priority.",
+    ["priority"],
+    buckets=(2, 6, 12, 24, 48, 72, 120, 168, 240, 336),
+)
 
 
 class DeploymentCollector(Collector):
     """Gauges read from the database and the broker when Prometheus scrapes."""
 
-    def __init__(self, db: Database, broker_url: str) -> None:
+    def __init__(self, db: Database, broker_url: str, namespace: str = "") -> None:
         self.db = db
         self.broker_url = broker_url
+        self.namespace = namespace
 
     def collect(self) -> Iterator[Any]:
         now = dt.datetime.now(dt.UTC)
@@ -117,7 +125,7 @@ class DeploymentCollector(Collector):
                 channel = connection.default_channel
                 for service in services:
                     # A normal declare, as the relay does: passive fails on an empty Redis queue.
-                    bound = feed_queue(service)(channel)
+                    bound = feed_queue(service, self.namespace)(channel)
                     depths.add_metric([bound.name], bound.queue_declare().message_count)
         except Exception as exc:  # noqa: BLE001 - a scrape reports what it can
             log.warning("metrics: broker unavailable (%s)", type(exc).__name__)
@@ -133,5 +141,5 @@ def exposition(config: Config, db: Database) -> bytes:
     else:
         process_metrics = generate_latest(REGISTRY)
     deployment = CollectorRegistry()
-    deployment.register(DeploymentCollector(db, config.broker_url))
+    deployment.register(DeploymentCollector(db, config.broker_url, config.broker_namespace))
     return process_metrics + generate_latest(deployment)

@@ -75,6 +75,8 @@ class Operator(Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime]
+    # Appointments: where the operator's referent gets appointment notices.
+    referent_email: Mapped[str | None] = mapped_column(String(254))
 
 
 class ApiToken(Base):

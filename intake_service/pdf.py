@@ -11,6 +11,7 @@ Latin-1 equivalents, so an export never fails on a character.
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -71,7 +72,16 @@ class Table:
     widths: Sequence[float] = ()
 
 
-Block = Heading | Paragraph | Facts | Table
+@dataclass(frozen=True)
+class Chart:
+    """An SVG drawing (the assessment chart), scaled to ``width_mm``, with a caption."""
+
+    svg: str
+    caption: str = ""
+    width_mm: float = 170.0
+
+
+Block = Heading | Paragraph | Facts | Table | Chart
 
 
 @dataclass(frozen=True)
@@ -187,6 +197,15 @@ def _table(pdf: _Pdf, block: Table) -> None:
     pdf.line_break(2)
 
 
+def _chart(pdf: _Pdf, block: Chart) -> None:
+    width = min(block.width_mm, pdf.w - pdf.l_margin - pdf.r_margin)
+    pdf.image(io.BytesIO(block.svg.encode("utf-8")), x=pdf.l_margin, w=width)
+    if block.caption:
+        pdf.set_font(pdf.body_font, "", 8.5)
+        pdf.multi_cell(0, 4.5, pdf.plain(block.caption), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.line_break(2)
+
+
 def render(document: Document) -> bytes:
     """The document as PDF bytes."""
     pdf = _Pdf(document)
@@ -207,6 +226,8 @@ def render(document: Document) -> bytes:
             _paragraph(pdf, block)
         elif isinstance(block, Facts):
             _facts(pdf, block)
+        elif isinstance(block, Chart):
+            _chart(pdf, block)
         else:
             _table(pdf, block)
     return bytes(pdf.output())

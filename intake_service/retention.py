@@ -1,9 +1,10 @@
 """Retention: personal data of incidents closed for long enough is pseudonymised.
 
 Names, phones, e-mails, suspect descriptions, narratives, consents and video
-erase dates are replaced or removed, in the sheet, in every version and in the
-published events kept in the outbox; counts, places, times, natures and
-priorities stay, so GPO assessments still work. Idempotent: a pseudonymised
+erase dates are replaced or removed, in the sheet, in every version, in the
+published events kept in the outbox and in the appointment emails (addresses,
+text, calendar attachment); counts, places, times, natures and priorities stay,
+so GPO assessments and appointment measures still work. Idempotent: a pseudonymised
 incident is never touched again. Each incident done is written to the audit log.
 """
 
@@ -20,7 +21,14 @@ from sqlalchemy.orm import Session
 
 from intake_service import audit
 from intake_service.access import Principal
-from intake_service.models import Incident, IncidentVersion, OutboxEvent
+from intake_service.models import (
+    Appointment,
+    AppointmentRequest,
+    EmailMessage,
+    Incident,
+    IncidentVersion,
+    OutboxEvent,
+)
 
 PSEUDONYM = "[pseudonymisé]"
 # Finished incidents: what the command centre closed, and what never went further.
@@ -54,6 +62,7 @@ class RetentionReport:
     incidents: list[str] = field(default_factory=list)
     versions: int = 0
     events: int = 0
+    emails: int = 0
 
 
 def due(session: Session, now: dt.datetime, keep_for: dt.timedelta) -> Sequence[Incident]:
@@ -82,8 +91,19 @@ def run_retention(
         events = session.scalars(
             select(OutboxEvent).where(OutboxEvent.incident_id == incident.id)
         ).all()
+        requests = select(AppointmentRequest.id).where(
+            AppointmentRequest.incident_id == incident.id
+        )
+        appointments = select(Appointment.id).where(Appointment.request_id.in_(requests))
+        emails = session.scalars(
+            select(EmailMessage).where(
+                EmailMessage.request_id.in_(requests)
+                | EmailMessage.appointment_id.in_(appointments)
+            )
+        ).all()
         report.versions += len(versions)
         report.events += len(events)
+        report.emails += len(emails)
         if dry_run:
             continue
         incident.sheet = pseudonymise_sheet(incident.sheet)
@@ -96,6 +116,11 @@ def run_retention(
             if "sheet" in published:
                 published["sheet"] = pseudonymise_sheet(published["sheet"])
             event.envelope = envelope
+        for email in emails:
+            # Who was written to and what was said: the state and dates stay, for the measures.
+            email.recipients = []
+            email.body = PSEUDONYM
+            email.ics = None
         audit.record(
             session,
             RETENTION_JOB,
@@ -103,6 +128,6 @@ def run_retention(
             "incident",
             incident.id,
             now=now,
-            detail={"versions": len(versions), "events": len(events)},
+            detail={"versions": len(versions), "events": len(events), "emails": len(emails)},
         )
     return report

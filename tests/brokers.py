@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from kombu import Connection
 
-from intake_service.messaging import connect, feed_queue
+from intake_service.messaging import INTERNAL_CONSUMERS, connect, feed_queue, internal_queue
 from tests.conftest import RABBITMQ_URL, REDIS_URL, require_service
 
 BROKERS = {"redis": ("Redis", 6379, REDIS_URL), "rabbitmq": ("RabbitMQ", 5672, RABBITMQ_URL)}
@@ -27,6 +27,21 @@ def broker_url(name: str) -> str:
 def fresh_service_code(department: str = "31") -> str:
     """A service code no other test (or earlier run) uses: each test has its own feed queue."""
     return f"t{uuid.uuid4().hex[:8]}-{department}"
+
+
+def fresh_namespace() -> str:
+    """A broker namespace of the test's own: its internal queues see only its events."""
+    return f"t{uuid.uuid4().hex[:10]}"
+
+
+def drop_namespace(url: str, namespace: str, service_codes: tuple[str | None, ...] = ()) -> None:
+    """Delete the namespace's internal queues and the given feeds (the broker outlives tests)."""
+    with connect(url) as connection:
+        channel = connection.default_channel
+        for name in INTERNAL_CONSUMERS:
+            internal_queue(name, namespace)(channel).delete()
+        for code in service_codes:
+            feed_queue(code, namespace)(channel).delete()
 
 
 @contextmanager

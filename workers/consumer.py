@@ -18,23 +18,31 @@ import datetime as dt
 import json
 import logging
 import threading
+from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from kombu import Connection, Consumer
+from kombu import Connection, Consumer, Producer
 from kombu.message import Message
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from intake_service import metrics
 from intake_service.db import Database
-from intake_service.messaging import CONTENT_TYPE, connect, internal_queue
+from intake_service.messaging import (
+    CONTENT_TYPE,
+    REDIS_VISIBILITY_SECONDS,
+    connect,
+    internal_queue,
+    parked_queue,
+)
 from intake_service.models import AppliedEvent
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 5.0
+MAX_ATTEMPTS = 5
 
 Handler = Callable[[Session, Mapping[str, Any]], None]
 
@@ -90,8 +98,12 @@ class EventConsumer:
         *,
         prefetch: int = 20,
         clock: Callable[[], dt.datetime] = utc_now,
+        namespace: str = "",
+        visibility_timeout: float = REDIS_VISIBILITY_SECONDS,
     ) -> None:
         self.name = name
+        self.namespace = namespace
+        self.visibility_timeout = visibility_timeout
         self.db = db
         self.broker_url = broker_url
         self.handler = handler
@@ -99,16 +111,15 @@ class EventConsumer:
         self.clock = clock
         self.applied = 0
         self.duplicates = 0
+        # Failures of each message that were not outages (see _guarded).
+        self.failures: Counter[str] = Counter()
 
     def on_message(self, body: Any, message: Message) -> None:
         try:
             envelope = json.loads(body) if isinstance(body, str | bytes) else body
             event_id = envelope["id"]
         except (ValueError, TypeError, KeyError):
-            # Not an event of ours: keeping it would block the queue for ever.
-            log.error("%s: dropped an unreadable message", self.name)
-            metrics.CONSUMER_EVENTS.labels(self.name, "unreadable").inc()
-            message.ack()
+            self._park(message, "not an event envelope")
             return
         applied = apply_once(self.db, self.name, envelope, self.handler, self.clock())
         if applied:
@@ -130,9 +141,10 @@ class EventConsumer:
         channel = connection.channel()
         consumer = Consumer(
             channel,
-            queues=[internal_queue(self.name)],
+            queues=[internal_queue(self.name, self.namespace)],
             callbacks=[self._guarded],
             accept=[CONTENT_TYPE, "json"],
+            on_decode_error=lambda message, error: self._park(message, f"undecodable: {error}"),
         )
         consumer.qos(prefetch_count=self.prefetch)
         with consumer:
@@ -147,12 +159,48 @@ class EventConsumer:
 
     _failed: Exception | None = None
 
+    def _park(self, message: Message, reason: str) -> None:
+        """Move a message that can never be applied to the parking queue, then ack it.
+
+        Requeued, it would come back for ever and hold up the events behind it.
+        """
+        parked = parked_queue(self.name, self.namespace)
+        channel = message.channel
+        parked(channel).declare()
+        Producer(channel).publish(
+            message.body,
+            exchange="",
+            routing_key=parked.name,
+            content_type=message.content_type,
+            content_encoding=message.content_encoding,
+            headers={**(message.headers or {}), "parked_reason": reason[:500]},
+            delivery_mode=2,
+            retry=False,
+        )
+        message.ack()
+        metrics.CONSUMER_EVENTS.labels(self.name, "parked").inc()
+        log.error("%s: parked a message in %s: %s", self.name, parked.name, reason)
+
     def _guarded(self, body: Any, message: Message) -> None:
-        """Apply; on failure give the message back (nothing was committed) and reconnect."""
+        """Apply; on failure give the message back (nothing was committed) and reconnect.
+
+        A database or broker outage is waited out, however long. Any other error
+        is the message's own (or a bug): after MAX_ATTEMPTS it is parked.
+        """
         try:
             self.on_message(body, message)
-        except Exception as exc:  # noqa: BLE001 - the database may be down: retry later
+        except Exception as exc:  # noqa: BLE001 - decided below: retry or park
             metrics.CONSUMER_EVENTS.labels(self.name, "failed").inc()
+            transient = isinstance(exc, DBAPIError | OSError) and not isinstance(
+                exc, IntegrityError
+            )
+            # The relay sets the event id as message id; redeliveries keep it.
+            key = str(message.properties.get("message_id") or hash(str(body)))
+            self.failures[key] += 0 if transient else 1
+            if self.failures[key] >= MAX_ATTEMPTS:
+                del self.failures[key]
+                self._park(message, f"failed {MAX_ATTEMPTS} times: {type(exc).__name__}: {exc}")
+                return
             log.warning(
                 "%s: applying failed (%s: %s); requeued", self.name, type(exc).__name__, exc
             )
@@ -167,7 +215,9 @@ class EventConsumer:
         while not stop.is_set():
             handled = self.applied + self.duplicates
             try:
-                with connect(self.broker_url) as connection:
+                with connect(
+                    self.broker_url, visibility_timeout=self.visibility_timeout
+                ) as connection:
                     connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0)
                     self._consume(connection, stop)
             except Exception as exc:  # noqa: BLE001 - broker or database down: retry, never die

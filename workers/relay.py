@@ -42,9 +42,11 @@ class Relay:
         batch_size: int = 200,
         poll_seconds: float = 0.5,
         clock: Callable[[], dt.datetime] = utc_now,
+        namespace: str = "",
     ) -> None:
         self.db = db
         self.broker_url = broker_url
+        self.namespace = namespace
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
         self.clock = clock
@@ -58,7 +60,7 @@ class Relay:
         if self.publisher is None:
             self.connection = connect(self.broker_url)
             self.connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0)
-            self.publisher = FeedPublisher(self.connection)
+            self.publisher = FeedPublisher(self.connection, self.namespace)
         return self.publisher
 
     def _reset(self) -> None:

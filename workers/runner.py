@@ -23,14 +23,28 @@ class Worker(Protocol):
 
 
 def build_workers(config: Config, db: Database, names: Sequence[str]) -> list[Worker]:
+    from workers import linker  # GPO problems
+    from workers.appointments import AppointmentWorker  # complaint appointments
+    from workers.mailer import Mailer  # appointment emails
     from workers.periodic import Escalator, RetentionJob, WebhookSender
     from workers.relay import Relay
 
     factories: dict[str, Any] = {
-        "relay": lambda: Relay(db, config.broker_url, batch_size=config.relay_batch_size),
+        "relay": lambda: Relay(
+            db,
+            config.broker_url,
+            batch_size=config.relay_batch_size,
+            namespace=config.broker_namespace,
+        ),
         "escalation": lambda: Escalator(db, delays=config.escalation_delays),
         "webhooks": lambda: WebhookSender(db, allow_private=config.webhook_allow_private),
         "retention": lambda: RetentionJob(db, keep_for=config.retention),
+        # Appointment emails.
+        "mailer": lambda: Mailer(db, config.smtp_url, config.mail_from),
+        # Links incidents to GPO problems.
+        "linker": lambda: linker.build(db, config.broker_url, config.broker_namespace),
+        # Books complaint appointments, releases unused reserved slots.
+        "appointments": lambda: AppointmentWorker(config, db),
     }
     names = list(names) or list(factories)
     unknown = [name for name in names if name not in factories]

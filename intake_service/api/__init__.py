@@ -83,6 +83,26 @@ def init_api(app: Flask) -> None:
     )
     api = ProblemApi(app)
     blueprints = [health.blp, incidents.blp, command_centre.blp, webhooks.blp, audit.blp]
+    # Priority complaint appointments: slots, bookings, offers.
+    from intake_service.api import appointments
+
+    blueprints.append(appointments.blp)
+    # GPO problems.
+    from intake_service.api import gpo
+
+    blueprints.append(gpo.blp)
+    # Links between incidents and GPO problems, emerging problems.
+    from intake_service.api import gpo_links
+
+    blueprints.append(gpo_links.blp)
+    # Assessment of GPO problems and the meeting brief.
+    from intake_service.api import gpo_assessment
+
+    blueprints.append(gpo_assessment.blp)
+    # Appointment measures.
+    from intake_service.api import appointment_measures
+
+    blueprints.append(appointment_measures.blp)
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)

@@ -86,6 +86,24 @@ def init_web(app: Flask) -> None:
     )
     for blueprint in (auth.bp, home.bp, console.bp, sheet_form.bp, follow_up.bp):
         app.register_blueprint(blueprint)
+    # Priority complaint appointments: station, operator and measures pages.
+    from intake_service.web import appointments as appointment_pages
+    from intake_service.web import stations as station_pages
+
+    app.register_blueprint(station_pages.bp)
+    app.register_blueprint(appointment_pages.bp)
+    # Assessment of GPO problems and the meeting brief.
+    from intake_service.web import gpo_assessment as gpo_assessment_pages
+
+    app.register_blueprint(gpo_assessment_pages.bp)
+    # Proposals of links and emerging problems.
+    from intake_service.web import gpo_links as gpo_link_pages
+
+    app.register_blueprint(gpo_link_pages.bp)
+    # GPO problems: list, form, detail.
+    from intake_service.web import gpo as gpo_problem_pages
+
+    app.register_blueprint(gpo_problem_pages.bp)
     app.after_request(_security_headers)
 
     @app.errorhandler(CSRFError)

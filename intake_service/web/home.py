@@ -11,7 +11,13 @@ from intake_service.web.auth import page_principal
 bp = Blueprint("home", __name__)
 
 # The page each role lands on; roles whose pages are not built yet see the home page.
-LANDING = {"command_centre": "console.queue", "operator": "follow_up.incidents"}
+LANDING = {
+    "command_centre": "console.queue",
+    "operator": "follow_up.incidents",
+    "gpo_referent": "gpo.home",
+    "gpo_partner": "gpo.home",
+    "station_officer": "stations_pages.index",
+}
 
 
 @bp.route("/")

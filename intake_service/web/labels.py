@@ -322,3 +322,62 @@ def in_sentence(label: str) -> str:
     if len(label) > 1 and label[1].isupper():
         return label
     return label[:1].lower() + label[1:]
+
+
+# --- GPO problems (problem_lifecycle.py, schemas/gpo.py) ------------------------
+
+PROBLEM_STATE_LABELS = {
+    "reported": "Signalé",
+    "qualified": "Qualifié",
+    "analysis": "Analyse",
+    "action_plan": "Plan d'action",
+    "in_progress": "Mise en œuvre",
+    "assessment": "Évaluation",
+    "resolved": "Résolu",
+    "improved": "Amélioré",
+    "not_resolved": "Non résolu",
+    "closed": "Clos",
+    "watch": "Sous surveillance",
+    "abandoned": "Abandonné",
+    "out_of_scope": "Hors du champ du GPO",
+}
+ACTION_STATUS_LABELS = {
+    "planned": "Prévue",
+    "in_progress": "En cours",
+    "done": "Réalisée",
+    "cancelled": "Annulée",
+}
+JOURNAL_KIND_LABELS = {
+    "meeting": "Réunion",
+    "decision": "Décision",
+    "note": "Note",
+    "state_change": "Changement d'état",
+    "action": "Action",
+    "link": "Incident lié",
+    "change": "Modification",
+}
+WEEKDAY_LABELS = ("Lundi", "Mardi", "Mercredi", "Jeudi", "Vendredi", "Samedi", "Dimanche")
+
+# --- Priority complaint appointments (web/stations.py, web/appointments.py) ------
+
+APPOINTMENT_STATUS_LABELS = {
+    "booked": "Réservé",
+    "cancelled": "Annulé",
+    "rescheduled": "Déplacé",
+    "honoured": "Honoré",
+    "missed": "Non honoré",
+}
+APPOINTMENT_REQUEST_STATE_LABELS = {
+    "offered": "Proposé (la victime n'a pas encore décidé)",
+    "waiting": "En attente d'un créneau",
+    "booked": "Réservé",
+    "declined": "Refusé",
+    "cancelled": "Annulé",
+}
+EMAIL_KIND_LABELS = {
+    "booked": "Confirmation de rendez-vous",
+    "rescheduled": "Déplacement de rendez-vous",
+    "cancelled": "Annulation de rendez-vous",
+    "waiting_alert": "Alerte : victime en attente",
+}
+EMAIL_STATE_LABELS = {"pending": "À envoyer", "sent": "Envoyé", "failed": "Échec"}

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import io
 import itertools
 import pkgutil
 import re
@@ -26,6 +27,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pypdf
 import pytest
 import yaml
 from flask import Flask
@@ -153,6 +155,28 @@ for _module in SEED_MODULES:
     FRESH_MAKERS.update(getattr(_module, "FRESH", {}))
 FRESH |= set(FRESH_MAKERS)
 RULE_VARIABLE = re.compile(r"<(?:\w+:)?(\w+)>")
+
+
+# The personal data of the seeded sheets (tests.factories.BASE_SHEET), as sent and as stored.
+PERSONAL_DATA = (
+    "Agent Fictif",
+    "06 12 34 56 78",
+    "+33612345678",
+    "PC sûreté Tisséo",
+    "05 61 00 00 17",
+    "+33561000017",
+    "Veste rouge",
+    "frappé par un voyageur",
+)
+
+
+def text_of(response: Any) -> str:
+    """What a response says: its text, or the text of its pages for a PDF."""
+    data: bytes = response.get_data()
+    if response.mimetype == "application/pdf":
+        reader = pypdf.PdfReader(io.BytesIO(data))
+        return "\n".join(page.extract_text() for page in reader.pages)
+    return data.decode("utf-8", "replace")
 
 
 # --- the matrix is complete and well formed -----------------------------------------------
@@ -357,10 +381,15 @@ def test_access(setting: Setting, row: dict[str, Any], role: str) -> None:
     try:
         status = response.status_code
         location = response.headers.get("Location", "")
+        reached = "" if row.get("stream") or status >= 300 else text_of(response)
     finally:
         response.close()
 
     expected = row["expect"][role]
     assert status == expected, f"{row['method']} {url} as {role}: {status}, expected {expected}"
+    if role == "gpo_partner":
+        # Field-level rule: whatever a partner reaches holds no personal data of the sheets.
+        leaked = [value for value in PERSONAL_DATA if value in reached]
+        assert not leaked, f"{row['method']} {url} shows a partner personal data: {leaked}"
     if status == 302 and role == "anonymous" and not is_api(rule) and rule != "/deconnexion":
         assert location.startswith("/connexion"), location

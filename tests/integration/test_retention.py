@@ -10,9 +10,11 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from intake_service import appointments
 from intake_service.cli import main
-from intake_service.models import AuditEntry, Incident, IncidentVersion, OutboxEvent
+from intake_service.models import AuditEntry, EmailMessage, Incident, IncidentVersion, OutboxEvent
 from intake_service.retention import PSEUDONYM, pseudonymise_sheet, run_retention
+from tests.appointment_data import add_slot, add_station, set_referent
 from tests.factories import BASE_SHEET, a_sheet, create_tokens
 
 SIX_MONTHS = 183
@@ -48,7 +50,12 @@ def closed_incident(app: Any, db: Any, clock: Any) -> str:
         json={"witnesses_count": 4},
         headers=headers["operator"],
     )
+    # Its staff victim was given an appointment, and written to.
+    add_station(db, clock.now)
+    set_referent(db, "tisseo", "referent@tisseo.example")
+    add_slot(db, "csp-toulouse", clock.now + dt.timedelta(hours=20))
     with db.transaction() as session:
+        appointments.book_for_incident(session, incident_id, clock.now)
         incident = session.get(Incident, incident_id)
         incident.status = "closed"
     return str(incident_id)
@@ -56,7 +63,7 @@ def closed_incident(app: Any, db: Any, clock: Any) -> str:
 
 def stored_text(db: Any, incident_id: str) -> str:
     with db.transaction() as session:
-        parts = [session.get(Incident, incident_id).sheet]
+        parts: list[Any] = [session.get(Incident, incident_id).sheet]
         parts += [
             v.sheet
             for v in session.scalars(
@@ -68,6 +75,9 @@ def stored_text(db: Any, incident_id: str) -> str:
             for e in session.scalars(
                 select(OutboxEvent).where(OutboxEvent.incident_id == incident_id)
             )
+        ]
+        parts += [
+            [m.recipients, m.subject, m.body, m.ics] for m in session.scalars(select(EmailMessage))
         ]
     return json.dumps(parts, ensure_ascii=False)
 
@@ -82,13 +92,15 @@ def test_due_incidents_are_pseudonymised_everywhere_once(
     with db.transaction() as session:
         dry = run_retention(session, clock.now, keep_for, dry_run=True)
     assert dry.incidents == [closed_incident]
-    assert "Agent Fictif" in stored_text(db, closed_incident)  # a dry run changes nothing
+    before = stored_text(db, closed_incident)
+    assert "Agent Fictif" in before  # a dry run changes nothing
+    assert "referent@tisseo.example" in before
     with db.transaction() as session:
         report = run_retention(session, clock.now, keep_for)
     assert report.incidents == [closed_incident]
-    assert (report.versions, report.events) == (2, 2)
+    assert (report.versions, report.events, report.emails) == (2, 2, 1)
     text = stored_text(db, closed_incident)
-    for value in PERSONAL:
+    for value in (*PERSONAL, "referent@tisseo.example"):
         assert value not in text
     with db.transaction() as session:
         incident = session.get(Incident, closed_incident)

@@ -17,7 +17,17 @@ from intake_service.config import ENV_VARS, Config
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-APP_SERVICES = ("migrate", "api", "relay", "escalation", "webhooks", "retention")
+APP_SERVICES = (
+    "migrate",
+    "api",
+    "relay",
+    "escalation",
+    "webhooks",
+    "retention",
+    "linker",
+    "appointments",
+    "mailer",
+)
 # Variables of the third-party images, not of this service.
 IMAGE_VARIABLES = {"POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD"}
 
@@ -59,7 +69,7 @@ def test_the_compose_file_defines_the_production_services() -> None:
     assert services["rabbitmq"]["profiles"] == ["rabbitmq"]
     for name in ("postgres", "redis", "api"):
         assert "healthcheck" in services[name], name
-    for name in ("api", "relay", "escalation", "webhooks", "retention"):
+    for name in APP_SERVICES[1:]:
         assert services[name]["restart"] == "unless-stopped"
         assert (
             services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"

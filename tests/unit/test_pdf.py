@@ -65,3 +65,22 @@ def test_a_long_table_goes_on_over_pages_with_its_headings(font: str) -> None:
     assert pages >= 3
     assert text.count("Semaine") == pages
     assert "S149" in text
+
+
+def test_a_chart_is_drawn_with_its_caption(font: str) -> None:
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="400" height="200" viewBox="0 0 400 200">'
+        '<rect x="10" y="20" width="40" height="170" fill="#1a1a1a"/>'
+        '<line x1="0" y1="195" x2="400" y2="195" stroke="#1a1a1a" stroke-dasharray="4 2"/>'
+        "</svg>"
+    )
+    document = pdf.Document(
+        title="Évaluation", blocks=[pdf.Chart(svg, caption="Incidents par semaine")]
+    )
+    data = pdf.render(document)
+    pages, text = text_of(data)
+    assert pages == 1
+    assert "Incidents par semaine" in text
+    # The drawing is in the page's content: a filled rectangle and a dashed line.
+    without_chart = pdf.render(pdf.Document(title="Évaluation", blocks=[]))
+    assert len(data) > len(without_chart) + 200

@@ -18,6 +18,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # The operator's referent address for appointment notices.
+    op.add_column("operators", sa.Column("referent_email", sa.String(length=254), nullable=True))
     op.create_table(
         "police_stations",
         sa.Column("code", sa.String(length=64), nullable=False),
@@ -191,3 +193,5 @@ def downgrade() -> None:
     op.drop_index("ix_complaint_slots_station_start", table_name="complaint_slots")
     op.drop_table("complaint_slots")
     op.drop_table("police_stations")
+    with op.batch_alter_table("operators") as batch_op:
+        batch_op.drop_column("referent_email")

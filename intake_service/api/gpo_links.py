@@ -1,0 +1,188 @@
+"""Links between incidents and GPO problems: the referent's queue of proposals, its
+decisions, manual links, and the emerging problems (clusters no problem covers).
+
+``/api/v1/gpos/<gpo_code>/proposals``, ``/api/v1/problems/<problem_id>/links`` (+
+``/links/<incident id>``, ``/confirm``, ``/reject``), ``/api/v1/gpos/<gpo_code>/emerging``.
+Incidents appear by their summary only (time, place, natures, priority). A problem or
+GPO of another GPO answers 404.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+from flask import current_app, g
+from flask.views import MethodView
+from flask_smorest import abort
+
+from intake_service import linking, problems
+from intake_service.api.auth import current_principal, require
+from intake_service.api.blueprint import ApiBlueprint
+from schemas.gpo_links import (
+    ClusterProblemSchema,
+    CreatedProblemSchema,
+    EmergingListSchema,
+    LinkListSchema,
+    LinkSchema,
+    ManualLinkSchema,
+    RejectSchema,
+)
+
+blp = ApiBlueprint(
+    "gpo_links_api",
+    __name__,
+    url_prefix="/api/v1",
+    description="Links between incidents and GPO problems; emerging problems.",
+)
+
+
+def _db() -> Any:
+    return current_app.extensions["intake.db"]
+
+
+def _now() -> dt.datetime:
+    now: dt.datetime = g.now
+    return now
+
+
+@contextlib.contextmanager
+def _answers() -> Iterator[None]:
+    """The use cases' refusals as problems (the transaction inside has rolled back)."""
+    try:
+        yield
+    except (linking.NotFound, problems.NotFound):
+        abort(404, message="No such problem, incident, link or GPO in your scope.")
+    except (linking.Forbidden, problems.Forbidden):
+        abort(403, message="Only the GPO's referent may do this.")
+    except linking.Refused as exc:
+        abort(409, message=exc.message, errors=[{"field": "state", "message": exc.message}])
+    except problems.InvalidInput as exc:
+        abort(422, errors=exc.errors)
+
+
+@blp.route("/gpos/<gpo_code>/proposals")
+class Proposals(MethodView):
+    @require("gpo.manage")
+    @blp.response(200, LinkListSchema)
+    @blp.problem(404, "Not your GPO.")
+    def get(self, gpo_code: str) -> Any:
+        """The proposals waiting for the referent, oldest first, with their reasons"""
+        with _answers(), _db().transaction() as session:
+            return {"items": linking.proposals(session, current_principal(), gpo_code)}
+
+
+@blp.route("/problems/<problem_id>/links")
+class Links(MethodView):
+    @require("gpo.read")
+    @blp.response(200, LinkListSchema)
+    @blp.problem(404, "No such problem in your GPO.")
+    def get(self, problem_id: str) -> Any:
+        """The problem's links (partners: the confirmed ones only)"""
+        with _answers(), _db().transaction() as session:
+            return {"items": linking.problem_links(session, current_principal(), problem_id)}
+
+    @require("gpo.manage")
+    @blp.arguments(ManualLinkSchema)
+    @blp.response(201, LinkSchema)
+    @blp.problem(404, "No such problem in your GPO, or incident of its services.")
+    def post(self, body: dict[str, Any], problem_id: str) -> Any:
+        """Link an incident by hand (confirmed at once)"""
+        with _answers(), _db().transaction() as session:
+            found = linking.link(
+                session, current_principal(), problem_id, body["incident_id"], _now()
+            )
+            return linking.link_document(session, found)
+
+
+@blp.route("/problems/<problem_id>/links/<linked_incident_id>")
+class Link(MethodView):
+    @require("gpo.manage")
+    @blp.response(200, LinkSchema)
+    @blp.problem(404, "No such link in your GPO.")
+    @blp.problem(409, "The incident is not linked.")
+    def delete(self, problem_id: str, linked_incident_id: str) -> Any:
+        """Unlink an incident (the linker will not propose it again)"""
+        with _answers(), _db().transaction() as session:
+            found = linking.unlink(
+                session, current_principal(), problem_id, linked_incident_id, _now()
+            )
+            return linking.link_document(session, found)
+
+
+@blp.route("/problems/<problem_id>/links/<linked_incident_id>/confirm")
+class Confirm(MethodView):
+    @require("gpo.manage")
+    @blp.response(200, LinkSchema)
+    @blp.problem(404, "No such link in your GPO.")
+    def post(self, problem_id: str, linked_incident_id: str) -> Any:
+        """Confirm a proposal: the incident belongs to the problem"""
+        with _answers(), _db().transaction() as session:
+            found = linking.confirm(
+                session, current_principal(), problem_id, linked_incident_id, _now()
+            )
+            return linking.link_document(session, found)
+
+
+@blp.route("/problems/<problem_id>/links/<linked_incident_id>/reject")
+class Reject(MethodView):
+    @require("gpo.manage")
+    @blp.arguments(RejectSchema)
+    @blp.response(200, LinkSchema)
+    @blp.problem(404, "No such link in your GPO.")
+    @blp.problem(409, "Only a proposal can be rejected.")
+    def post(self, body: dict[str, Any], problem_id: str, linked_incident_id: str) -> Any:
+        """Reject a proposal, with an optional reason"""
+        with _answers(), _db().transaction() as session:
+            found = linking.reject(
+                session,
+                current_principal(),
+                problem_id,
+                linked_incident_id,
+                body.get("reason"),
+                _now(),
+            )
+            return linking.link_document(session, found)
+
+
+@blp.route("/gpos/<gpo_code>/emerging")
+class Emerging(MethodView):
+    @require("gpo.manage")
+    @blp.response(200, EmergingListSchema)
+    @blp.problem(404, "Not your GPO.")
+    def get(self, gpo_code: str) -> Any:
+        """Clusters of like incidents no open problem covers (settings: CLUSTER_*)"""
+        config = current_app.extensions["intake.config"]
+        with _answers(), _db().transaction() as session:
+            found = linking.emerging(session, current_principal(), gpo_code, _now(), config)
+            return {"items": found}
+
+
+@blp.route("/gpos/<gpo_code>/emerging/problems")
+class EmergingProblems(MethodView):
+    @require("gpo.manage")
+    @blp.arguments(ClusterProblemSchema)
+    @blp.response(201, CreatedProblemSchema)
+    @blp.problem(404, "Not your GPO, or an incident not of its services.")
+    def post(self, body: dict[str, Any], gpo_code: str) -> Any:
+        """Open a problem from a suggestion, its incidents linked, in one step"""
+        config = current_app.extensions["intake.config"]
+        with _answers(), _db().transaction() as session:
+            problem = linking.create_from_cluster(
+                session,
+                current_principal(),
+                gpo_code,
+                body["family"],
+                body["incident_ids"],
+                _now(),
+                config,
+                title=body.get("title"),
+            )
+            return {
+                "id": problem.id,
+                "title": problem.title,
+                "state": problem.state,
+                "linked": len(set(body["incident_ids"])),
+            }

@@ -1,0 +1,676 @@
+"""Priority complaint appointments: requests, booking, offers, the waiting queue, changes.
+
+One ``AppointmentRequest`` per (incident, victim) that ``eligibility`` says gets a
+booking or an offer: re-processing an event finds it and books nothing more.
+
+No slot is ever given twice. The database guarantees it: the partial unique index
+``uq_appointments_live_slot`` admits one ``booked`` appointment per slot. The code
+picks a free slot with ``SELECT … FOR UPDATE SKIP LOCKED`` (PostgreSQL) so that
+concurrent bookings take different slots instead of colliding; when an insert still
+hits the index (a slot booked by a transaction that committed after this one
+looked), the insert is undone in its SAVEPOINT and the next slot is tried.
+
+A booking takes the earliest reserved slot (not closed, not released) of the
+competent station starting at least ``MIN_LEAD`` from now and before the request's
+``book_by``. When none fits, the request ``waits`` and the station is alerted; the
+queue is served earliest request first whenever a slot opens (created, or freed by
+a cancellation or a move), then with the earliest slot even past the delay: late is
+better than never. A request whose incident's commune no station covers waits
+with no station (``station_code`` null): an administrator must import a station
+covering it (``intake-service stations import``); it is then booked at the next
+event of the incident.
+
+Use cases take the caller's session and never commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Container, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Select, exists, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from intake_service import audit, eligibility, notifications, stations
+from intake_service.access import Principal, station_of
+from intake_service.models import (
+    Appointment,
+    AppointmentRequest,
+    ComplaintSlot,
+    Incident,
+    PoliceStation,
+)
+
+# A booking never starts sooner than this: the victim must be told and get there.
+MIN_LEAD = dt.timedelta(hours=1)
+WORKER = Principal(role="system", scope="*", actor="worker:appointments")
+# The request states: offered (undecided), waiting (no slot fits yet), booked,
+# declined (the offer lapsed: the amended sheet says no), cancelled.
+LIVE_REQUEST_STATES = ("offered", "waiting", "booked")
+OUTCOMES = ("honoured", "missed")
+
+
+class NotFound(LookupError):
+    """Absent, or outside the caller's scope (answered 404)."""
+
+
+class Refused(Exception):
+    """A change the record's state does not allow (409), or a bad input (422)."""
+
+    def __init__(self, field: str, message: str, *, conflict: bool = True) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+        self.conflict = conflict
+
+
+@dataclass(frozen=True)
+class BookingPolicy:
+    """The delays (settings ``appointment_urgent_days``/``appointment_working_days``)."""
+
+    urgent_days: int = 2
+    working_days: int = 5
+    holidays: Container[dt.date] | None = field(default=None, compare=False)
+
+    def book_by(self, priority: str, accepted_at: dt.datetime) -> dt.datetime:
+        calendar = self.holidays if self.holidays is not None else stations.french_holidays()
+        return eligibility.book_by(
+            priority,
+            accepted_at,
+            urgent_days=self.urgent_days,
+            working_days=self.working_days,
+            holidays=calendar,
+        )
+
+
+DEFAULT_POLICY = BookingPolicy()
+
+
+def policy_of(config: Any) -> BookingPolicy:
+    """The policy of a ``Config``."""
+    return BookingPolicy(
+        urgent_days=config.appointment_urgent_days, working_days=config.appointment_working_days
+    )
+
+
+# --- slots and bookings ----------------------------------------------------------------------
+
+
+def free_slots_query(
+    station_code: str, now: dt.datetime, deadline: dt.datetime | None, exclude: set[int]
+) -> Select[ComplaintSlot]:
+    """The free reserved slots a booking may take, earliest first (not locked)."""
+    booked = exists().where(Appointment.slot_id == ComplaintSlot.id, Appointment.status == "booked")
+    statement = select(ComplaintSlot).where(
+        ComplaintSlot.station_code == station_code,
+        ComplaintSlot.reserved.is_(True),
+        ComplaintSlot.released_at.is_(None),
+        ComplaintSlot.closed_at.is_(None),
+        ComplaintSlot.starts_at >= now + MIN_LEAD,
+        ~booked,
+    )
+    if deadline is not None:
+        statement = statement.where(ComplaintSlot.starts_at <= deadline)
+    if exclude:
+        statement = statement.where(ComplaintSlot.id.not_in(exclude))
+    return statement.order_by(ComplaintSlot.starts_at, ComplaintSlot.id)
+
+
+def _free_slot(
+    session: Session,
+    station_code: str,
+    now: dt.datetime,
+    deadline: dt.datetime | None,
+    exclude: set[int],
+) -> ComplaintSlot | None:
+    """The earliest free reserved slot, locked (skipping those other bookings hold)."""
+    statement = free_slots_query(station_code, now, deadline, exclude)
+    return session.scalar(statement.limit(1).with_for_update(skip_locked=True, of=ComplaintSlot))
+
+
+def _insert_booking(
+    session: Session, request: AppointmentRequest, slot: ComplaintSlot, now: dt.datetime, by: str
+) -> Appointment | None:
+    """Insert the appointment in a SAVEPOINT; None when the database says the slot is held."""
+    try:
+        with session.begin_nested():
+            appointment = Appointment(
+                request_id=request.id,
+                slot_id=slot.id,
+                station_code=slot.station_code,
+                status="booked",
+                booked_at=now,
+                booked_by=by[:200],
+            )
+            session.add(appointment)
+            session.flush()
+    except IntegrityError:
+        return None
+    return appointment
+
+
+def _booked(
+    session: Session,
+    principal: Principal,
+    request: AppointmentRequest,
+    appointment: Appointment,
+    slot: ComplaintSlot,
+    now: dt.datetime,
+    kind: str,
+) -> None:
+    request.state = "booked"
+    request.station_code = slot.station_code
+    request.updated_at = now
+    session.flush()
+    audit.record(
+        session,
+        principal,
+        f"appointment.{'book' if kind == 'booked' else 'reschedule'}",
+        "appointment",
+        str(appointment.id),
+        now=now,
+        detail={"request_id": request.id, "slot_id": slot.id, "station": slot.station_code},
+    )
+    notifications.appointment_notice(session, appointment.id, kind, now)
+
+
+def _book(
+    session: Session,
+    principal: Principal,
+    request: AppointmentRequest,
+    now: dt.datetime,
+    deadline: dt.datetime | None,
+) -> Appointment | None:
+    """Book the earliest free slot of the request's station before ``deadline``, or None."""
+    if request.station_code is None:
+        return None
+    tried: set[int] = set()
+    while True:
+        slot = _free_slot(session, request.station_code, now, deadline, tried)
+        if slot is None:
+            return None
+        appointment = _insert_booking(session, request, slot, now, principal.actor)
+        if appointment is None:
+            # Booked by a transaction that committed after we looked: the next one.
+            tried.add(slot.id)
+            continue
+        _booked(session, principal, request, appointment, slot, now, "booked")
+        return appointment
+
+
+def _book_or_wait(
+    session: Session, principal: Principal, request: AppointmentRequest, now: dt.datetime
+) -> Appointment | None:
+    """Book within the delay, else the request waits and the station is alerted."""
+    appointment = _book(session, principal, request, now, request.book_by)
+    if appointment is None:
+        request.state = "waiting"
+        request.updated_at = now
+        session.flush()
+        audit.record(
+            session,
+            principal,
+            "appointment_request.wait",
+            "appointment_request",
+            str(request.id),
+            now=now,
+        )
+        notifications.waiting_alert(session, request.id, now)
+    return appointment
+
+
+def _lock_incident(session: Session, incident_id: str) -> Incident | None:
+    found = session.execute(
+        select(Incident.id).where(Incident.id == incident_id).with_for_update()
+    ).first()
+    if found is None:
+        return None
+    incident = session.get(Incident, incident_id)
+    if incident is not None:
+        session.refresh(incident)
+    return incident
+
+
+def book_for_incident(
+    session: Session,
+    incident_id: str,
+    now: dt.datetime,
+    *,
+    policy: BookingPolicy = DEFAULT_POLICY,
+) -> list[AppointmentRequest]:
+    """Apply the eligibility of the incident's current sheet; return its requests.
+
+    New eligible victims get a request and a booking (or wait); undecided ones an
+    offer. Re-processing changes nothing already decided: a booking is kept, an
+    offer whose victim now says ``yes`` is booked; an offer or a waiting request whose
+    victim now says ``no`` (or is no longer eligible) is declined and leaves the queue.
+    """
+    incident = _lock_incident(session, incident_id)
+    if incident is None or incident.status == "withdrawn" or incident.pseudonymised_at:
+        return []
+    existing = {
+        request.victim_index: request
+        for request in session.scalars(
+            select(AppointmentRequest).where(AppointmentRequest.incident_id == incident.id)
+        )
+    }
+    station: PoliceStation | None = None
+    station_looked_up = False
+
+    def competent() -> str | None:
+        nonlocal station, station_looked_up
+        if not station_looked_up:
+            station = stations.competent_station(session, incident.insee_code)
+            station_looked_up = True
+        return station.code if station is not None else None
+
+    for decision in eligibility.evaluate(incident.sheet):
+        request = existing.get(decision.victim_index)
+        if decision.outcome == "none":
+            # An offer, or a place in the queue, lapses; a booking is kept.
+            if request is not None and request.state in ("offered", "waiting"):
+                request.state = "declined"
+                request.updated_at = now
+                audit.record(
+                    session,
+                    WORKER,
+                    "appointment_request.decline",
+                    "appointment_request",
+                    str(request.id),
+                    now=now,
+                    detail={"reason": decision.reason},
+                )
+            continue
+        if request is None:
+            request = AppointmentRequest(
+                incident_id=incident.id,
+                victim_index=decision.victim_index,
+                operator_id=incident.operator_id,
+                station_code=competent(),
+                priority=incident.priority,
+                book_by=policy.book_by(incident.priority, incident.received_at),
+                state="offered" if decision.outcome == "offer" else "waiting",
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(request)
+            session.flush()
+            existing[decision.victim_index] = request
+            audit.record(
+                session,
+                WORKER,
+                "appointment_request.create",
+                "appointment_request",
+                str(request.id),
+                now=now,
+                detail={"incident_id": incident.id, "outcome": decision.outcome},
+            )
+            if decision.outcome == "book":
+                _book_or_wait(session, WORKER, request, now)
+            continue
+        if decision.outcome == "book" and request.state in ("offered", "declined"):
+            # The amended sheet now says yes: the delay runs from now.
+            request.book_by = policy.book_by(incident.priority, now)
+            request.station_code = request.station_code or competent()
+            _book_or_wait(session, WORKER, request, now)
+        elif request.state == "waiting":
+            request.station_code = request.station_code or competent()
+            _book(session, WORKER, request, now, request.book_by)
+        elif decision.outcome == "offer" and request.state == "declined":
+            request.state = "offered"
+            request.updated_at = now
+    return sorted(existing.values(), key=lambda request: request.victim_index)
+
+
+def fill_from_queue(
+    session: Session, station_code: str, now: dt.datetime, *, principal: Principal = WORKER
+) -> list[Appointment]:
+    """Book the station's waiting requests, earliest first, into its free reserved slots
+    (the earliest slot, even past a request's delay: late is better than never)."""
+    waiting = session.scalars(
+        select(AppointmentRequest)
+        .where(
+            AppointmentRequest.station_code == station_code,
+            AppointmentRequest.state == "waiting",
+        )
+        .order_by(AppointmentRequest.created_at, AppointmentRequest.id)
+        .with_for_update(skip_locked=True)
+    ).all()
+    booked: list[Appointment] = []
+    for request in waiting:
+        appointment = _book(session, principal, request, now, None)
+        if appointment is None:
+            break
+        booked.append(appointment)
+    return booked
+
+
+# --- reads and changes by people ---------------------------------------------------------------
+
+
+def _incident_operator_code(session: Session, request: AppointmentRequest) -> str | None:
+    incident = session.get(Incident, request.incident_id)
+    return incident.operator.code if incident is not None else None
+
+
+def _may_see(session: Session, principal: Principal, appointment: Appointment) -> bool:
+    if station_of(principal) is not None:
+        return station_of(principal) == appointment.station_code
+    if principal.role == "operator":
+        request = session.get(AppointmentRequest, appointment.request_id)
+        return request is not None and _incident_operator_code(session, request) == principal.scope
+    return False
+
+
+def get_appointment(
+    session: Session, principal: Principal, appointment_id: int, *, lock: bool = False
+) -> Appointment:
+    """The appointment, for the officers of its station or the operator of its incident."""
+    if not stations.valid_id(appointment_id):
+        raise NotFound(str(appointment_id))
+    if lock:
+        session.execute(
+            select(Appointment.id).where(Appointment.id == appointment_id).with_for_update()
+        )
+    appointment = session.get(Appointment, appointment_id)
+    if appointment is None or not _may_see(session, principal, appointment):
+        raise NotFound(str(appointment_id))
+    if lock:
+        session.refresh(appointment)
+    return appointment
+
+
+def get_request(
+    session: Session, principal: Principal, request_id: int, *, lock: bool = False
+) -> AppointmentRequest:
+    """The request, for the operator of its incident or the officers of its station."""
+    if not stations.valid_id(request_id):
+        raise NotFound(str(request_id))
+    if lock:
+        session.execute(
+            select(AppointmentRequest.id)
+            .where(AppointmentRequest.id == request_id)
+            .with_for_update()
+        )
+    request = session.get(AppointmentRequest, request_id)
+    if request is None:
+        raise NotFound(str(request_id))
+    if lock:
+        session.refresh(request)
+    visible = (
+        principal.role == "operator"
+        and _incident_operator_code(session, request) == principal.scope
+    ) or (station_of(principal) is not None and station_of(principal) == request.station_code)
+    if not visible:
+        raise NotFound(str(request_id))
+    return request
+
+
+def read_appointment(
+    session: Session, principal: Principal, appointment_id: int, now: dt.datetime
+) -> Appointment:
+    """The appointment with the victim's contact: audited."""
+    appointment = get_appointment(session, principal, appointment_id)
+    audit.record(
+        session, principal, "appointment.read", "appointment", str(appointment.id), now=now
+    )
+    return appointment
+
+
+def accept_offer(
+    session: Session,
+    principal: Principal,
+    request_id: int,
+    now: dt.datetime,
+    *,
+    policy: BookingPolicy = DEFAULT_POLICY,
+) -> AppointmentRequest:
+    """The operator accepts an offer for its staff victim: booked now, or waits."""
+    request = get_request(session, principal, request_id, lock=True)
+    if principal.role != "operator":
+        raise NotFound(str(request_id))
+    if request.state != "offered":
+        raise Refused("state", f"Only an offer can be accepted; this request is {request.state}.")
+    incident = session.get(Incident, request.incident_id)
+    assert incident is not None
+    request.book_by = policy.book_by(request.priority, now)
+    if request.station_code is None:
+        found = stations.competent_station(session, incident.insee_code)
+        request.station_code = found.code if found is not None else None
+    audit.record(
+        session,
+        principal,
+        "appointment_request.accept",
+        "appointment_request",
+        str(request.id),
+        now=now,
+    )
+    _book_or_wait(session, principal, request, now)
+    return request
+
+
+def cancel(
+    session: Session, principal: Principal, appointment_id: int, reason: str, now: dt.datetime
+) -> Appointment:
+    """Cancel a booked appointment; its slot is free at once and offered to the queue."""
+    appointment = get_appointment(session, principal, appointment_id, lock=True)
+    if appointment.status != "booked":
+        raise Refused("status", f"The appointment is {appointment.status}, not booked.")
+    appointment.status = "cancelled"
+    appointment.ended_at = now
+    appointment.end_reason = reason
+    request = session.get(AppointmentRequest, appointment.request_id)
+    assert request is not None
+    request.state = "cancelled"
+    request.updated_at = now
+    session.flush()
+    audit.record(
+        session,
+        principal,
+        "appointment.cancel",
+        "appointment",
+        str(appointment.id),
+        now=now,
+        detail={"slot_id": appointment.slot_id},
+    )
+    notifications.appointment_notice(session, appointment.id, "cancelled", now)
+    fill_from_queue(session, appointment.station_code, now)
+    return appointment
+
+
+def reschedule(
+    session: Session,
+    principal: Principal,
+    appointment_id: int,
+    slot_id: int,
+    reason: str,
+    now: dt.datetime,
+) -> Appointment:
+    """Move a booked appointment to ``slot_id`` (its station, or another of the same
+    police service); the old one becomes ``rescheduled``, its slot goes to the queue."""
+    appointment = get_appointment(session, principal, appointment_id, lock=True)
+    if appointment.status != "booked":
+        raise Refused("status", f"The appointment is {appointment.status}, not booked.")
+    session.execute(select(ComplaintSlot.id).where(ComplaintSlot.id == slot_id).with_for_update())
+    slot = session.get(ComplaintSlot, slot_id)
+    if slot is None:
+        raise Refused("slot_id", "No such slot.", conflict=False)
+    if slot.id == appointment.slot_id:
+        raise Refused("slot_id", "The appointment already holds this slot.", conflict=False)
+    if slot.station_code != appointment.station_code:
+        current = session.get(PoliceStation, appointment.station_code)
+        other = session.get(PoliceStation, slot.station_code)
+        if (
+            current is None
+            or other is None
+            or current.service_code is None
+            or current.service_code != other.service_code
+        ):
+            raise Refused(
+                "slot_id",
+                "The slot is not at a station of the same police service.",
+                conflict=False,
+            )
+    if slot.closed_at is not None:
+        raise Refused("slot_id", "The slot is closed.")
+    if slot.starts_at <= now:
+        raise Refused("slot_id", "The slot has already started.")
+    old_station = appointment.station_code
+    appointment.status = "rescheduled"
+    appointment.ended_at = now
+    appointment.end_reason = reason
+    session.flush()
+    request = session.get(AppointmentRequest, appointment.request_id)
+    assert request is not None
+    moved = _insert_booking(session, request, slot, now, principal.actor)
+    if moved is None:
+        raise Refused("slot_id", "Another appointment holds this slot.")
+    audit.record(
+        session,
+        principal,
+        "appointment.move",
+        "appointment",
+        str(appointment.id),
+        now=now,
+        detail={"to": moved.id},
+    )
+    _booked(session, principal, request, moved, slot, now, "rescheduled")
+    fill_from_queue(session, old_station, now)
+    return moved
+
+
+def mark_outcome(
+    session: Session, principal: Principal, appointment_id: int, outcome: str, now: dt.datetime
+) -> Appointment:
+    """The station says whether the victim came (``honoured``) or not (``missed``)."""
+    if outcome not in OUTCOMES:
+        raise Refused("outcome", f"One of {', '.join(OUTCOMES)}.", conflict=False)
+    appointment = get_appointment(session, principal, appointment_id, lock=True)
+    if station_of(principal) != appointment.station_code:
+        raise NotFound(str(appointment_id))
+    if appointment.status != "booked":
+        raise Refused("status", f"The appointment is {appointment.status}, not booked.")
+    slot = session.get(ComplaintSlot, appointment.slot_id)
+    assert slot is not None
+    if slot.starts_at > now:
+        raise Refused("outcome", "The appointment has not started yet.")
+    appointment.status = outcome
+    appointment.ended_at = now
+    session.flush()
+    audit.record(
+        session, principal, f"appointment.{outcome}", "appointment", str(appointment.id), now=now
+    )
+    return appointment
+
+
+def booking_delay_hours(session: Session, request: AppointmentRequest) -> float | None:
+    """Hours from the incident's acceptance to the start of the request's live appointment."""
+    row = session.execute(
+        select(ComplaintSlot.starts_at, Incident.received_at)
+        .join(Appointment, Appointment.slot_id == ComplaintSlot.id)
+        .join(AppointmentRequest, AppointmentRequest.id == Appointment.request_id)
+        .join(Incident, Incident.id == AppointmentRequest.incident_id)
+        .where(Appointment.request_id == request.id, Appointment.status == "booked")
+    ).first()
+    if row is None:
+        return None
+    return max((row[0] - row[1]).total_seconds() / 3600, 0.0)
+
+
+# --- lists -------------------------------------------------------------------------------------
+
+
+def station_appointments(
+    session: Session,
+    principal: Principal,
+    station_code: str,
+    since: dt.datetime,
+    until: dt.datetime,
+    statuses: Sequence[str] = (),
+) -> list[tuple[Appointment, ComplaintSlot, AppointmentRequest]]:
+    stations.get_station(session, principal, station_code)
+    statement = (
+        select(Appointment, ComplaintSlot, AppointmentRequest)
+        .join(ComplaintSlot, ComplaintSlot.id == Appointment.slot_id)
+        .join(AppointmentRequest, AppointmentRequest.id == Appointment.request_id)
+        .where(
+            Appointment.station_code == station_code,
+            ComplaintSlot.starts_at >= since,
+            ComplaintSlot.starts_at < until,
+        )
+        .order_by(ComplaintSlot.starts_at, Appointment.id)
+    )
+    if statuses:
+        statement = statement.where(Appointment.status.in_(statuses))
+    return [(a, s, r) for a, s, r in session.execute(statement).all()]
+
+
+def station_queue(
+    session: Session, principal: Principal, station_code: str
+) -> list[AppointmentRequest]:
+    """The station's waiting requests, earliest first."""
+    stations.get_station(session, principal, station_code)
+    return list(
+        session.scalars(
+            select(AppointmentRequest)
+            .where(
+                AppointmentRequest.station_code == station_code,
+                AppointmentRequest.state == "waiting",
+            )
+            .order_by(AppointmentRequest.created_at, AppointmentRequest.id)
+        )
+    )
+
+
+def station_slots(
+    session: Session,
+    principal: Principal,
+    station_code: str,
+    since: dt.datetime,
+    until: dt.datetime,
+) -> list[tuple[ComplaintSlot, int | None]]:
+    """The station's slots in a time range, each with the id of its booked appointment."""
+    stations.get_station(session, principal, station_code)
+    rows = session.execute(
+        select(ComplaintSlot, Appointment.id)
+        .outerjoin(
+            Appointment,
+            (Appointment.slot_id == ComplaintSlot.id) & (Appointment.status == "booked"),
+        )
+        .where(
+            ComplaintSlot.station_code == station_code,
+            ComplaintSlot.starts_at >= since,
+            ComplaintSlot.starts_at < until,
+        )
+        .order_by(ComplaintSlot.starts_at, ComplaintSlot.id)
+    ).all()
+    return [(slot, appointment_id) for slot, appointment_id in rows]
+
+
+def incident_requests(
+    session: Session, principal: Principal, incident: Incident
+) -> list[tuple[AppointmentRequest, list[tuple[Appointment, ComplaintSlot]]]]:
+    """The requests of an incident (the caller's access to it checked before), each with
+    its appointments, oldest first."""
+    requests = session.scalars(
+        select(AppointmentRequest)
+        .where(AppointmentRequest.incident_id == incident.id)
+        .order_by(AppointmentRequest.victim_index)
+    ).all()
+    return [(request, request_appointments(session, request)) for request in requests]
+
+
+def request_appointments(
+    session: Session, request: AppointmentRequest
+) -> list[tuple[Appointment, ComplaintSlot]]:
+    """The request's appointments (live and ended), oldest first, with their slots."""
+    held = session.execute(
+        select(Appointment, ComplaintSlot)
+        .join(ComplaintSlot, ComplaintSlot.id == Appointment.slot_id)
+        .where(Appointment.request_id == request.id)
+        .order_by(Appointment.id)
+    ).all()
+    return [(appointment, slot) for appointment, slot in held]

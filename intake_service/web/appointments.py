@@ -1,0 +1,201 @@
+"""The operator's appointment follow-up (``/suivi/rendez-vous``) and the measures page.
+
+An operator sees its staff victims' requests: appointments booked (date, station),
+offers to accept (the victim was undecided), requests waiting for a slot; it can
+accept an offer or cancel an appointment with a reason. The list shows the
+victim's function and the incident reference, no name. ``/rendez-vous/indicateurs``
+shows the measures of each caller's scope (``appointment_measures``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from sqlalchemy import select
+
+from intake_service import appointment_measures, appointments
+from intake_service.models import (
+    Appointment,
+    AppointmentRequest,
+    ComplaintSlot,
+    Incident,
+    Operator,
+    PoliceStation,
+)
+from intake_service.web.auth import current_page_principal, page_requires
+from intake_service.web.labels import (
+    APPOINTMENT_REQUEST_STATE_LABELS,
+    APPOINTMENT_STATUS_LABELS,
+    PARIS,
+    STAFF_FUNCTION_LABELS,
+)
+from intake_service.web.stations import REASON_MAX, date_time
+
+bp = Blueprint("appointment_pages", __name__)
+
+LIST_SIZE = 200
+
+
+def _db() -> Any:
+    return current_app.extensions["intake.db"]
+
+
+@bp.route("/suivi/rendez-vous")
+@page_requires("appointment.accept_offer")
+def follow_up() -> Any:
+    principal = current_page_principal()
+    rows = []
+    with _db().transaction() as session:
+        operator = session.scalar(select(Operator).where(Operator.code == principal.scope))
+        if operator is None:
+            abort(403)
+        found = session.execute(
+            select(AppointmentRequest, Incident)
+            .join(Incident, Incident.id == AppointmentRequest.incident_id)
+            .where(AppointmentRequest.operator_id == operator.id)
+            .order_by(AppointmentRequest.created_at.desc(), AppointmentRequest.id.desc())
+            .limit(LIST_SIZE)
+        )
+        for req, incident in found:
+            held = session.execute(
+                select(Appointment, ComplaintSlot, PoliceStation)
+                .join(ComplaintSlot, ComplaintSlot.id == Appointment.slot_id)
+                .join(PoliceStation, PoliceStation.code == Appointment.station_code)
+                .where(Appointment.request_id == req.id)
+                .order_by(Appointment.id.desc())
+                .limit(1)
+            ).first()
+            victims = incident.sheet.get("victims") or []
+            victim = victims[req.victim_index] if 0 <= req.victim_index < len(victims) else {}
+            row: dict[str, Any] = {
+                "id": req.id,
+                "reference": incident.operator_reference,
+                "incident_id": incident.id,
+                "function": STAFF_FUNCTION_LABELS.get(victim.get("staff_function") or "", "Agent"),
+                "state": req.state,
+                "state_label": APPOINTMENT_REQUEST_STATE_LABELS.get(req.state, req.state),
+                "book_by": date_time(req.book_by),
+                "appointment": None,
+            }
+            if held is not None:
+                appointment, slot, station = held
+                row["appointment"] = {
+                    "id": appointment.id,
+                    "status": appointment.status,
+                    "status_label": APPOINTMENT_STATUS_LABELS.get(
+                        appointment.status, appointment.status
+                    ),
+                    "when": date_time(slot.starts_at),
+                    "station": station.name,
+                    "address": station.address,
+                    "reason": appointment.end_reason or "",
+                }
+            rows.append(row)
+    return render_template("appointment_follow_up.html", rows=rows, reason_max=REASON_MAX)
+
+
+def _back() -> Any:
+    return redirect(url_for("appointment_pages.follow_up"), code=303)
+
+
+@bp.route("/suivi/rendez-vous/demandes/<int:request_id>/accepter", methods=["POST"])
+@page_requires("appointment.accept_offer")
+def accept(request_id: int) -> Any:
+    principal = current_page_principal()
+    try:
+        with _db().transaction() as session:
+            accepted = appointments.accept_offer(
+                session,
+                principal,
+                request_id,
+                g.now,
+                policy=appointments.policy_of(current_app.extensions["intake.config"]),
+            )
+            state = accepted.state
+    except appointments.NotFound:
+        abort(404)
+    except appointments.Refused as refused:
+        flash(f"Refusé : {refused.message}", "erreur")
+        return _back()
+    flash(
+        "Le rendez-vous est réservé."
+        if state == "booked"
+        else "La demande attend un créneau : elle sera réservée dès qu'un créneau s'ouvre.",
+        "succes",
+    )
+    return _back()
+
+
+@bp.route("/suivi/rendez-vous/<int:appointment_id>/annuler", methods=["POST"])
+@page_requires("appointment.change")
+def cancel(appointment_id: int) -> Any:
+    principal = current_page_principal()
+    if principal.role != "operator":
+        abort(403)  # the operator's page; stations cancel from theirs
+    reason = request.form.get("motif", "").strip()
+    if not reason or len(reason) > REASON_MAX:
+        flash(f"Indiquez le motif ({REASON_MAX} caractères au plus).", "erreur")
+        return _back()
+    try:
+        with _db().transaction() as session:
+            appointments.cancel(session, principal, appointment_id, reason, g.now)
+    except appointments.NotFound:
+        abort(404)
+    except appointments.Refused as refused:
+        flash(f"Annulation refusée : {refused.message}", "erreur")
+        return _back()
+    flash("Le rendez-vous est annulé ; le commissariat est libéré du créneau.", "succes")
+    return _back()
+
+
+def _date_arg(name: str) -> dt.date | None:
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        abort(400)
+
+
+@bp.route("/rendez-vous/indicateurs")
+@page_requires("appointment.measures")
+def measures() -> Any:
+    principal = current_page_principal()
+    start, end = _date_arg("du"), _date_arg("au")
+    if start is not None and end is not None and end < start:
+        abort(400)
+    since, until = appointment_measures.period(start, end, g.now)
+    try:
+        with _db().transaction() as session:
+            report = appointment_measures.measure(
+                session,
+                principal,
+                since,
+                until,
+                g.now,
+                operator=request.args.get("operateur") or None,
+                station=request.args.get("commissariat") or None,
+            )
+    except appointment_measures.OutOfScope:
+        abort(404)
+    last_day = (until - dt.timedelta(days=1)).astimezone(PARIS).date()
+    return render_template(
+        "appointment_measures.html",
+        report=report,
+        start=since.astimezone(PARIS).date().isoformat(),
+        end=last_day.isoformat(),
+        principal_role=principal.role,
+    )

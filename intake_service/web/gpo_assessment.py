@@ -1,0 +1,207 @@
+"""The GPO's assessment and meeting pages: a problem's chart and before/after table, the
+meeting brief (printable, PDF, CSV).
+
+The assessment is aggregates: referents and partners read it. The brief follows the
+signed-in person's role: the referent's version (incidents with an excerpt: audited
+reads) or the partners' (no personal data). Exports are audited (``brief.py``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, g, render_template, request
+
+from intake_service import assessment, brief, problems
+from intake_service.web.auth import current_page_principal, page_requires
+from intake_service.web.labels import (
+    ACTION_STATUS_LABELS,
+    NATURE_LABELS,
+    PRIORITY_LABELS,
+    PROBLEM_STATE_LABELS,
+    SEVERITY_LABELS,
+)
+
+bp = Blueprint("gpo_evaluation", __name__)
+
+MAX_WINDOW_DAYS = 366
+FIRST_DATE = dt.date(2000, 1, 1)
+LAST_DATE = dt.date(2100, 12, 31)
+
+
+def _db() -> Any:
+    return current_app.extensions["intake.db"]
+
+
+def _now() -> dt.datetime:
+    now: dt.datetime = g.now
+    return now
+
+
+def _date_arg(name: str, errors: dict[str, str]) -> dt.date | None:
+    """A ``YYYY-MM-DD`` query argument (the date picker's), or None with the error noted."""
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = dt.date.fromisoformat(raw)
+    except ValueError:
+        errors[name] = "Date invalide : choisissez-la dans le calendrier (jj/mm/aaaa)."
+        return None
+    if not FIRST_DATE <= value <= LAST_DATE:
+        errors[name] = "Date hors des limites (2000 à 2100)."
+        return None
+    return value
+
+
+def _window_arg(errors: dict[str, str]) -> int | None:
+    raw = request.args.get("fenetre", "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_WINDOW_DAYS:
+        errors["fenetre"] = f"Nombre de jours entre 1 et {MAX_WINDOW_DAYS}."
+        return None
+    return int(raw)
+
+
+def _assessment(problem_id: str, errors: dict[str, str]) -> assessment.Assessment:
+    pivot = _date_arg("pivot", errors)
+    window = _window_arg(errors)
+    try:
+        with _db().transaction() as session:
+            return assessment.problem_assessment(
+                session, current_page_principal(), problem_id, pivot, window, _now()
+            )
+    except problems.NotFound:
+        abort(404)
+
+
+def _brief(gpo_code: str, export: str | None) -> brief.Brief:
+    errors: dict[str, str] = {}
+    meeting_date = _date_arg("date", errors) or assessment.paris_day(_now())
+    if errors and export is not None:
+        abort(400)
+    try:
+        with _db().transaction() as session:
+            found = brief.meeting_brief(
+                session, current_page_principal(), gpo_code, meeting_date, _now()
+            )
+            if export is not None:
+                brief.record_export(session, current_page_principal(), found, export, _now())
+            g.brief_errors = errors
+            return found
+    except problems.NotFound:
+        abort(404)
+
+
+def _jour(day: dt.date | dt.datetime | None) -> str:
+    if day is None:
+        return ""
+    if isinstance(day, dt.datetime):
+        day = assessment.paris_day(day)
+    return day.strftime("%d/%m/%Y")
+
+
+def _heure(moment: dt.datetime) -> str:
+    return moment.astimezone(assessment.PARIS).strftime("%d/%m/%Y %H:%M")
+
+
+def _pct(value: float | None, unit: str = " %") -> str:
+    if value is None:
+        return "—"
+    return f"{value:+.1f}{unit}".replace(".", ",")
+
+
+def _share(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f} %".replace(".", ",")
+
+
+def _natures(natures: Any) -> str:
+    return ", ".join(NATURE_LABELS.get(n, n) for n in natures)
+
+
+TEMPLATE_HELPERS = {
+    "jour": _jour,
+    "heure": _heure,
+    "pct": _pct,
+    "part": _share,
+    "natures_text": _natures,
+    "state_labels": PROBLEM_STATE_LABELS,
+    "action_labels": ACTION_STATUS_LABELS,
+    "severity_labels": SEVERITY_LABELS,
+    "priority_labels": PRIORITY_LABELS,
+    "priorities": assessment.PRIORITIES,
+    "severities": assessment.SEVERITIES,
+}
+
+
+@bp.route("/gpo/problemes/<problem_id>/evaluation")
+@page_requires("gpo.read")
+def evaluation(problem_id: str) -> Any:
+    """The chart of the weeks and the before/after table, around a chosen date."""
+    errors: dict[str, str] = {}
+    result = _assessment(problem_id, errors)
+    figures = (
+        assessment.figures_document(result.comparison) if result.comparison is not None else None
+    )
+    return render_template(
+        "gpo_assessment.html",
+        result=result,
+        svg=assessment.chart(result),
+        figures=figures,
+        errors=errors,
+        pivot=request.args.get("pivot", ""),
+        fenetre=request.args.get("fenetre", ""),
+        **TEMPLATE_HELPERS,
+    )
+
+
+@bp.route("/gpo/problemes/<problem_id>/graphique.svg")
+@page_requires("gpo.read")
+def chart(problem_id: str) -> Any:
+    """The chart alone, as an SVG image (the brief shows it, anyone may save it)."""
+    result = _assessment(problem_id, {})
+    return Response(assessment.chart(result), mimetype="image/svg+xml")
+
+
+@bp.route("/gpo/<gpo_code>/reunion")
+@page_requires("gpo.brief")
+def meeting(gpo_code: str) -> Any:
+    """The meeting brief, printable (its print stylesheet lays it out on paper)."""
+    found = _brief(gpo_code, export=None)
+    return render_template(
+        "gpo_brief.html",
+        brief=found,
+        partner=found.version == "partner",
+        errors=g.get("brief_errors", {}),
+        date_value=found.meeting_date.isoformat(),
+        figures_of=assessment.figures_document,
+        **TEMPLATE_HELPERS,
+    )
+
+
+def _filename(found: brief.Brief, extension: str) -> str:
+    return f"reunion-{found.gpo_code}-{found.meeting_date.isoformat()}-{found.version}.{extension}"
+
+
+@bp.route("/gpo/<gpo_code>/reunion.pdf")
+@page_requires("gpo.brief")
+def meeting_pdf(gpo_code: str) -> Any:
+    found = _brief(gpo_code, export="pdf")
+    return Response(
+        brief.to_pdf(found),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f"attachment; filename={_filename(found, 'pdf')}"},
+    )
+
+
+@bp.route("/gpo/<gpo_code>/reunion.csv")
+@page_requires("gpo.brief")
+def meeting_csv(gpo_code: str) -> Any:
+    found = _brief(gpo_code, export="csv")
+    return Response(
+        brief.to_csv(found),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename={_filename(found, 'csv')}"},
+    )

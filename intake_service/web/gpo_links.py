@@ -1,0 +1,217 @@
+"""The GPO referent's pages for links: the queue of proposals (with the reasons, confirm
+or reject each) and the emerging problems (open one in a step).
+
+Incidents appear by their summary only: time, place by name, natures, priority. Their
+narrative and names are on the incident's detail (read and audited elsewhere).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+
+from intake_service import linking, problems
+from intake_service.access import gpo_of
+from intake_service.web.auth import current_page_principal, page_requires
+from intake_service.web.labels import (
+    NATURE_LABELS,
+    PARIS,
+    PRIORITY_LABELS,
+    REPORTER_ROLE_LABELS,
+    SEVERITY_LABELS,
+    SUSPECT_STATUS_LABELS,
+    VICTIM_KIND_LABELS,
+    WEAPON_LABELS,
+)
+
+bp = Blueprint("gpo_links", __name__, url_prefix="/gpo")
+
+REASON_MAX = 2000
+LINK_STATE_LABELS = {
+    "proposed": "proposé",
+    "confirmed": "rattaché",
+    "rejected": "rejeté",
+    "unlinked": "détaché",
+}
+
+
+def _db() -> Any:
+    return current_app.extensions["intake.db"]
+
+
+def date_time(moment: dt.datetime) -> str:
+    """``14/03/2026 à 18 h 24``, in Paris time."""
+    local = moment.astimezone(PARIS)
+    return f"{local:%d/%m/%Y} à {local.hour} h {local.minute:02d}"
+
+
+def _incident_view(summary: dict[str, Any]) -> dict[str, Any]:
+    place = summary["stop_name"] or "lieu sans arrêt"
+    if summary.get("route_name"):
+        place = f"{place} (ligne {summary['route_name']})"
+    return {
+        **summary,
+        "when": date_time(summary["occurred_at"]),
+        "place_text": place,
+        "natures_text": ", ".join(NATURE_LABELS.get(n, n) for n in summary["natures"]),
+        "priority_text": f"{summary['priority']} — {PRIORITY_LABELS.get(summary['priority'], '')}",
+    }
+
+
+def _own_gpo(gpo_code: str) -> None:
+    if gpo_of(current_page_principal()) != gpo_code:
+        abort(404)
+
+
+@bp.route("/<gpo_code>/propositions")
+@page_requires("gpo.manage")
+def proposals(gpo_code: str) -> Any:
+    """The proposals waiting for the referent, oldest first."""
+    _own_gpo(gpo_code)
+    try:
+        with _db().transaction() as session:
+            found = linking.proposals(session, current_page_principal(), gpo_code)
+    except linking.NotFound:
+        abort(404)
+    items = [{**item, "incident": _incident_view(item["incident"])} for item in found]
+    return render_template("gpo_proposals.html", gpo_code=gpo_code, items=items)
+
+
+def _decided(problem_id: str, incident_id: str, decide: Any, message: str) -> Any:
+    principal = current_page_principal()
+    try:
+        with _db().transaction() as session:
+            decide(session, principal, problem_id, incident_id)
+    except (linking.NotFound, linking.Forbidden):
+        abort(404)
+    except linking.Refused as refused:
+        flash(refused.message, "info")
+    else:
+        flash(message, "succes")
+    return redirect(url_for("gpo_links.proposals", gpo_code=gpo_of(principal)), code=303)
+
+
+@bp.route("/problemes/<problem_id>/liens/<linked_incident_id>/confirmer", methods=["POST"])
+@page_requires("gpo.manage")
+def confirm(problem_id: str, linked_incident_id: str) -> Any:
+    return _decided(
+        problem_id,
+        linked_incident_id,
+        lambda s, p, pid, iid: linking.confirm(s, p, pid, iid, g.now),
+        "Lien confirmé : l'incident est rattaché au problème.",
+    )
+
+
+@bp.route("/problemes/<problem_id>/liens/<linked_incident_id>/rejeter", methods=["POST"])
+@page_requires("gpo.manage")
+def reject(problem_id: str, linked_incident_id: str) -> Any:
+    reason = request.form.get("motif", "").strip()[:REASON_MAX] or None
+    return _decided(
+        problem_id,
+        linked_incident_id,
+        lambda s, p, pid, iid: linking.reject(s, p, pid, iid, reason, g.now),
+        "Proposition rejetée : elle ne sera plus proposée.",
+    )
+
+
+@bp.route("/<gpo_code>/incidents/<linked_incident_id>")
+@page_requires("gpo.read_incidents")
+def incident(gpo_code: str, linked_incident_id: str) -> Any:
+    """An incident of the GPO with its narrative: the read is audited."""
+    _own_gpo(gpo_code)
+    try:
+        with _db().transaction() as session:
+            found = linking.read_incident(
+                session, current_page_principal(), gpo_code, linked_incident_id, g.now
+            )
+            summary = _incident_view(linking.incident_summary(session, found))
+            sheet = found.sheet
+            links = linking.links_of_incident(session, gpo_code, found.id)
+    except linking.NotFound:
+        abort(404)
+    return render_template(
+        "gpo_incident.html",
+        gpo_code=gpo_code,
+        incident=summary,
+        sheet=sheet,
+        links=links,
+        severity_labels=SEVERITY_LABELS,
+        reporter_labels=REPORTER_ROLE_LABELS,
+        suspect_labels=SUSPECT_STATUS_LABELS,
+        victim_labels=VICTIM_KIND_LABELS,
+        weapon_labels=WEAPON_LABELS,
+        link_states=LINK_STATE_LABELS,
+    )
+
+
+@bp.route("/<gpo_code>/emergents")
+@page_requires("gpo.manage")
+def emerging(gpo_code: str) -> Any:
+    """Clusters of like incidents no open problem covers."""
+    _own_gpo(gpo_code)
+    config = current_app.extensions["intake.config"]
+    try:
+        with _db().transaction() as session:
+            found = linking.emerging(session, current_page_principal(), gpo_code, g.now, config)
+    except linking.NotFound:
+        abort(404)
+    items = [
+        {
+            **item,
+            "first_text": date_time(item["first"]),
+            "last_text": date_time(item["last"]),
+            "incidents": [_incident_view(summary) for summary in item["incidents"]],
+        }
+        for item in found
+    ]
+    return render_template(
+        "gpo_emerging.html",
+        gpo_code=gpo_code,
+        items=items,
+        radius=config.cluster_radius_metres,
+        minimum=config.cluster_min_incidents,
+        days=config.cluster_window.days,
+    )
+
+
+@bp.route("/<gpo_code>/emergents/probleme", methods=["POST"])
+@page_requires("gpo.manage")
+def open_problem(gpo_code: str) -> Any:
+    """Open a problem from a suggestion, its incidents linked."""
+    _own_gpo(gpo_code)
+    family = request.form.get("famille", "")
+    incident_ids = [i for i in request.form.getlist("incident")[:500] if i]
+    if not incident_ids:
+        abort(400)
+    config = current_app.extensions["intake.config"]
+    try:
+        with _db().transaction() as session:
+            problem = linking.create_from_cluster(
+                session,
+                current_page_principal(),
+                gpo_code,
+                family,
+                incident_ids,
+                g.now,
+                config,
+            )
+            problem_id = problem.id
+    except (linking.NotFound, problems.NotFound):
+        abort(404)
+    except (linking.Refused, problems.InvalidInput) as refused:
+        flash(str(refused), "info")
+        return redirect(url_for("gpo_links.emerging", gpo_code=gpo_code), code=303)
+    flash("Problème ouvert ; ses incidents y sont rattachés.", "succes")
+    return redirect(f"/gpo/problemes/{problem_id}", code=303)
