@@ -181,8 +181,9 @@ def submit_incident(
         status_changes=[],
     )
     _apply_routing(incident, place.routing)
+    # Not flushed yet: everything below is written in one flush at commit, the
+    # incident with its final event sequence (no second UPDATE of the row).
     session.add(incident)
-    session.flush()
     if claim is not None:
         session.add(
             IdempotencyRecord(

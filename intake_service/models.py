@@ -163,6 +163,9 @@ class IncidentVersion(Base):
     created_at: Mapped[dt.datetime]
     author: Mapped[str] = mapped_column(String(200))
 
+    # Never loaded: declared so one flush writes the incident before its version.
+    incident: Mapped[Incident] = relationship(lazy="raise")
+
 
 class StatusChange(Base):
     """One step of an incident's lifecycle, with its author."""
@@ -217,6 +220,9 @@ class IdempotencyRecord(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"))
     created_at: Mapped[dt.datetime]
+
+    # Never loaded: declared so one flush writes the incident before this record.
+    incident: Mapped[Incident] = relationship(lazy="raise")
 
 
 class GtfsFeed(Base):

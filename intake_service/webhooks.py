@@ -130,21 +130,23 @@ def enqueue_status_change(
         literal(now, WebhookDelivery.__table__.c.next_attempt_at.type),
         literal(now, WebhookDelivery.__table__.c.created_at.type),
     ).where(Webhook.operator_id == incident.operator_id)
-    session.execute(
-        insert(WebhookDelivery).from_select(
-            [
-                "operator_id",
-                "event_id",
-                "incident_id",
-                "payload",
-                "state",
-                "attempts",
-                "next_attempt_at",
-                "created_at",
-            ],
-            values,
-        )
+    statement = insert(WebhookDelivery).from_select(
+        [
+            "operator_id",
+            "event_id",
+            "incident_id",
+            "payload",
+            "state",
+            "attempts",
+            "next_attempt_at",
+            "created_at",
+        ],
+        values,
     )
+    # The delivery row does not reference the incident's row: no need to flush the
+    # pending incident first (a flush here would cost a second write of it later).
+    with session.no_autoflush:
+        session.execute(statement)
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
