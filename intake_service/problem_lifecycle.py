@@ -17,23 +17,11 @@ import calendar
 import datetime as dt
 from dataclasses import dataclass
 
-STATES = (
-    "reported",
-    "qualified",
-    "analysis",
-    "action_plan",
-    "in_progress",
-    "assessment",
-    "resolved",
-    "improved",
-    "not_resolved",
-    "closed",
-    "watch",
-    "abandoned",
-    "out_of_scope",
-)
+from schemas.vocabulary import INITIAL_PROBLEM_STATES, PROBLEM_STATES
+
+STATES = PROBLEM_STATES
 # A new problem starts here (an emerging cluster turned into a problem may start qualified).
-INITIAL_STATES = ("reported", "qualified", "analysis")
+INITIAL_STATES = INITIAL_PROBLEM_STATES
 # Still being worked on: the states from which a problem may be abandoned.
 OPEN_STATES = frozenset(
     {

@@ -18,24 +18,9 @@ from schemas.base import BaseSchema
 from schemas.fields import FullMatch, StrictBoolean, StrictFloat, UtcDateTime
 from schemas.territory import is_in_france
 
-# Kept in step with intake_service/problem_lifecycle.py (schemas import nothing of the app).
-PROBLEM_STATES = (
-    "reported",
-    "qualified",
-    "analysis",
-    "action_plan",
-    "in_progress",
-    "assessment",
-    "resolved",
-    "improved",
-    "not_resolved",
-    "closed",
-    "watch",
-    "abandoned",
-    "out_of_scope",
-)
-INITIAL_STATES = ("reported", "qualified", "analysis")
-ACTION_STATUSES = ("planned", "in_progress", "done", "cancelled")
+PROBLEM_STATES = v.PROBLEM_STATES
+INITIAL_STATES = v.INITIAL_PROBLEM_STATES
+ACTION_STATUSES = v.ACTION_STATUSES
 # What a person writes in the journal; the service adds state_change, action, link, change.
 WRITTEN_JOURNAL_KINDS = ("meeting", "decision", "note")
 JOURNAL_KINDS = (*WRITTEN_JOURNAL_KINDS, "state_change", "action", "link", "change")

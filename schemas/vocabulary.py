@@ -84,3 +84,23 @@ OUTCOMES = (
 )
 # Statuses the command centre still has to deal with.
 OPEN_STATUSES = ("received", "queued", "acknowledged", "dispatched")
+
+# GPO problems (shared/domain/gpo-problems.md): the lifecycle's states, in order,
+# those a new problem may start in, and the statuses of an action.
+PROBLEM_STATES = (
+    "reported",
+    "qualified",
+    "analysis",
+    "action_plan",
+    "in_progress",
+    "assessment",
+    "resolved",
+    "improved",
+    "not_resolved",
+    "closed",
+    "watch",
+    "abandoned",
+    "out_of_scope",
+)
+INITIAL_PROBLEM_STATES = ("reported", "qualified", "analysis")
+ACTION_STATUSES = ("planned", "in_progress", "done", "cancelled")
