@@ -27,7 +27,15 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake_service import assessment, audit, linking, pdf, problem_lifecycle, problems
+from intake_service import (
+    assessment,
+    audit,
+    labels,
+    linking,
+    pdf,
+    problem_lifecycle,
+    problems,
+)
 from intake_service.access import Principal
 from intake_service.assessment import BeforeAfter, paris_day, paris_midnight
 from intake_service.gpo_scope import NATURE_LABELS
@@ -47,26 +55,9 @@ DUE_WITHIN_DAYS = 14
 EXCERPT_LENGTH = 140
 FINISHED_ACTIONS = frozenset({"done", "cancelled"})
 
-# The brief's own French words (the pages' tables live in web/labels.py, which a use
-# case may not import: it sits in the Flask package).
-PROBLEM_STATES = {
-    "reported": "Signalé",
-    "qualified": "Qualifié",
-    "analysis": "Analyse",
-    "action_plan": "Plan d'action",
-    "in_progress": "Mise en œuvre",
-    "assessment": "Évaluation",
-    "resolved": "Résolu",
-    "improved": "Amélioré",
-    "not_resolved": "Non résolu",
-    "watch": "Sous surveillance",
-}
-ACTION_STATUSES = {
-    "planned": "Prévue",
-    "in_progress": "En cours",
-    "done": "Réalisée",
-    "cancelled": "Annulée",
-}
+# The brief's French words are the pages'.
+PROBLEM_STATES = labels.PROBLEM_STATE_LABELS
+ACTION_STATUSES = labels.ACTION_STATUS_LABELS
 
 
 # --- the brief as data --------------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from intake_service import appointments, audit, pdf
+from intake_service import appointments, audit, labels, pdf
 from intake_service.access import Principal, station_of
 from intake_service.models import (
     Appointment,
@@ -29,7 +29,6 @@ from intake_service.models import (
     PoliceStation,
 )
 from intake_service.notifications import PARIS, french_datetime
-from intake_service.web import labels
 
 # The footage is flagged when it will be overwritten within this long.
 ERASE_SOON = dt.timedelta(days=7)

@@ -10,13 +10,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, NoReturn
 
-from flask import current_app, g
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import abort
 
 from intake_service import appointments, eligibility, incidents, stations
 from intake_service.api.auth import current_principal, require
 from intake_service.api.blueprint import ApiBlueprint
+from intake_service.context import database, request_now
 from intake_service.models import Appointment, AppointmentRequest, ComplaintSlot, Incident
 from schemas.appointments import (
     AcceptSchema,
@@ -46,22 +47,13 @@ blp = ApiBlueprint(
 DEFAULT_DAYS = 14
 
 
-def _db() -> Any:
-    return current_app.extensions["intake.db"]
-
-
-def _now() -> dt.datetime:
-    now: dt.datetime = g.now
-    return now
-
-
 def _policy() -> appointments.BookingPolicy:
     return appointments.policy_of(current_app.extensions["intake.config"])
 
 
 def _range(args: dict[str, Any]) -> tuple[dt.datetime, dt.datetime]:
     """The UTC instants of a range of Paris days (from today, 14 days, by default)."""
-    today = _now().astimezone(eligibility.PARIS).date()
+    today = request_now().astimezone(eligibility.PARIS).date()
     first: dt.date = args.get("from_date") or today
     last: dt.date = args.get("to_date") or first + dt.timedelta(days=DEFAULT_DAYS - 1)
     since = dt.datetime.combine(first, dt.time(), tzinfo=eligibility.PARIS)
@@ -172,7 +164,7 @@ class Slots(MethodView):
         """The station's slots over a range of days (14 days from today by default)"""
         since, until = _range(args)
         try:
-            with _db().transaction() as session:
+            with database().transaction() as session:
                 found = appointments.station_slots(
                     session, current_principal(), station_code, since, until
                 )
@@ -193,7 +185,7 @@ class Slots(MethodView):
         """
         principal = current_principal()
         try:
-            with _db().transaction() as session:
+            with database().transaction() as session:
                 station = stations.get_station(session, principal, station_code)
                 if "starts_at" in body:
                     created = [
@@ -203,7 +195,7 @@ class Slots(MethodView):
                             body["starts_at"],
                             body["ends_at"],
                             reserved=body["reserved"],
-                            now=_now(),
+                            now=request_now(),
                             principal=principal,
                         )
                     ]
@@ -221,7 +213,7 @@ class Slots(MethodView):
                         hours,
                         body["slot_minutes"],
                         body["reserved_share"],
-                        _now(),
+                        request_now(),
                         principal=principal,
                     )
                 ids = [slot.id for slot in created]
@@ -246,8 +238,8 @@ class SlotClose(MethodView):
     def post(self, _body: dict[str, Any], slot_id: int) -> Any:
         """Close a slot (no booking will take it); refused while an appointment holds it"""
         try:
-            with _db().transaction() as session:
-                slot = stations.close_slot(session, current_principal(), slot_id, _now())
+            with database().transaction() as session:
+                slot = stations.close_slot(session, current_principal(), slot_id, request_now())
                 return slot_document(slot, None)
         except stations.NotFound:
             _not_found("slot")
@@ -264,7 +256,7 @@ class StationAppointments(MethodView):
         """The station's appointments over a range of days (14 from today by default)"""
         since, until = _range(args)
         try:
-            with _db().transaction() as session:
+            with database().transaction() as session:
                 found = appointments.station_appointments(
                     session,
                     current_principal(),
@@ -290,7 +282,7 @@ class StationQueue(MethodView):
     def get(self, station_code: str) -> Any:
         """The station's waiting requests, earliest first (they are booked in this order)"""
         try:
-            with _db().transaction() as session:
+            with database().transaction() as session:
                 queue = appointments.station_queue(session, current_principal(), station_code)
                 return {"items": [request_document(request) for request in queue]}
         except stations.NotFound:
@@ -307,9 +299,9 @@ class AppointmentView(MethodView):
     def get(self, appointment_id: int) -> Any:
         """An appointment, with the victim's contact (the read is audited)"""
         try:
-            with _db().transaction() as session:
+            with database().transaction() as session:
                 appointment = appointments.read_appointment(
-                    session, current_principal(), appointment_id, _now()
+                    session, current_principal(), appointment_id, request_now()
                 )
                 return _full_document(session, appointment, with_victim=True)
         except appointments.NotFound:
@@ -325,9 +317,9 @@ class AppointmentCancel(MethodView):
     def post(self, body: dict[str, Any], appointment_id: int) -> Any:
         """Cancel an appointment; its slot goes to the waiting queue first"""
         try:
-            with _db().transaction() as session:
+            with database().transaction() as session:
                 appointment = appointments.cancel(
-                    session, current_principal(), appointment_id, body["reason"], _now()
+                    session, current_principal(), appointment_id, body["reason"], request_now()
                 )
                 return _full_document(session, appointment, with_victim=False)
         except appointments.NotFound:
@@ -348,14 +340,14 @@ class AppointmentReschedule(MethodView):
         Answers the new appointment; the old one becomes ``rescheduled``.
         """
         try:
-            with _db().transaction() as session:
+            with database().transaction() as session:
                 moved = appointments.reschedule(
                     session,
                     current_principal(),
                     appointment_id,
                     body["slot_id"],
                     body["reason"],
-                    _now(),
+                    request_now(),
                 )
                 return _full_document(session, moved, with_victim=False)
         except appointments.NotFound:
@@ -373,9 +365,9 @@ class AppointmentOutcome(MethodView):
     def post(self, body: dict[str, Any], appointment_id: int) -> Any:
         """Say whether the victim came (``honoured``) or not (``missed``)"""
         try:
-            with _db().transaction() as session:
+            with database().transaction() as session:
                 appointment = appointments.mark_outcome(
-                    session, current_principal(), appointment_id, body["outcome"], _now()
+                    session, current_principal(), appointment_id, body["outcome"], request_now()
                 )
                 return _full_document(session, appointment, with_victim=False)
         except appointments.NotFound:
@@ -395,7 +387,7 @@ class IncidentAppointments(MethodView):
         """The incident's victims: who gets an appointment or an offer, and why; the
         requests and their appointments"""
         try:
-            with _db().transaction() as session:
+            with database().transaction() as session:
                 incident = incidents.get_incident(session, current_principal(), incident_id)
                 found = appointments.incident_requests(session, current_principal(), incident)
                 return {
@@ -419,9 +411,9 @@ class OfferAccept(MethodView):
     def post(self, _body: dict[str, Any], request_id: int) -> Any:
         """Accept an offer for your staff victim: booked at once, or queued"""
         try:
-            with _db().transaction() as session:
+            with database().transaction() as session:
                 request = appointments.accept_offer(
-                    session, current_principal(), request_id, _now(), policy=_policy()
+                    session, current_principal(), request_id, request_now(), policy=_policy()
                 )
                 held = appointments.request_appointments(session, request)
                 return request_document(request, held)

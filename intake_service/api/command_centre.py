@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, g
+from flask import g
 from flask.views import MethodView
 from flask_smorest import abort
 
 from intake_service import incidents, metrics
 from intake_service.api.auth import current_principal, require
 from intake_service.api.blueprint import ApiBlueprint
+from intake_service.context import database
 from schemas.incident import (
     IncidentSchema,
     QueueArgsSchema,
@@ -24,10 +25,6 @@ blp = ApiBlueprint(
     url_prefix="/api/v1",
     description="The command centre's queue and its actions on incidents.",
 )
-
-
-def _db() -> Any:
-    return current_app.extensions["intake.db"]
 
 
 def queue_item(incident: incidents.Incident) -> dict[str, Any]:
@@ -52,7 +49,7 @@ class Queue(MethodView):
         Ordered by priority, then weapon, injury, staff victim and suspects
         present, then the most recent.
         """
-        with _db().transaction() as session:
+        with database().transaction() as session:
             found = incidents.command_centre_queue(
                 session,
                 current_principal(),
@@ -76,7 +73,7 @@ class Status(MethodView):
         ``redirect_to`` re-routes the incident to the competent service.
         """
         try:
-            with _db().transaction() as session:
+            with database().transaction() as session:
                 incident = incidents.change_status(
                     session, current_principal(), incident_id, request, now=g.now
                 )

@@ -9,18 +9,18 @@ A problem of another GPO answers 404.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import re
 from collections.abc import Iterator
 from typing import Any
 
-from flask import current_app, g, request, url_for
+from flask import request, url_for
 from flask.views import MethodView
 from flask_smorest import abort
 
 from intake_service import problems
 from intake_service.api.auth import current_principal, require
 from intake_service.api.blueprint import ApiBlueprint
+from intake_service.context import database, request_now
 from intake_service.models import Problem as ProblemRow
 from schemas.gpo import (
     ActionListSchema,
@@ -47,15 +47,6 @@ blp = ApiBlueprint(
 )
 
 IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
-
-
-def _db() -> Any:
-    return current_app.extensions["intake.db"]
-
-
-def _now() -> dt.datetime:
-    now: dt.datetime = g.now
-    return now
 
 
 @contextlib.contextmanager
@@ -109,7 +100,7 @@ def _problem_answer(problem: ProblemRow, status: int = 200) -> Any:
     headers = {"ETag": f'"{problem.version}"'}
     if status == 201:
         headers["Location"] = url_for("gpo_problems.Problem", problem_id=problem.id)
-    return problems.problem_document(problem, _now()), status, headers
+    return problems.problem_document(problem, request_now()), status, headers
 
 
 @blp.route("/gpos/<gpo_code>")
@@ -118,7 +109,7 @@ class Gpo(MethodView):
     @blp.response(200, GpoSchema)
     def get(self, gpo_code: str) -> Any:
         """Your GPO: the services and operators it covers, its partners"""
-        with _answers(), _db().transaction() as session:
+        with _answers(), database().transaction() as session:
             gpo = problems.get_gpo(session, current_principal(), gpo_code)
             return problems.gpo_document(session, gpo)
 
@@ -133,9 +124,9 @@ class GpoProblems(MethodView):
 
         Most recently changed first; ``state`` (repeatable) narrows them.
         """
-        with _answers(), _db().transaction() as session:
+        with _answers(), database().transaction() as session:
             found = problems.list_problems(session, current_principal(), gpo_code, state or ())
-            return {"items": [problems.problem_document(p, _now()) for p in found]}
+            return {"items": [problems.problem_document(p, request_now()) for p in found]}
 
     @require("gpo.manage")
     @blp.arguments(ProblemCreateSchema)
@@ -147,8 +138,10 @@ class GpoProblems(MethodView):
         With its scope: the incidents that belong to it. Starts ``reported``
         unless ``state`` says ``qualified`` or ``analysis``.
         """
-        with _answers(), _db().transaction() as session:
-            problem = problems.create_problem(session, current_principal(), gpo_code, body, _now())
+        with _answers(), database().transaction() as session:
+            problem = problems.create_problem(
+                session, current_principal(), gpo_code, body, request_now()
+            )
             return _problem_answer(problem, 201)
 
 
@@ -161,7 +154,7 @@ class Problem(MethodView):
 
         Its ``ETag`` is its version: send it back as ``If-Match`` (or ``version``) to change it.
         """
-        with _answers(), _db().transaction() as session:
+        with _answers(), database().transaction() as session:
             return _problem_answer(problems.get_problem(session, current_principal(), problem_id))
 
     @require("gpo.manage")
@@ -174,9 +167,9 @@ class Problem(MethodView):
         The scope is replaced whole. The journal records what changed.
         """
         expected = _expected_version(body)
-        with _answers(), _db().transaction() as session:
+        with _answers(), database().transaction() as session:
             problem = problems.update_problem(
-                session, current_principal(), problem_id, body, _now(), expected
+                session, current_principal(), problem_id, body, request_now(), expected
             )
             return _problem_answer(problem)
 
@@ -196,14 +189,14 @@ class Transitions(MethodView):
         (``watch``, ``watch_until``).
         """
         expected = _expected_version(body)
-        with _answers(), _db().transaction() as session:
+        with _answers(), database().transaction() as session:
             problem = problems.transition(
                 session,
                 current_principal(),
                 problem_id,
                 body["to"],
                 body.get("reason"),
-                _now(),
+                request_now(),
                 expected,
             )
             return _problem_answer(problem)
@@ -215,7 +208,7 @@ class Actions(MethodView):
     @blp.response(200, ActionListSchema)
     def get(self, problem_id: str) -> Any:
         """The problem's actions, by due date"""
-        with _answers(), _db().transaction() as session:
+        with _answers(), database().transaction() as session:
             found = problems.list_actions(session, current_principal(), problem_id)
             return {"items": [problems.action_document(action) for action in found]}
 
@@ -225,8 +218,10 @@ class Actions(MethodView):
     @blp.problem(422, "Invalid action (owner_partner must be a partner of the GPO)")
     def post(self, body: dict[str, Any], problem_id: str) -> Any:
         """Add an action to the plan"""
-        with _answers(), _db().transaction() as session:
-            action = problems.add_action(session, current_principal(), problem_id, body, _now())
+        with _answers(), database().transaction() as session:
+            action = problems.add_action(
+                session, current_principal(), problem_id, body, request_now()
+            )
             return problems.action_document(action)
 
 
@@ -237,9 +232,9 @@ class Action(MethodView):
     @blp.response(200, ActionOutSchema)
     def patch(self, body: dict[str, Any], problem_id: str, action_id: int) -> Any:
         """Change an action (what, owner, dates, status, service order)"""
-        with _answers(), _db().transaction() as session:
+        with _answers(), database().transaction() as session:
             action = problems.update_action(
-                session, current_principal(), problem_id, action_id, body, _now()
+                session, current_principal(), problem_id, action_id, body, request_now()
             )
             return problems.action_document(action)
 
@@ -254,9 +249,9 @@ class ActionDone(MethodView):
 
         The referent, any action of its GPO; a partner, the actions it owns.
         """
-        with _answers(), _db().transaction() as session:
+        with _answers(), database().transaction() as session:
             action = problems.complete_action(
-                session, current_principal(), problem_id, action_id, _now()
+                session, current_principal(), problem_id, action_id, request_now()
             )
             return problems.action_document(action)
 
@@ -270,8 +265,8 @@ class Journal(MethodView):
 
         Referents read all of it; partners read the meetings and decisions.
         """
-        with _answers(), _db().transaction() as session:
-            found = problems.read_journal(session, current_principal(), problem_id, _now())
+        with _answers(), database().transaction() as session:
+            found = problems.read_journal(session, current_principal(), problem_id, request_now())
             return {"items": [problems.journal_document(entry) for entry in found]}
 
     @require("gpo.manage")
@@ -282,8 +277,8 @@ class Journal(MethodView):
 
         Meetings and decisions are read by the partners: no personal data in them.
         """
-        with _answers(), _db().transaction() as session:
+        with _answers(), database().transaction() as session:
             entry = problems.add_journal_entry(
-                session, current_principal(), problem_id, body, _now()
+                session, current_principal(), problem_id, body, request_now()
             )
             return problems.journal_document(entry)

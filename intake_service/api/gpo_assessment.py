@@ -9,17 +9,17 @@ reads) or the partners' (no personal data at all). CSV and PDF exports are audit
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Response, current_app, g
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import abort
 
 from intake_service import assessment, brief, problems
 from intake_service.api.auth import current_principal, require
 from intake_service.api.blueprint import ApiBlueprint
+from intake_service.context import database, request_now
 from schemas.gpo_assessment import (
     AssessmentArgsSchema,
     AssessmentSchema,
@@ -35,15 +35,6 @@ blp = ApiBlueprint(
 )
 
 
-def _db() -> Any:
-    return current_app.extensions["intake.db"]
-
-
-def _now() -> dt.datetime:
-    now: dt.datetime = g.now
-    return now
-
-
 @contextlib.contextmanager
 def _answers() -> Iterator[None]:
     try:
@@ -53,23 +44,25 @@ def _answers() -> Iterator[None]:
 
 
 def _assessment(problem_id: str, args: dict[str, Any]) -> assessment.Assessment:
-    with _answers(), _db().transaction() as session:
+    with _answers(), database().transaction() as session:
         return assessment.problem_assessment(
             session,
             current_principal(),
             problem_id,
             args.get("pivot"),
             args.get("window_days"),
-            _now(),
+            request_now(),
         )
 
 
 def _brief(gpo_code: str, args: dict[str, Any], export: str | None) -> brief.Brief:
-    meeting_date = args.get("date") or assessment.paris_day(_now())
-    with _answers(), _db().transaction() as session:
-        found = brief.meeting_brief(session, current_principal(), gpo_code, meeting_date, _now())
+    meeting_date = args.get("date") or assessment.paris_day(request_now())
+    with _answers(), database().transaction() as session:
+        found = brief.meeting_brief(
+            session, current_principal(), gpo_code, meeting_date, request_now()
+        )
         if export is not None:
-            brief.record_export(session, current_principal(), found, export, _now())
+            brief.record_export(session, current_principal(), found, export, request_now())
         return found
 
 

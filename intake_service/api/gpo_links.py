@@ -10,17 +10,17 @@ GPO of another GPO answers 404.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
-from flask import current_app, g
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import abort
 
 from intake_service import linking, problems
 from intake_service.api.auth import current_principal, require
 from intake_service.api.blueprint import ApiBlueprint
+from intake_service.context import database, request_now
 from schemas.gpo_links import (
     ClusterProblemSchema,
     CreatedProblemSchema,
@@ -37,15 +37,6 @@ blp = ApiBlueprint(
     url_prefix="/api/v1",
     description="Links between incidents and GPO problems; emerging problems.",
 )
-
-
-def _db() -> Any:
-    return current_app.extensions["intake.db"]
-
-
-def _now() -> dt.datetime:
-    now: dt.datetime = g.now
-    return now
 
 
 @contextlib.contextmanager
@@ -70,7 +61,7 @@ class Proposals(MethodView):
     @blp.problem(404, "Not your GPO.")
     def get(self, gpo_code: str) -> Any:
         """The proposals waiting for the referent, oldest first, with their reasons"""
-        with _answers(), _db().transaction() as session:
+        with _answers(), database().transaction() as session:
             return {"items": linking.proposals(session, current_principal(), gpo_code)}
 
 
@@ -81,7 +72,7 @@ class Links(MethodView):
     @blp.problem(404, "No such problem in your GPO.")
     def get(self, problem_id: str) -> Any:
         """The problem's links (partners: the confirmed ones only)"""
-        with _answers(), _db().transaction() as session:
+        with _answers(), database().transaction() as session:
             return {"items": linking.problem_links(session, current_principal(), problem_id)}
 
     @require("gpo.manage")
@@ -90,9 +81,9 @@ class Links(MethodView):
     @blp.problem(404, "No such problem in your GPO, or incident of its services.")
     def post(self, body: dict[str, Any], problem_id: str) -> Any:
         """Link an incident by hand (confirmed at once)"""
-        with _answers(), _db().transaction() as session:
+        with _answers(), database().transaction() as session:
             found = linking.link(
-                session, current_principal(), problem_id, body["incident_id"], _now()
+                session, current_principal(), problem_id, body["incident_id"], request_now()
             )
             return linking.link_document(session, found)
 
@@ -105,9 +96,9 @@ class Link(MethodView):
     @blp.problem(409, "The incident is not linked.")
     def delete(self, problem_id: str, linked_incident_id: str) -> Any:
         """Unlink an incident (the linker will not propose it again)"""
-        with _answers(), _db().transaction() as session:
+        with _answers(), database().transaction() as session:
             found = linking.unlink(
-                session, current_principal(), problem_id, linked_incident_id, _now()
+                session, current_principal(), problem_id, linked_incident_id, request_now()
             )
             return linking.link_document(session, found)
 
@@ -119,9 +110,9 @@ class Confirm(MethodView):
     @blp.problem(404, "No such link in your GPO.")
     def post(self, problem_id: str, linked_incident_id: str) -> Any:
         """Confirm a proposal: the incident belongs to the problem"""
-        with _answers(), _db().transaction() as session:
+        with _answers(), database().transaction() as session:
             found = linking.confirm(
-                session, current_principal(), problem_id, linked_incident_id, _now()
+                session, current_principal(), problem_id, linked_incident_id, request_now()
             )
             return linking.link_document(session, found)
 
@@ -135,14 +126,14 @@ class Reject(MethodView):
     @blp.problem(409, "Only a proposal can be rejected.")
     def post(self, body: dict[str, Any], problem_id: str, linked_incident_id: str) -> Any:
         """Reject a proposal, with an optional reason"""
-        with _answers(), _db().transaction() as session:
+        with _answers(), database().transaction() as session:
             found = linking.reject(
                 session,
                 current_principal(),
                 problem_id,
                 linked_incident_id,
                 body.get("reason"),
-                _now(),
+                request_now(),
             )
             return linking.link_document(session, found)
 
@@ -155,8 +146,8 @@ class Emerging(MethodView):
     def get(self, gpo_code: str) -> Any:
         """Clusters of like incidents no open problem covers (settings: CLUSTER_*)"""
         config = current_app.extensions["intake.config"]
-        with _answers(), _db().transaction() as session:
-            found = linking.emerging(session, current_principal(), gpo_code, _now(), config)
+        with _answers(), database().transaction() as session:
+            found = linking.emerging(session, current_principal(), gpo_code, request_now(), config)
             return {"items": found}
 
 
@@ -169,14 +160,14 @@ class EmergingProblems(MethodView):
     def post(self, body: dict[str, Any], gpo_code: str) -> Any:
         """Open a problem from a suggestion, its incidents linked, in one step"""
         config = current_app.extensions["intake.config"]
-        with _answers(), _db().transaction() as session:
+        with _answers(), database().transaction() as session:
             problem = linking.create_from_cluster(
                 session,
                 current_principal(),
                 gpo_code,
                 body["family"],
                 body["incident_ids"],
-                _now(),
+                request_now(),
                 config,
                 title=body.get("title"),
             )

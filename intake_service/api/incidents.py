@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from intake_service import incidents, metrics
 from intake_service.api.auth import current_principal, require
 from intake_service.api.blueprint import ApiBlueprint
+from intake_service.context import database, request_now
 from intake_service.incidents import IdempotencyClaim
 from intake_service.places import CommuneLocator
 from intake_service.rate_limits import rate_limited
@@ -39,15 +40,6 @@ blp = ApiBlueprint(
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 _incident_schema = IncidentSchema()
-
-
-def _db() -> Any:
-    return current_app.extensions["intake.db"]
-
-
-def _now() -> dt.datetime:
-    now: dt.datetime = g.now
-    return now
 
 
 def _locator() -> CommuneLocator:
@@ -88,9 +80,9 @@ def _idempotency_claim() -> IdempotencyClaim | None:
 def _replay(claim: IdempotencyClaim) -> Any | None:
     """The first answer to this key, or None; 422 if the key came with another body."""
     try:
-        with _db().transaction() as session:
+        with database().transaction() as session:
             incident = incidents.find_replay(
-                session, current_principal(), claim, now=_now(), ttl=_ttl()
+                session, current_principal(), claim, now=request_now(), ttl=_ttl()
             )
             if incident is None:
                 return None
@@ -169,12 +161,12 @@ class Incidents(MethodView):
         """
         claim: IdempotencyClaim | None = g.idempotency_claim
         try:
-            with _db().transaction() as session:
+            with database().transaction() as session:
                 incident = incidents.submit_incident(
                     session,
                     current_principal(),
                     sheet,
-                    now=_now(),
+                    now=request_now(),
                     locator=_locator(),
                     claim=claim,
                     ttl=_ttl(),
@@ -220,7 +212,7 @@ class Incidents(MethodView):
             received_to=received_to,
         )
         try:
-            with _db().transaction() as session:
+            with database().transaction() as session:
                 page, next_cursor = incidents.list_incidents(
                     session, current_principal(), filters, cursor=cursor, limit=limit
                 )
@@ -233,7 +225,7 @@ class Incidents(MethodView):
 
 
 def _existing_reference(reference: str) -> str | None:
-    with _db().transaction() as session:
+    with database().transaction() as session:
         return incidents.find_by_reference(session, current_principal(), reference)
 
 
@@ -251,9 +243,11 @@ class Incident(MethodView):
         Its current sheet, priority, status history and warnings.
         """
         try:
-            with _db().transaction() as session:
+            with database().transaction() as session:
                 return incidents.incident_document(
-                    incidents.read_incident(session, current_principal(), incident_id, now=_now()),
+                    incidents.read_incident(
+                        session, current_principal(), incident_id, now=request_now()
+                    ),
                     current_principal(),
                 )
         except incidents.IncidentNotFound:
@@ -271,9 +265,9 @@ class IncidentVersions(MethodView):
         paths it changed.
         """
         try:
-            with _db().transaction() as session:
+            with database().transaction() as session:
                 versions = incidents.list_versions(
-                    session, current_principal(), incident_id, now=_now()
+                    session, current_principal(), incident_id, now=request_now()
                 )
                 return {
                     "items": [
@@ -305,9 +299,14 @@ class Amendments(MethodView):
         again, a new version is kept and the priority recomputed.
         """
         try:
-            with _db().transaction() as session:
+            with database().transaction() as session:
                 incident = incidents.amend_incident(
-                    session, current_principal(), incident_id, patch, now=_now(), locator=_locator()
+                    session,
+                    current_principal(),
+                    incident_id,
+                    patch,
+                    now=request_now(),
+                    locator=_locator(),
                 )
                 return incidents.incident_document(incident, current_principal())
         except incidents.IncidentNotFound:
@@ -330,9 +329,9 @@ class Withdrawal(MethodView):
         Allowed until the command centre acknowledges it; afterwards, amend it.
         """
         try:
-            with _db().transaction() as session:
+            with database().transaction() as session:
                 incident = incidents.withdraw_incident(
-                    session, current_principal(), incident_id, body.get("reason"), now=_now()
+                    session, current_principal(), incident_id, body.get("reason"), now=request_now()
                 )
                 return incidents.incident_document(incident, current_principal())
         except incidents.IncidentNotFound:

@@ -11,6 +11,7 @@ from flask_smorest import abort
 from intake_service import incidents, webhooks
 from intake_service.api.auth import current_principal, require
 from intake_service.api.blueprint import ApiBlueprint
+from intake_service.context import database
 from schemas.webhook import (
     DeliveryArgsSchema,
     DeliveryPageSchema,
@@ -24,10 +25,6 @@ blp = ApiBlueprint(
     url_prefix="/api/v1/webhook",
     description="Your webhook for status changes, and its deliveries.",
 )
-
-
-def _db() -> Any:
-    return current_app.extensions["intake.db"]
 
 
 def _document(webhook: Any, secret: str | None) -> dict[str, Any]:
@@ -51,7 +48,7 @@ class Webhook(MethodView):
         """
         config = current_app.extensions["intake.config"]
         try:
-            with _db().transaction() as session:
+            with database().transaction() as session:
                 operator = incidents.operator_of(session, current_principal())
                 webhook, secret = webhooks.register(
                     session,
@@ -69,7 +66,7 @@ class Webhook(MethodView):
     @blp.response(200, WebhookSchema)
     def get(self) -> Any:
         """Your webhook"""
-        with _db().transaction() as session:
+        with database().transaction() as session:
             operator = incidents.operator_of(session, current_principal())
             webhook = session.get(webhooks.Webhook, operator.id)
             if webhook is None:
@@ -80,7 +77,7 @@ class Webhook(MethodView):
     @blp.response(204)
     def delete(self) -> None:
         """Remove your webhook"""
-        with _db().transaction() as session:
+        with database().transaction() as session:
             operator = incidents.operator_of(session, current_principal())
             if not webhooks.unregister(session, operator.id):
                 abort(404, message="No webhook registered.")
@@ -93,7 +90,7 @@ class Deliveries(MethodView):
     @blp.response(200, DeliveryPageSchema)
     def get(self, limit: int, state: str | None = None) -> Any:
         """Deliveries to your webhook, newest first: pending, delivered or failed"""
-        with _db().transaction() as session:
+        with database().transaction() as session:
             operator = incidents.operator_of(session, current_principal())
             found = webhooks.deliveries(session, operator.id, state, limit)
             return {"items": [webhooks.delivery_document(delivery) for delivery in found]}

@@ -26,6 +26,13 @@ from flask import (
 from sqlalchemy import select
 
 from intake_service import appointment_measures, appointments
+from intake_service.context import database
+from intake_service.labels import (
+    APPOINTMENT_REQUEST_STATE_LABELS,
+    APPOINTMENT_STATUS_LABELS,
+    PARIS,
+    STAFF_FUNCTION_LABELS,
+)
 from intake_service.models import (
     Appointment,
     AppointmentRequest,
@@ -35,12 +42,6 @@ from intake_service.models import (
     PoliceStation,
 )
 from intake_service.web.auth import current_page_principal, page_requires
-from intake_service.web.labels import (
-    APPOINTMENT_REQUEST_STATE_LABELS,
-    APPOINTMENT_STATUS_LABELS,
-    PARIS,
-    STAFF_FUNCTION_LABELS,
-)
 from intake_service.web.stations import REASON_MAX, date_time
 
 bp = Blueprint("appointment_pages", __name__)
@@ -48,16 +49,12 @@ bp = Blueprint("appointment_pages", __name__)
 LIST_SIZE = 200
 
 
-def _db() -> Any:
-    return current_app.extensions["intake.db"]
-
-
 @bp.route("/suivi/rendez-vous")
 @page_requires("appointment.accept_offer")
 def follow_up() -> Any:
     principal = current_page_principal()
     rows = []
-    with _db().transaction() as session:
+    with database().transaction() as session:
         operator = session.scalar(select(Operator).where(Operator.code == principal.scope))
         if operator is None:
             abort(403)
@@ -115,7 +112,7 @@ def _back() -> Any:
 def accept(request_id: int) -> Any:
     principal = current_page_principal()
     try:
-        with _db().transaction() as session:
+        with database().transaction() as session:
             accepted = appointments.accept_offer(
                 session,
                 principal,
@@ -149,7 +146,7 @@ def cancel(appointment_id: int) -> Any:
         flash(f"Indiquez le motif ({REASON_MAX} caractères au plus).", "erreur")
         return _back()
     try:
-        with _db().transaction() as session:
+        with database().transaction() as session:
             appointments.cancel(session, principal, appointment_id, reason, g.now)
     except appointments.NotFound:
         abort(404)
@@ -179,7 +176,7 @@ def measures() -> Any:
         abort(400)
     since, until = appointment_measures.period(start, end, g.now)
     try:
-        with _db().transaction() as session:
+        with database().transaction() as session:
             report = appointment_measures.measure(
                 session,
                 principal,

@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 from flask import (
     Blueprint,
     abort,
-    current_app,
     g,
     redirect,
     render_template,
@@ -22,15 +21,12 @@ from flask import (
 
 from intake_service import accounts
 from intake_service.access import Principal, may
+from intake_service.context import database
 from intake_service.rate_limits import rate_limited
 
 bp = Blueprint("auth", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
 PARIS = ZoneInfo("Europe/Paris")
-
-
-def _db() -> Any:
-    return current_app.extensions["intake.db"]
 
 
 def page_principal() -> Principal | None:
@@ -40,7 +36,7 @@ def page_principal() -> Principal | None:
     principal = None
     user_id = session.get("user_id")
     if isinstance(user_id, int):
-        with _db().transaction() as db_session:
+        with database().transaction() as db_session:
             principal = accounts.user_principal(db_session, user_id)
         if principal is None:
             session.clear()
@@ -93,7 +89,7 @@ def sign_in() -> Any:
     if request.method == "POST":
         email = request.form.get("email", "")[:254]
         password = request.form.get("password", "")[:1024]
-        with _db().transaction() as db_session:
+        with database().transaction() as db_session:
             result = accounts.sign_in(db_session, email, password, now=g.now)
         if result.user_id is not None:
             session.clear()

@@ -30,10 +30,8 @@ from marshmallow import ValidationError
 
 from intake_service import incidents, lifecycle, outbox
 from intake_service.access import Principal, sees_incident
-from intake_service.models import Incident, IncidentVersion
-from intake_service.routing import UNROUTED_SERVICE
-from intake_service.web.auth import current_page_principal, page_requires
-from intake_service.web.labels import (
+from intake_service.context import database
+from intake_service.labels import (
     CHANNEL_LABELS,
     COMPLAINT_LABELS,
     CONSENT_LABELS,
@@ -60,6 +58,9 @@ from intake_service.web.labels import (
     WEAPON_LABELS,
     section_label,
 )
+from intake_service.models import Incident, IncidentVersion
+from intake_service.routing import UNROUTED_SERVICE
+from intake_service.web.auth import current_page_principal, page_requires
 from intake_service.web.live import event_stream
 from schemas.incident import StatusRequestSchema
 from schemas.vocabulary import NATURES, OPEN_STATUSES, OUTCOMES, PRIORITIES
@@ -185,10 +186,6 @@ def commune_name(insee_code: str | None) -> str | None:
 # --- data ---------------------------------------------------------------------------------
 
 
-def _db() -> Any:
-    return current_app.extensions["intake.db"]
-
-
 def place_label(incident: Incident, names: incidents.PlaceNames) -> str:
     """Where, in a few words: the stop, else the address, else the commune."""
     location = incident.sheet.get("location") or {}
@@ -260,7 +257,7 @@ def queue() -> Any:
     statuses = _chosen("statut", OPEN_STATUSES)
     nature = next(iter(_chosen("nature", NATURES)), "")
     line = request.args.get("ligne", "")[:64]
-    with _db().transaction() as session:
+    with database().transaction() as session:
         found = incidents.command_centre_queue(
             session, principal, statuses=(), priorities=(), limit=QUEUE_LIMIT
         )
@@ -297,7 +294,7 @@ def closed_today() -> Any:
     today = g.now.astimezone(PARIS).date()
     start = dt.datetime.combine(today, dt.time(), tzinfo=PARIS)
     end = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), tzinfo=PARIS)
-    with _db().transaction() as session:
+    with database().transaction() as session:
         rows = [
             {
                 **queue_row(incident, incidents.place_names(session, incident), g.now),
@@ -323,7 +320,7 @@ def closed_today() -> Any:
 def feed() -> Response:
     """Server-sent events: each outbox event of the service, as the queue row it changes."""
     principal = current_page_principal()
-    db = _db()
+    db = database()
     scope = _service_filter(principal)
     clock = current_app.extensions["intake.clock"]
 
@@ -409,7 +406,7 @@ def _render_detail(
     status: int = 200,
 ) -> Any:
     principal = current_page_principal()
-    with _db().transaction() as session:
+    with database().transaction() as session:
         try:
             incident = incidents.read_incident(session, principal, incident_id, now=g.now)
             versions: list[IncidentVersion] = list(
@@ -493,7 +490,7 @@ def act(incident_id: str) -> Any:
         errors = _french_errors(messages, body)
         return _render_detail(incident_id, errors=errors, values=values, active=target, status=422)
     try:
-        with _db().transaction() as session:
+        with database().transaction() as session:
             incidents.change_status(
                 session, current_page_principal(), incident_id, checked, now=g.now
             )

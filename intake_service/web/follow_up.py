@@ -16,7 +16,6 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     g,
     redirect,
@@ -27,10 +26,8 @@ from flask import (
 
 from intake_service import gtfs, incidents, outbox
 from intake_service.access import Principal
-from intake_service.lifecycle import can_move
-from intake_service.models import GtfsRoute, OutboxEvent
-from intake_service.web.auth import current_page_principal, page_requires
-from intake_service.web.labels import (
+from intake_service.context import database
+from intake_service.labels import (
     FIELD_LABELS,
     NATURE_LABELS,
     OUTCOME_LABELS,
@@ -46,6 +43,9 @@ from intake_service.web.labels import (
     WEAPON_LABELS,
     in_sentence,
 )
+from intake_service.lifecycle import can_move
+from intake_service.models import GtfsRoute, OutboxEvent
+from intake_service.web.auth import current_page_principal, page_requires
 from intake_service.web.live import event_stream
 from schemas.vocabulary import PRIORITIES, STATUSES
 
@@ -61,10 +61,6 @@ REFUSED_ACKNOWLEDGED = (
     "La fiche a déjà été prise en compte par le centre de commandement : "
     "elle ne peut plus être retirée, seulement complétée."
 )
-
-
-def _db() -> Any:
-    return current_app.extensions["intake.db"]
 
 
 def paris(moment: dt.datetime) -> dt.datetime:
@@ -219,7 +215,7 @@ def incidents_list() -> Any:
     cursor = request.args.get("curseur") or None
     filters = incidents.IncidentFilter(statuses=statuses, priorities=priorities)
     try:
-        with _db().transaction() as session:
+        with database().transaction() as session:
             # The position first: an event committed while the page is read is
             # replayed by the stream rather than lost.
             position = outbox.last_position(session)
@@ -312,7 +308,7 @@ def _render_detail(
 ) -> Any:
     principal = current_page_principal()
     try:
-        with _db().transaction() as session:
+        with database().transaction() as session:
             position = outbox.last_position(session)
             context = _detail_context(session, principal, incident_id)
             body = render_template(
@@ -357,7 +353,7 @@ def withdraw(incident_id: str) -> Any:
             reason_error=f"Le motif ne doit pas dépasser {REASON_MAX} caractères.",
         )
     try:
-        with _db().transaction() as session:
+        with database().transaction() as session:
             incidents.withdraw_incident(session, principal, incident_id, reason or None, now=g.now)
     except incidents.IncidentNotFound:
         abort(404)
@@ -389,7 +385,7 @@ def flux() -> Any:
     stream starts now.
     """
     principal = current_page_principal()
-    db = _db()
+    db = database()
     try:
         with db.reading() as session:
             operator_id = incidents.operator_of(session, principal).id

@@ -20,9 +20,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
-    g,
     jsonify,
     redirect,
     render_template,
@@ -34,9 +32,8 @@ from sqlalchemy.orm import Session
 
 from intake_service import gtfs, operators, problem_lifecycle, problems
 from intake_service.access import Principal, gpo_of, partner_of
-from intake_service.models import Gpo, Problem
-from intake_service.web.auth import current_page_principal, page_requires
-from intake_service.web.labels import (
+from intake_service.context import database, request_now
+from intake_service.labels import (
     ACTION_STATUS_LABELS,
     JOURNAL_KIND_LABELS,
     NATURE_LABELS,
@@ -44,6 +41,8 @@ from intake_service.web.labels import (
     PROBLEM_STATE_LABELS,
     WEEKDAY_LABELS,
 )
+from intake_service.models import Gpo, Problem
+from intake_service.web.auth import current_page_principal, page_requires
 from schemas.errors import flatten_errors
 from schemas.gpo import (
     ActionSchema,
@@ -85,15 +84,6 @@ CONFLICT = (
     "Le problème a été modifié par quelqu'un d'autre depuis l'ouverture de cette page : "
     "rechargez-le, puis refaites vos changements."
 )
-
-
-def _db() -> Any:
-    return current_app.extensions["intake.db"]
-
-
-def _now() -> dt.datetime:
-    now: dt.datetime = g.now
-    return now
 
 
 def french(message: str) -> str:
@@ -345,8 +335,8 @@ def home() -> Any:
 def problem_list(gpo_code: str) -> Any:
     """The GPO's problems, grouped by state in lifecycle order."""
     principal = current_page_principal()
-    now = _now()
-    with _db().transaction() as session:
+    now = request_now()
+    with database().transaction() as session:
         gpo = _page_gpo(session, principal, gpo_code)
         found = problems.list_problems(session, principal, gpo_code)
         by_state: dict[str, list[dict[str, Any]]] = {}
@@ -391,8 +381,8 @@ def problem_new(gpo_code: str) -> Any:
         values = posted_form_values(request.form)
         try:
             body = ProblemCreateSchema().load(form_to_problem(request.form))
-            with _db().transaction() as session:
-                problem = problems.create_problem(session, principal, gpo_code, body, _now())
+            with database().transaction() as session:
+                problem = problems.create_problem(session, principal, gpo_code, body, request_now())
                 problem_id = problem.id
             flash("Problème ouvert.", "succes")
             return redirect(url_for("gpo.problem_detail", problem_id=problem_id), 303)
@@ -403,7 +393,7 @@ def problem_new(gpo_code: str) -> Any:
         except problems.NotFound:
             abort(404)
         status = 422
-    with _db().transaction() as session:
+    with database().transaction() as session:
         gpo = _page_gpo(session, principal, gpo_code)
         context = _form_context(session, gpo, values)
     return (
@@ -427,7 +417,7 @@ def problem_edit(problem_id: str) -> Any:
     principal = current_page_principal()
     errors: dict[str, str] = {}
     status = 200
-    with _db().transaction() as session:
+    with database().transaction() as session:
         problem = _page_problem(session, principal, problem_id)
         values = problem_to_form(problem)
     if request.method == "POST":
@@ -436,8 +426,10 @@ def problem_edit(problem_id: str) -> Any:
             body = ProblemUpdateSchema().load(form_to_problem(request.form))
             version = request.form.get("version", "")
             expected = int(version) if version.isdigit() else None
-            with _db().transaction() as session:
-                problems.update_problem(session, principal, problem_id, body, _now(), expected)
+            with database().transaction() as session:
+                problems.update_problem(
+                    session, principal, problem_id, body, request_now(), expected
+                )
             flash("Problème modifié.", "succes")
             return redirect(url_for("gpo.problem_detail", problem_id=problem_id), 303)
         except ValidationError as exc:
@@ -451,7 +443,7 @@ def problem_edit(problem_id: str) -> Any:
             status = 409
         except problems.NotFound:
             abort(404)
-    with _db().transaction() as session:
+    with database().transaction() as session:
         problem = _page_problem(session, principal, problem_id)
         gpo = _page_gpo(session, principal, problem.gpo_code)
         context = _form_context(session, gpo, values)
@@ -494,8 +486,8 @@ def _incident_rows(session: Session, principal: Principal, problem_id: str) -> l
 def problem_detail(problem_id: str) -> Any:
     """A problem: scope, state, actions, journal, confirmed incidents."""
     principal = current_page_principal()
-    now = _now()
-    with _db().transaction() as session:
+    now = request_now()
+    with database().transaction() as session:
         problem = _page_problem(session, principal, problem_id)
         partner_names = {
             partner.code: partner.name
@@ -586,14 +578,14 @@ def problem_transition(problem_id: str) -> Any:
         body = TransitionSchema().load(
             {"to": request.form.get("to", ""), "reason": request.form.get("motif", "")}
         )
-        with _db().transaction() as session:
+        with database().transaction() as session:
             problem = problems.transition(
                 session,
                 principal,
                 problem_id,
                 body["to"],
                 body.get("reason"),
-                _now(),
+                request_now(),
                 int(version) if version.isdigit() else None,
             )
             label = PROBLEM_STATE_LABELS.get(problem.state, problem.state)
@@ -632,8 +624,8 @@ def action_add(problem_id: str) -> Any:
     principal = current_page_principal()
     try:
         body = ActionSchema().load(_action_body(request.form, partial=False))
-        with _db().transaction() as session:
-            problems.add_action(session, principal, problem_id, body, _now())
+        with database().transaction() as session:
+            problems.add_action(session, principal, problem_id, body, request_now())
     except problems.NotFound:
         abort(404)
     except ValidationError as exc:
@@ -668,8 +660,8 @@ def action_edit(problem_id: str, action_id: int) -> Any:
     principal = current_page_principal()
     try:
         body = ActionUpdateSchema().load(_action_body(request.form, partial=True))
-        with _db().transaction() as session:
-            problems.update_action(session, principal, problem_id, action_id, body, _now())
+        with database().transaction() as session:
+            problems.update_action(session, principal, problem_id, action_id, body, request_now())
     except problems.NotFound:
         abort(404)
     except problems.Forbidden:
@@ -688,8 +680,8 @@ def action_done(problem_id: str, action_id: int) -> Any:
     """Mark an action done: the referent, or the partner that owns it."""
     principal = current_page_principal()
     try:
-        with _db().transaction() as session:
-            problems.complete_action(session, principal, problem_id, action_id, _now())
+        with database().transaction() as session:
+            problems.complete_action(session, principal, problem_id, action_id, request_now())
     except problems.NotFound:
         abort(404)
     except problems.Forbidden:
@@ -707,8 +699,8 @@ def journal_add(problem_id: str) -> Any:
         body = JournalEntrySchema().load(
             {"kind": request.form.get("kind", ""), "text": request.form.get("text", "")}
         )
-        with _db().transaction() as session:
-            problems.add_journal_entry(session, principal, problem_id, body, _now())
+        with database().transaction() as session:
+            problems.add_journal_entry(session, principal, problem_id, body, request_now())
     except problems.NotFound:
         abort(404)
     except ValidationError:
@@ -723,7 +715,7 @@ def stops(gpo_code: str) -> Response:
     """Stops of the GPO's operators whose name contains ``q``: [{value, name, stop_id}]."""
     text = request.args.get("q", "")[:STOP_QUERY_MAX]
     principal = current_page_principal()
-    with _db().transaction() as session:
+    with database().transaction() as session:
         gpo = _page_gpo(session, principal, gpo_code)
         found = [
             {

@@ -11,32 +11,24 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, g, render_template, request
+from flask import Blueprint, Response, abort, g, render_template, request
 
 from intake_service import assessment, brief, problems
-from intake_service.web.auth import current_page_principal, page_requires
-from intake_service.web.labels import (
+from intake_service.context import database, request_now
+from intake_service.labels import (
     ACTION_STATUS_LABELS,
     NATURE_LABELS,
     PRIORITY_LABELS,
     PROBLEM_STATE_LABELS,
     SEVERITY_LABELS,
 )
+from intake_service.web.auth import current_page_principal, page_requires
 
 bp = Blueprint("gpo_evaluation", __name__)
 
 MAX_WINDOW_DAYS = 366
 FIRST_DATE = dt.date(2000, 1, 1)
 LAST_DATE = dt.date(2100, 12, 31)
-
-
-def _db() -> Any:
-    return current_app.extensions["intake.db"]
-
-
-def _now() -> dt.datetime:
-    now: dt.datetime = g.now
-    return now
 
 
 def _date_arg(name: str, errors: dict[str, str]) -> dt.date | None:
@@ -69,9 +61,9 @@ def _assessment(problem_id: str, errors: dict[str, str]) -> assessment.Assessmen
     pivot = _date_arg("pivot", errors)
     window = _window_arg(errors)
     try:
-        with _db().transaction() as session:
+        with database().transaction() as session:
             return assessment.problem_assessment(
-                session, current_page_principal(), problem_id, pivot, window, _now()
+                session, current_page_principal(), problem_id, pivot, window, request_now()
             )
     except problems.NotFound:
         abort(404)
@@ -79,16 +71,16 @@ def _assessment(problem_id: str, errors: dict[str, str]) -> assessment.Assessmen
 
 def _brief(gpo_code: str, export: str | None) -> brief.Brief:
     errors: dict[str, str] = {}
-    meeting_date = _date_arg("date", errors) or assessment.paris_day(_now())
+    meeting_date = _date_arg("date", errors) or assessment.paris_day(request_now())
     if errors and export is not None:
         abort(400)
     try:
-        with _db().transaction() as session:
+        with database().transaction() as session:
             found = brief.meeting_brief(
-                session, current_page_principal(), gpo_code, meeting_date, _now()
+                session, current_page_principal(), gpo_code, meeting_date, request_now()
             )
             if export is not None:
-                brief.record_export(session, current_page_principal(), found, export, _now())
+                brief.record_export(session, current_page_principal(), found, export, request_now())
             g.brief_errors = errors
             return found
     except problems.NotFound:

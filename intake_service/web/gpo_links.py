@@ -24,8 +24,8 @@ from flask import (
 
 from intake_service import linking, problems
 from intake_service.access import gpo_of
-from intake_service.web.auth import current_page_principal, page_requires
-from intake_service.web.labels import (
+from intake_service.context import database
+from intake_service.labels import (
     NATURE_LABELS,
     PARIS,
     PRIORITY_LABELS,
@@ -35,6 +35,7 @@ from intake_service.web.labels import (
     VICTIM_KIND_LABELS,
     WEAPON_LABELS,
 )
+from intake_service.web.auth import current_page_principal, page_requires
 
 bp = Blueprint("gpo_links", __name__, url_prefix="/gpo")
 
@@ -45,10 +46,6 @@ LINK_STATE_LABELS = {
     "rejected": "rejeté",
     "unlinked": "détaché",
 }
-
-
-def _db() -> Any:
-    return current_app.extensions["intake.db"]
 
 
 def date_time(moment: dt.datetime) -> str:
@@ -81,7 +78,7 @@ def proposals(gpo_code: str) -> Any:
     """The proposals waiting for the referent, oldest first."""
     _own_gpo(gpo_code)
     try:
-        with _db().transaction() as session:
+        with database().transaction() as session:
             found = linking.proposals(session, current_page_principal(), gpo_code)
     except linking.NotFound:
         abort(404)
@@ -92,7 +89,7 @@ def proposals(gpo_code: str) -> Any:
 def _decided(problem_id: str, incident_id: str, decide: Any, message: str) -> Any:
     principal = current_page_principal()
     try:
-        with _db().transaction() as session:
+        with database().transaction() as session:
             decide(session, principal, problem_id, incident_id)
     except (linking.NotFound, linking.Forbidden):
         abort(404)
@@ -132,7 +129,7 @@ def incident(gpo_code: str, linked_incident_id: str) -> Any:
     """An incident of the GPO with its narrative: the read is audited."""
     _own_gpo(gpo_code)
     try:
-        with _db().transaction() as session:
+        with database().transaction() as session:
             found = linking.read_incident(
                 session, current_page_principal(), gpo_code, linked_incident_id, g.now
             )
@@ -163,7 +160,7 @@ def emerging(gpo_code: str) -> Any:
     _own_gpo(gpo_code)
     config = current_app.extensions["intake.config"]
     try:
-        with _db().transaction() as session:
+        with database().transaction() as session:
             found = linking.emerging(session, current_page_principal(), gpo_code, g.now, config)
     except linking.NotFound:
         abort(404)
@@ -197,7 +194,7 @@ def open_problem(gpo_code: str) -> Any:
         abort(400)
     config = current_app.extensions["intake.config"]
     try:
-        with _db().transaction() as session:
+        with database().transaction() as session:
             problem = linking.create_from_cluster(
                 session,
                 current_page_principal(),

@@ -9,7 +9,6 @@ what does not apply, searches stops as you type and reads the device's position.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import (
@@ -27,10 +26,10 @@ from flask import (
 from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from intake_service import gtfs, incidents
+from intake_service import gtfs, incidents, labels
 from intake_service.access import Principal
+from intake_service.context import database, request_now
 from intake_service.places import CommuneLocator
-from intake_service.web import labels
 from intake_service.web import sheet_form_labels as form_labels
 from intake_service.web.auth import current_page_principal, page_requires
 from schemas.errors import flatten_errors
@@ -42,15 +41,6 @@ STOP_SEARCH_LIMIT = 20
 STOP_QUERY_MAX = 100
 # Victim blocks a form without JavaScript offers (the script adds more on demand).
 EMPTY_VICTIM_BLOCKS = 2
-
-
-def _db() -> Any:
-    return current_app.extensions["intake.db"]
-
-
-def _now() -> dt.datetime:
-    now: dt.datetime = g.now
-    return now
 
 
 def _posted_values() -> dict[str, str | list[str]]:
@@ -70,7 +60,7 @@ def _form_context(
     principal: Principal, values: dict[str, str | list[str]], errors: dict[str, list[str]]
 ) -> dict[str, Any]:
     """What the form template needs: the typed values, the errors, the operator's lines."""
-    with _db().transaction() as session:
+    with database().transaction() as session:
         operator = gtfs.require_operator(session, principal.scope)
         routes = [
             {
@@ -102,7 +92,7 @@ def _form_context(
 
 def _new_values(principal: Principal) -> dict[str, str | list[str]]:
     """A fresh sheet: a reference suggestion, the web form as channel, now as the time."""
-    now = _now()
+    now = request_now()
     return {
         "operator_reference": form_labels.suggested_reference(principal.scope, now),
         "channel": "web_form",
@@ -144,14 +134,14 @@ def _accept(principal: Principal, sheet: dict[str, Any]) -> tuple[str | None, li
     """Submit the valid sheet in one transaction: the incident's id, or the errors found."""
     locator: CommuneLocator = current_app.extensions["intake.communes"]
     try:
-        with _db().transaction() as session:
+        with database().transaction() as session:
             incident = incidents.submit_incident(
-                session, principal, sheet, now=_now(), locator=locator
+                session, principal, sheet, now=request_now(), locator=locator
             )
             incident_id = incident.id
     except IntegrityError:
         # The unique index on the reference decides, also against a concurrent tab.
-        with _db().transaction() as session:
+        with database().transaction() as session:
             existing = incidents.find_by_reference(session, principal, sheet["operator_reference"])
         if existing is None:
             raise
@@ -169,7 +159,7 @@ def stops() -> Response:
     """Stops of the operator's GTFS feed whose name contains ``q``: [{stop_id, name}]."""
     text = request.args.get("q", "")[:STOP_QUERY_MAX]
     principal = current_page_principal()
-    with _db().transaction() as session:
+    with database().transaction() as session:
         operator = gtfs.require_operator(session, principal.scope)
         found = [
             {"stop_id": stop.stop_id, "name": stop.name}
@@ -188,7 +178,7 @@ def receipt(incident_id: str) -> Any:
     if principal.role != "operator":
         abort(404)
     try:
-        with _db().transaction() as session:
+        with database().transaction() as session:
             incident = incidents.read_incident(session, principal, incident_id, now=g.now)
             document = incidents.incident_document(incident, principal)
             operator = gtfs.require_operator(session, principal.scope)

@@ -31,14 +31,8 @@ from sqlalchemy import or_, select
 
 from intake_service import appointments, complaint_summary, pdf, stations
 from intake_service.access import Principal, station_of
-from intake_service.models import (
-    Appointment,
-    AppointmentRequest,
-    EmailMessage,
-    Incident,
-)
-from intake_service.web.auth import current_page_principal, page_requires
-from intake_service.web.labels import (
+from intake_service.context import database
+from intake_service.labels import (
     APPOINTMENT_STATUS_LABELS,
     EMAIL_KIND_LABELS,
     PARIS,
@@ -46,6 +40,13 @@ from intake_service.web.labels import (
     STAFF_FUNCTION_LABELS,
     WEEKDAY_LABELS,
 )
+from intake_service.models import (
+    Appointment,
+    AppointmentRequest,
+    EmailMessage,
+    Incident,
+)
+from intake_service.web.auth import current_page_principal, page_requires
 
 bp = Blueprint("stations_pages", __name__, url_prefix="/commissariat")
 
@@ -53,10 +54,6 @@ REASON_MAX = 500
 UPCOMING = dt.timedelta(days=60)
 SLOT_WINDOW = dt.timedelta(days=14)
 HOURS = re.compile(r"^\s*([01]?\d|2[0-3])[:h]([0-5]\d)\s*-\s*([01]?\d|2[0-3])[:h]([0-5]\d)\s*$")
-
-
-def _db() -> Any:
-    return current_app.extensions["intake.db"]
 
 
 def local(moment: dt.datetime) -> dt.datetime:
@@ -88,7 +85,7 @@ def index() -> Any:
     principal = current_page_principal()
     code = _station_code(principal)
     now: dt.datetime = g.now
-    with _db().transaction() as session:
+    with database().transaction() as session:
         try:
             station = stations.get_station(session, principal, code)
         except stations.NotFound:
@@ -236,7 +233,7 @@ def generate() -> Any:
         flash(message or "Dates, durée ou part réservée invalides.", "erreur")
         return _back()
     try:
-        with _db().transaction() as session:
+        with database().transaction() as session:
             stations.get_station(session, principal, code)
             created = stations.generate_slots(
                 session, code, start, end, weekly, minutes, share, g.now, principal=principal
@@ -256,7 +253,7 @@ def generate() -> Any:
 def close(slot_id: int) -> Any:
     principal = current_page_principal()
     try:
-        with _db().transaction() as session:
+        with database().transaction() as session:
             stations.close_slot(session, principal, slot_id, g.now)
     except stations.NotFound:
         abort(404)
@@ -278,7 +275,7 @@ def cancel(appointment_id: int) -> Any:
     if reason is None:
         return _back()
     try:
-        with _db().transaction() as session:
+        with database().transaction() as session:
             appointments.cancel(session, principal, appointment_id, reason, g.now)
     except appointments.NotFound:
         abort(404)
@@ -302,7 +299,7 @@ def reschedule(appointment_id: int) -> Any:
         flash("Choisissez le nouveau créneau.", "erreur")
         return _back()
     try:
-        with _db().transaction() as session:
+        with database().transaction() as session:
             appointments.reschedule(session, principal, appointment_id, slot_id, reason, g.now)
     except appointments.NotFound:
         abort(404)
@@ -322,7 +319,7 @@ def outcome(appointment_id: int) -> Any:
         flash("Indiquez si la victime est venue.", "erreur")
         return _back()
     try:
-        with _db().transaction() as session:
+        with database().transaction() as session:
             appointments.mark_outcome(session, principal, appointment_id, value, g.now)
     except appointments.NotFound:
         abort(404)
@@ -351,7 +348,7 @@ def _commune_name(insee_code: str) -> str | None:
 def _summary(appointment_id: int) -> complaint_summary.Summary:
     principal = current_page_principal()
     try:
-        with _db().transaction() as session:
+        with database().transaction() as session:
             return complaint_summary.read_summary(
                 session, principal, appointment_id, g.now, commune_name=_commune_name
             )

@@ -1,4 +1,4 @@
-"""The pages' French labels (``intake_service.web.labels``): every code has its words."""
+"""The pages' French labels (``intake_service.labels``): every code has its words."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from intake_service import places, priority, sheet_warnings
-from intake_service.web import labels
+from intake_service import labels, places, priority, sheet_warnings
 from schemas import vocabulary as v
 from schemas.sheet import ConsentsSchema, SheetSchema
 

@@ -122,7 +122,7 @@ def test_watch_lasts_three_calendar_months(moment: dt.datetime, expected: dt.dat
 
 
 def test_labels_name_every_state() -> None:
-    from intake_service.web.labels import PROBLEM_STATE_LABELS
+    from intake_service.labels import PROBLEM_STATE_LABELS
     from schemas.gpo import PROBLEM_STATES
 
     assert tuple(PROBLEM_STATE_LABELS) == lc.STATES == PROBLEM_STATES
