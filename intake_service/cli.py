@@ -454,7 +454,13 @@ def status_command() -> None:
 
     from intake_service import status
     from intake_service.health import check_broker, check_database
-    from intake_service.messaging import connect, feed_queue
+    from intake_service.messaging import (
+        INTERNAL_CONSUMERS,
+        connect,
+        feed_queue,
+        internal_queue,
+        parked_queue,
+    )
 
     config = _config()
     database = Database(config.database_url)
@@ -489,6 +495,23 @@ def status_command() -> None:
                 )
             ]
         click.echo("feeds     " + "   ".join(depths))
+    if broker_check == "ok":
+        with connect(config.broker_url) as connection:
+            channel = connection.default_channel
+            internal = []
+            for name in INTERNAL_CONSUMERS:
+                for queue in (
+                    internal_queue(name, config.broker_namespace),
+                    parked_queue(name, config.broker_namespace),
+                ):
+                    bound = queue(channel)
+                    internal.append(f"{bound.name} {bound.queue_declare().message_count}")
+        click.echo("consumers " + "   ".join(internal))
+    click.echo(
+        f"emails    {state.emails_pending} waiting to be sent, {state.emails_failed} failed"
+        f"{' (see the station page)' if state.emails_failed else ''}"
+    )
+    click.echo(f"requests  {state.requests_waiting} staff victims waiting for a complaint slot")
     if not state.workers:
         click.echo("workers   none has reported (intake-service workers)")
     for worker, host, pid, seen_at, alive in state.workers:

@@ -1,4 +1,4 @@
-"""The deployment at a glance: database, broker, outbox, feeds, workers.
+"""The deployment at a glance: database, broker, outbox, feeds, workers, emails, waiting requests.
 
 Used by ``intake-service status``; workers report themselves with ``beat``.
 """
@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from intake_service import outbox
-from intake_service.models import OutboxEvent, WorkerHeartbeat
+from intake_service.models import AppointmentRequest, EmailMessage, OutboxEvent, WorkerHeartbeat
 
 # A worker that has not beaten for this long is reported as gone.
 SILENT_AFTER = dt.timedelta(minutes=2)
@@ -44,6 +44,11 @@ class DeploymentStatus:
     outbox_failing: list[tuple[int, str | None]] = field(default_factory=list)
     recent_services: list[str | None] = field(default_factory=list)
     workers: list[tuple[str, str, int, dt.datetime, bool]] = field(default_factory=list)
+    # Appointment emails not sent yet, and those the mailer gave up on (need a person).
+    emails_pending: int = 0
+    emails_failed: int = 0
+    # Staff victims' requests waiting for a slot.
+    requests_waiting: int = 0
 
 
 def read_status(session: Session, now: dt.datetime) -> DeploymentStatus:
@@ -67,6 +72,19 @@ def read_status(session: Session, now: dt.datetime) -> DeploymentStatus:
             .where(OutboxEvent.created_at >= now - dt.timedelta(days=1))
             .distinct()
         )
+    )
+    emails: dict[str, int] = {
+        state: count
+        for state, count in session.execute(
+            select(EmailMessage.state, func.count())
+            .where(EmailMessage.state.in_(("pending", "failed")))
+            .group_by(EmailMessage.state)
+        ).all()
+    }
+    status.emails_pending = int(emails.get("pending", 0))
+    status.emails_failed = int(emails.get("failed", 0))
+    status.requests_waiting = int(
+        session.scalar(select(func.count()).where(AppointmentRequest.state == "waiting")) or 0
     )
     status.workers = [
         (row.worker, row.host, row.pid, row.seen_at, now - row.seen_at <= SILENT_AFTER)

@@ -10,13 +10,21 @@ from click.testing import CliRunner
 from intake_service import status
 from intake_service.cli import main
 from intake_service.db import Database
+from intake_service.models import EmailMessage
+from tests.brokers import drop_namespace, fresh_namespace
 from tests.conftest import REDIS_URL, _truncate, require_service
 
 
 def test_status_reports_and_needs_a_live_relay(postgres_database: str) -> None:
     require_service("Redis", "127.0.0.1", 6379)
     _truncate(postgres_database)
-    env = {"DATABASE_URL": postgres_database, "BROKER_URL": REDIS_URL, "SECRET_KEY": "x"}
+    namespace = fresh_namespace()
+    env = {
+        "DATABASE_URL": postgres_database,
+        "BROKER_URL": REDIS_URL,
+        "SECRET_KEY": "x",
+        "BROKER_NAMESPACE": namespace,
+    }
     runner = CliRunner()
     silent = runner.invoke(main, ["status"], env=env)
     assert silent.exit_code == 1  # no relay has reported
@@ -25,14 +33,36 @@ def test_status_reports_and_needs_a_live_relay(postgres_database: str) -> None:
     assert "outbox    0 waiting" in silent.output
     assert "none has reported" in silent.output
 
+    assert f"{namespace}.internal.linker 0" in silent.output
+    assert f"{namespace}.internal.appointments.parked 0" in silent.output
+    assert "emails    0 waiting to be sent, 0 failed" in silent.output
+
     database = Database(postgres_database)
     now = dt.datetime.now(dt.UTC)
     with database.transaction() as session:
         status.beat(session, "relay", started_at=now, now=now)
+        for state in ("pending", "failed", "sent"):
+            session.add(
+                EmailMessage(
+                    kind="booked",
+                    recipients=["referent@tisseo.example"],
+                    subject="Rendez-vous",
+                    body="…",
+                    state=state,
+                    attempts=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+            )
     database.dispose()
-    alive = runner.invoke(main, ["status"], env=env)
-    assert alive.exit_code == 0, alive.output
+    try:
+        alive = runner.invoke(main, ["status"], env=env)
+    finally:
+        drop_namespace(REDIS_URL, namespace)
+    assert alive.exit_code == 0, alive.output  # a failed email needs a person, not a restart
     assert "relay" in alive.output
+    assert "emails    1 waiting to be sent, 1 failed (see the station page)" in alive.output
+    assert "requests  0 staff victims waiting" in alive.output
     assert alive.output.splitlines()[-1].endswith(" ok")
 
 
