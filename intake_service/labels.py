@@ -347,6 +347,13 @@ ACTION_STATUS_LABELS = {
     "done": "Réalisée",
     "cancelled": "Annulée",
 }
+# An incident's link to a problem, as the referent's pages say it (lower case: « lien proposé »).
+LINK_STATE_LABELS = {
+    "proposed": "proposé",
+    "confirmed": "rattaché",
+    "rejected": "rejeté",
+    "unlinked": "détaché",
+}
 JOURNAL_KIND_LABELS = {
     "meeting": "Réunion",
     "decision": "Décision",

@@ -22,7 +22,7 @@ from flask import (
     url_for,
 )
 
-from intake_service import linking, problems
+from intake_service import labels, linking, problems
 from intake_service.access import gpo_of
 from intake_service.context import database
 from intake_service.labels import (
@@ -40,12 +40,6 @@ from intake_service.web.auth import current_page_principal, page_requires
 bp = Blueprint("gpo_links", __name__, url_prefix="/gpo")
 
 REASON_MAX = 2000
-LINK_STATE_LABELS = {
-    "proposed": "proposé",
-    "confirmed": "rattaché",
-    "rejected": "rejeté",
-    "unlinked": "détaché",
-}
 
 
 def date_time(moment: dt.datetime) -> str:
@@ -149,7 +143,7 @@ def incident(gpo_code: str, linked_incident_id: str) -> Any:
         suspect_labels=SUSPECT_STATUS_LABELS,
         victim_labels=VICTIM_KIND_LABELS,
         weapon_labels=WEAPON_LABELS,
-        link_states=LINK_STATE_LABELS,
+        link_states=labels.LINK_STATE_LABELS,
     )
 
 
