@@ -25,7 +25,8 @@ burst, how long the backlog takes to drain (the last burst sheet consumed; the
 first moment after the burst from which every sheet sent is back under 2× the
 steady p99), and sends one P1 sheet during the burst once the consumer's queue
 holds messages (or at 70 % of the burst if it never does): did it reach the
-consumer ahead of the P4s accepted before it was sent? In burst mode each
+consumer ahead of the P4s accepted before it was sent? (``--seconds`` is not used
+there: ``--before``, ``--burst-seconds``, ``--after``.) In burst mode each
 consumer spends ``--consumer-ms`` (default 10) per message after stamping it,
 so that a backlog can form in the broker queue, where priority applies.
 
@@ -34,8 +35,8 @@ so that a backlog can form in the broker queue, where priority applies.
     .venv/bin/python bench/feed_latency.py --burst --rate 50 [--burst-seconds 3]
 
 Needs PostgreSQL (127.0.0.1:5432, database `test` reachable) and Redis
-(127.0.0.1:6379; Celery uses db 5). Creates and drops its own database
-`bench_intake`. Clocks: ``time.perf_counter()`` everywhere (CLOCK_MONOTONIC on
+(127.0.0.1:6379; Celery uses db 6). Creates and drops its own database
+`bench_feed_latency`. Clocks: ``time.perf_counter()`` everywhere (CLOCK_MONOTONIC on
 Linux, one clock for every process of the machine).
 """
 
@@ -68,7 +69,9 @@ SHEET = json.loads((VALID / "p4-depot-tags.json").read_text())
 P1_SHEET = json.loads((VALID / "p1-driver-assaulted-on-board.json").read_text())
 POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test")
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-CELERY_REDIS = os.environ.get("BENCH_CELERY_REDIS_URL", "redis://127.0.0.1:6379/5")
+CELERY_REDIS = os.environ.get("BENCH_CELERY_REDIS_URL", "redis://127.0.0.1:6379/6")
+# Its own database, not the other benches' `bench_intake`: they may run meanwhile.
+DATABASE = "bench_feed_latency"
 CASES = {
     "direct": "baseline: direct publish",
     "celery": "baseline: Celery e2e",
@@ -419,22 +422,35 @@ def measure_burst(case: Case, args: argparse.Namespace, threads: int) -> dict[st
     # The P1: where it sits in consumption order against the P4s before it.
     ref = p1["reference"]
     if ref in watcher.received and "sent" in p1:
-        position = watcher.order.index(ref)
-        after_p1 = set(watcher.order[position + 1 :])
+        rank = {r: i for i, r in enumerate(watcher.order)}
+        position = rank[ref]
+        late = len(watcher.order) + 1  # never consumed: after the P1
+
+        def consumed_after_p1(refs: list[str]) -> int:
+            return sum(1 for r in refs if rank.get(r, late) > position)
+
         sent_before = [r for r, at in sent.items() if at < p1["sent"]]
         accepted_before = [r for r, at in load["answered"].items() if at < p1["sent"]]
+        # Committed before the P1 was: in the outbox or the queue ahead of it.
+        committed_before = [r for r, at in load["answered"].items() if at < p1["answered"]]
         p1.update(
             latency=(watcher.received[ref] - p1["sent"]) * 1000,
+            http=(p1["answered"] - p1["sent"]) * 1000,
             position=position,
             sent_before=len(sent_before),
-            overtook_sent=sum(1 for r in sent_before if r in after_p1 or r not in watcher.received),
+            overtook_sent=consumed_after_p1(sent_before),
             accepted_before=len(accepted_before),
-            overtook_accepted=sum(1 for r in accepted_before if r in after_p1),
             waiting_accepted=sum(
-                1
-                for r in accepted_before
-                if r not in watcher.received or watcher.order.index(r) >= p1["consumed_before_send"]
+                1 for r in accepted_before if rank.get(r, late) >= p1["consumed_before_send"]
             ),
+            overtook_accepted=consumed_after_p1(accepted_before),
+            committed_before=len(committed_before),
+            waiting_committed=sum(
+                1
+                for r in committed_before
+                if r not in watcher.received or watcher.received[r] > p1["answered"]
+            ),
+            overtook_committed=consumed_after_p1(committed_before),
         )
     accepted = len(load["answered"])
     result = {
@@ -464,7 +480,7 @@ def measure_burst(case: Case, args: argparse.Namespace, threads: int) -> dict[st
 def drop_database() -> None:
     admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(text('DROP DATABASE IF EXISTS "bench_intake" WITH (FORCE)'))
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
     admin.dispose()
 
 
@@ -473,9 +489,9 @@ def prepare_database() -> str:
     drop_database()
     admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(text('CREATE DATABASE "bench_intake"'))
+        connection.execute(text(f'CREATE DATABASE "{DATABASE}"'))
     admin.dispose()
-    return POSTGRES.rsplit("/", 1)[0] + "/bench_intake"
+    return POSTGRES.rsplit("/", 1)[0] + "/" + DATABASE
 
 
 def purge_celery() -> None:
@@ -592,10 +608,13 @@ def main() -> None:
                 subprocess.Popen([cli, "workers", "relay"], env=env, stderr=subprocess.DEVNULL)
             )
         if "celery" in cases:
-            celery = [str(BIN / "celery"), "-A", "baseline_celery_e2e", "worker", "--pool", "solo"]
-            celery += ["--concurrency", "1", "--loglevel", "warning", "--without-gossip"]
-            celery += ["--without-mingle", "--without-heartbeat"]
-            processes.append(subprocess.Popen(celery, env=env, cwd=ROOT / "bench"))
+            # The CLI reads BROKER_URL (the service's Redis db) unless told: --broker.
+            celery = [str(BIN / "celery"), "-A", "baseline_celery_e2e", "--broker", CELERY_REDIS]
+            celery += ["worker", "--pool", "solo", "--concurrency", "1", "--loglevel", "warning"]
+            celery += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+            processes.append(
+                subprocess.Popen(celery, env=env, cwd=ROOT / "bench", stdout=subprocess.DEVNULL)
+            )
         for case in cases.values():
             wait_http(case.url.rsplit("/api/", 1)[0] + "/")
         for case in cases.values():
@@ -640,7 +659,7 @@ def print_table(args: argparse.Namespace, results: list[dict[str, Any]]) -> None
         f"\nHTTP POST → consumer, offered {args.rate:.0f}/s for {args.seconds:.0f} s, "
         f"gunicorn {args.workers} sync workers, PostgreSQL + Redis"
     )
-    columns = ("offered", "accepted", "delivered", "acc/s", "http p50", "http p99")
+    columns: tuple[str, ...] = ("offered", "accepted", "delivered", "acc/s", "http p50", "http p99")
     columns += ("e2e p50", "e2e p99", "e2e max", "send lag")
     print(f"{'case':<26} " + " ".join(f"{c:>9}" for c in columns))
     for r in results:
@@ -662,7 +681,14 @@ def print_burst(args: argparse.Namespace, results: list[dict[str, Any]]) -> None
         f"{args.burst_seconds:g} s, {args.rate:.0f}/s for {args.after:g} s; gunicorn "
         f"{args.workers} sync workers; consumer {args.consumer_ms:g} ms per message"
     )
-    columns = ("offered", "accepted", "steady p99", "burst p50", "burst p99", "burst max")
+    columns: tuple[str, ...] = (
+        "offered",
+        "accepted",
+        "steady p99",
+        "burst p50",
+        "burst p99",
+        "burst max",
+    )
     columns += ("drained", "recovered")
     print(f"{'case':<26} " + " ".join(f"{c:>10}" for c in columns))
     for r in results:
@@ -684,11 +710,14 @@ def print_burst(args: argparse.Namespace, results: list[dict[str, Any]]) -> None
             continue
         print(
             f"  {r['name']}: queue depth {p1['depth']} at send, HTTP {p1['status']}"
-            f"{' ' + str(p1.get('priority')) if p1.get('priority') else ''}, e2e "
-            f"{p1['latency']:.0f} ms; of the {p1['accepted_before']} P4s accepted (201) before "
-            f"it was sent, {p1['waiting_accepted']} were not yet consumed and "
-            f"{p1['overtook_accepted']} were consumed after it; of the {p1['sent_before']} "
-            f"P4s sent before it, {p1['overtook_sent']} were consumed after it"
+            f"{' ' + str(p1.get('priority')) if p1.get('priority') else ''} in "
+            f"{p1['http']:.0f} ms, e2e {p1['latency']:.0f} ms, consumed "
+            f"#{p1['position'] + 1}.\n    P4s sent before it: {p1['sent_before']}, consumed "
+            f"after it: {p1['overtook_sent']}. Accepted before it was sent: "
+            f"{p1['accepted_before']}, of which {p1['waiting_accepted']} not yet consumed then, "
+            f"consumed after it: {p1['overtook_accepted']}. Accepted before its own answer: "
+            f"{p1['committed_before']}, of which {p1['waiting_committed']} not yet consumed "
+            f"then, consumed after it: {p1['overtook_committed']}"
         )
 
 
