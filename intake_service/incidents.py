@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from intake_service import audit, lifecycle, outbox, webhooks
@@ -215,16 +215,34 @@ def submit_incident(
 SYSTEM = Principal(role="system", scope="*", actor="relay")
 
 
-def mark_queued(session: Session, incident_id: str, now: dt.datetime) -> None:
-    """The submitted event reached the feed: ``received`` becomes ``queued``.
+def mark_queued(session: Session, incident_ids: Sequence[str], now: dt.datetime) -> None:
+    """The submitted events reached the feed: ``received`` becomes ``queued``.
 
     Only from ``received``: the command centre may already have acted (it reads
-    the database too), and a later status must not be overwritten.
+    the database too), and a later status must not be overwritten. One UPDATE for
+    the relay's whole batch: the condition is checked on each row as it is
+    locked, so a concurrent acknowledgement wins and is left as it is.
     """
-    incident = session.get(Incident, incident_id, with_for_update={"of": Incident})
-    if incident is not None and incident.status == "received":
-        _change_status(session, incident, "queued", SYSTEM, now, {})
-        incident.updated_at = now
+    if not incident_ids:
+        return
+    queued = session.execute(
+        update(Incident)
+        .where(Incident.id.in_(incident_ids), Incident.status == "received")
+        .values(status="queued", updated_at=now)
+        .returning(Incident.id, Incident.operator_id, Incident.operator_reference)
+        .execution_options(synchronize_session=False)
+    ).all()
+    for row in queued:
+        change = StatusChange(
+            incident_id=row.id,
+            status="queued",
+            at=now,
+            author_role=SYSTEM.role,
+            author=SYSTEM.actor,
+            detail={},
+        )
+        session.add(change)
+        webhooks.enqueue_status_change(session, row, change, now)
 
 
 def get_incident(session: Session, principal: Principal, incident_id: str) -> Incident:

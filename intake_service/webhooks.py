@@ -17,7 +17,7 @@ import socket
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from sqlalchemy import Integer, String, insert, literal, select
@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from intake_service import audit
 from intake_service.access import OPERATOR_VISIBLE_DETAIL, Principal
-from intake_service.models import Incident, StatusChange, Webhook, WebhookDelivery
+from intake_service.models import StatusChange, Webhook, WebhookDelivery
 
 SIGNATURE_HEADER = "X-Intake-Signature"
 # After each failed attempt, wait this long; after the last one, give up.
@@ -103,8 +103,19 @@ def unregister(session: Session, operator_id: int) -> bool:
     return True
 
 
+class IncidentRef(Protocol):
+    """What a webhook delivery needs of its incident (an ``Incident``, or a row of one)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def operator_id(self) -> int: ...
+    @property
+    def operator_reference(self) -> str: ...
+
+
 def enqueue_status_change(
-    session: Session, incident: Incident, change: StatusChange, now: dt.datetime
+    session: Session, incident: IncidentRef, change: StatusChange, now: dt.datetime
 ) -> None:
     """Queue the status change for the operator's webhook, if it registered one."""
     event_id = str(uuid.uuid4())

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from kombu import Connection
@@ -25,6 +26,7 @@ from intake_service.outbox import CommitListener
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 5.0
+REDECLARE_SECONDS = 5.0
 
 
 def utc_now() -> dt.datetime:
@@ -53,6 +55,7 @@ class Relay:
         self.connection: Connection | None = None
         self.publisher: FeedPublisher | None = None
         self.listener = CommitListener(db)
+        self.declared_at = 0.0
         # The outbox position being published, to record why it failed.
         self.publishing: int | None = None
 
@@ -75,9 +78,13 @@ class Relay:
     def relay_batch(self) -> int:
         """Publish one batch of unsent events; return how many were sent."""
         publisher = self._publisher()
-        # Declared again each batch: a broker that lost its bindings (Redis restarted
-        # without persistence) would otherwise drop the messages silently.
-        publisher.declared.clear()
+        # Declared again now and then: a broker that lost its bindings while the
+        # connection stayed up (a Redis FLUSHALL) would otherwise drop messages
+        # silently. A restarted broker drops the connection, and a new one declares
+        # everything before its first publish.
+        if time.monotonic() - self.declared_at > REDECLARE_SECONDS:
+            publisher.declared.clear()
+            self.declared_at = time.monotonic()
         with self.db.transaction() as session:
             events = outbox.claim_unsent(session, self.batch_size)
             now = self.clock()
@@ -97,9 +104,12 @@ class Relay:
                 )
                 metrics.RELAYED.labels(event.event_type).inc()
                 outbox.mark_sent(event, now)
-                if event.event_type == "incident.submitted":
-                    incidents.mark_queued(session, event.incident_id, now)
             self.publishing = None
+            incidents.mark_queued(
+                session,
+                [event.incident_id for event in events if event.event_type == "incident.submitted"],
+                now,
+            )
             return len(events)
 
     def _record_failure(self, error: Exception) -> None:

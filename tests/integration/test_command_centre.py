@@ -308,7 +308,7 @@ def test_acknowledge_a_queued_incident(client: Any, headers: Headers, db: Any, c
 
     incident_id = submit(client, headers["operator"], toulouse("L-2"))["id"]
     with db.transaction() as session:
-        incidents.mark_queued(session, incident_id, clock.now)
+        incidents.mark_queued(session, [incident_id], clock.now)
     response = set_status(client, headers["command_centre"], incident_id, status="acknowledged")
     assert response.status_code == 200
     assert history(response.get_json()) == ["received", "queued", "acknowledged"]

@@ -183,7 +183,7 @@ def test_queued_p1_is_still_unacknowledged(
 ) -> None:
     incident_id = submit(client, headers, p1("E-6"), "P1")
     with db.transaction() as session:
-        incidents.mark_queued(session, incident_id, clock.now)
+        incidents.mark_queued(session, [incident_id], clock.now)
     clock.advance(minutes=2)
     assert Escalator(db, clock=clock).run_once() == [incident_id]
 

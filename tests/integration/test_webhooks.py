@@ -306,7 +306,7 @@ def test_each_status_change_is_delivered_signed(
     incident_id = submit(client, headers["operator"], "W-1")
     clock.advance(seconds=1)
     with db.transaction() as session:
-        incidents.mark_queued(session, incident_id, clock.now)
+        incidents.mark_queued(session, [incident_id], clock.now)
     clock.advance(seconds=1)
     assert acknowledge(client, headers, incident_id).status_code == 200
 
