@@ -344,7 +344,8 @@ def feed() -> Response:
                 batch.append((event.position, "incident", row))
             return batch
 
-    return event_stream(db, read)
+    # Every console of the service reads the same rows: one read per change.
+    return event_stream(db, read, shared_by=("console", principal.role, principal.scope))
 
 
 # --- one incident -------------------------------------------------------------------------

@@ -399,4 +399,4 @@ def flux() -> Any:
                 for event in outbox.events_after(session, position, operator_id=operator_id)
             ]
 
-    return event_stream(db, read)
+    return event_stream(db, read, shared_by=("follow_up", operator_id))

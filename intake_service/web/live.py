@@ -3,7 +3,9 @@
 One thread per process waits for new outbox rows (PostgreSQL ``NOTIFY`` at
 commit, or a short poll on SQLite) and wakes every open stream of that process;
 each stream then reads the rows after the last position it sent, for its own
-scope. A browser that reconnects sends ``Last-Event-ID`` and gets what it missed.
+scope. Streams of the same scope share that read: two hundred consoles of one
+command centre cost one query per change, not two hundred. A browser that
+reconnects sends ``Last-Event-ID`` and gets what it missed.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from typing import Any
 
 from flask import Response, current_app, request, stream_with_context
@@ -20,6 +22,10 @@ from intake_service import outbox
 from intake_service.db import Database
 
 HEARTBEAT_SECONDS = 15.0
+# Shared reads kept per process (scope × position); older generations are dropped.
+SHARED_READS_MAX = 512
+
+Read = Callable[[int], list[tuple[int, str, dict[str, Any]]]]
 
 
 class LiveHub:
@@ -33,6 +39,9 @@ class LiveHub:
         self.started = False
         self.lock = threading.Lock()
         self.stop = threading.Event()
+        # (scope key, after position) → (generation, rows): one read per change and scope.
+        self.reads: dict[tuple[Hashable, int], tuple[int, list[Any]]] = {}
+        self.read_locks: dict[tuple[Hashable, int], threading.Lock] = {}
 
     def _ensure_started(self) -> None:
         with self.lock:
@@ -59,6 +68,37 @@ class LiveHub:
                     self.generation += 1
                     self.changed.notify_all()
 
+    def current(self) -> int:
+        with self.changed:
+            return self.generation
+
+    def shared_read(self, key: Hashable, after: int, generation: int, read: Read) -> list[Any]:
+        """``read(after)`` for ``key``, done once per generation by the first stream asking.
+
+        A read done at generation *g* started after the outbox change that made *g*
+        (the watcher bumps the generation only after the commit is visible), so it
+        sees that change; a later change makes a new generation and a new read.
+        """
+        entry_key = (key, after)
+        with self.lock:
+            entry = self.reads.get(entry_key)
+            if entry is not None and entry[0] >= generation:
+                return entry[1]
+            key_lock = self.read_locks.setdefault(entry_key, threading.Lock())
+        with key_lock:  # the others of this scope wait for the first one's rows
+            with self.lock:
+                entry = self.reads.get(entry_key)
+                if entry is not None and entry[0] >= generation:
+                    return entry[1]
+            rows = read(after)
+            with self.lock:
+                self.reads[entry_key] = (generation, rows)
+                if len(self.reads) > SHARED_READS_MAX:
+                    for stale in [k for k, (g, _) in self.reads.items() if g < generation]:
+                        self.reads.pop(stale, None)
+                        self.read_locks.pop(stale, None)
+            return rows
+
     def wait(self, generation: int, timeout: float) -> int:
         self._ensure_started()
         with self.changed:
@@ -76,16 +116,21 @@ def resume_position() -> int | None:
     return None
 
 
-def event_stream(
-    db: Database, read: Callable[[int], list[tuple[int, str, dict[str, Any]]]]
-) -> Response:
-    """The SSE response of a live page: from where the browser resumes, else from now."""
+def event_stream(db: Database, read: Read, *, shared_by: Hashable | None = None) -> Response:
+    """The SSE response of a live page: from where the browser resumes, else from now.
+
+    Streams given the same ``shared_by`` (the scope their ``read`` depends on)
+    share each read.
+    """
     after = resume_position()
     if after is None:
         with db.reading() as session:
             after = outbox.last_position(session)
     hub: LiveHub = current_app.extensions["intake.live"]
-    response = Response(stream_with_context(stream(hub, after, read)), mimetype="text/event-stream")
+    response = Response(
+        stream_with_context(stream(hub, after, read, shared_by=shared_by)),
+        mimetype="text/event-stream",
+    )
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Accel-Buffering"] = "no"  # no proxy buffering of a live stream
     return response
@@ -107,9 +152,10 @@ SETTLE_SECONDS = 10.0
 def stream(
     hub: LiveHub,
     after: int,
-    read: Callable[[int], list[tuple[int, str, dict[str, Any]]]],
+    read: Read,
     *,
     max_seconds: float = 3600.0,
+    shared_by: Hashable | None = None,
 ) -> Iterator[str]:
     """Events after ``after`` as SSE text; ``read(after)`` returns (position, event, data).
 
@@ -117,7 +163,7 @@ def stream(
     worker thread is never held forever by a forgotten tab.
     """
     yield "retry: 2000\n\n"
-    generation = -1
+    generation = hub.current()
     started = time.monotonic()
     settled = after  # every position up to here has been dealt with for good
     recent: dict[int, float] = {}  # positions sent lately, and when
@@ -126,7 +172,12 @@ def stream(
         for position in [p for p, sent_at in recent.items() if now - sent_at > SETTLE_SECONDS]:
             del recent[position]
             settled = max(settled, position)
-        for position, event, data in read(settled):
+        rows = (
+            read(settled)
+            if shared_by is None
+            else hub.shared_read(shared_by, settled, generation, read)
+        )
+        for position, event, data in rows:
             if position in recent or position <= settled:
                 continue
             recent[position] = time.monotonic()
