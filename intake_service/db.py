@@ -10,8 +10,10 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, insert, inspect
 from sqlalchemy.orm import Session, sessionmaker
+
+from intake_service.models import Base
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -81,3 +83,44 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
         self.read_engine.dispose()
+
+
+def write_pending(session: Session) -> None:
+    """Write the session's new objects now: on PostgreSQL in one statement, else by a flush.
+
+    The ORM's flush sends one INSERT per table, each waiting for the database; on
+    PostgreSQL the rows of a use case (an incident, its version, status, event,
+    audit entry) go as one statement of data-modifying CTEs instead — foreign
+    keys are checked at its end, so parents and children may come together. The
+    objects are then detached: their attributes stay readable, database-generated
+    keys (serial ids) are not read back. Only for objects nothing reads again in
+    this transaction.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        session.flush()
+        return
+    pending = list(session.new)
+    if not pending:
+        return
+    order = {table: index for index, table in enumerate(Base.metadata.sorted_tables)}
+    pending.sort(key=lambda obj: order[obj.__table__])
+    inserts = []
+    for obj in pending:
+        mapper = inspect(obj).mapper
+        values: dict[str, Any] = {}
+        for column in obj.__table__.columns:
+            value = getattr(obj, mapper.get_property_by_column(column).key)
+            if value is None and (column.autoincrement is True or column.default is not None):
+                continue  # the database's serial, or the column's default
+            if value is None and column.primary_key and column.autoincrement == "auto":
+                continue
+            values[column.name] = value
+        inserts.append(insert(obj.__table__).values(values))
+    *first, last = inserts
+    statement = last
+    for index, cte_insert in enumerate(first):
+        statement = statement.add_cte(cte_insert.cte(f"w{index}"))
+    # Out of the session first: executing would otherwise flush them as well.
+    for obj in pending:
+        session.expunge(obj)
+    session.execute(statement)
