@@ -85,6 +85,26 @@ class Database:
         self.read_engine.dispose()
 
 
+def _row_values(obj: Any) -> dict[str, Any] | None:
+    """The row of a pending object as column → value, or None if only a flush can tell."""
+    mapper = inspect(obj).mapper
+    values: dict[str, Any] = {}
+    for column in obj.__table__.columns:
+        value = getattr(obj, mapper.get_property_by_column(column).key)
+        if value is None:
+            if column.primary_key and column.autoincrement in (True, "auto"):
+                continue  # the database's serial
+            default = column.default
+            if default is not None:
+                if not default.is_scalar:
+                    return None
+                value = default.arg
+            elif not column.nullable:
+                return None
+        values[column.name] = value
+    return values
+
+
 def write_pending(session: Session) -> None:
     """Write the session's new objects now: on PostgreSQL in one statement, else by a flush.
 
@@ -93,8 +113,10 @@ def write_pending(session: Session) -> None:
     audit entry) go as one statement of data-modifying CTEs instead — foreign
     keys are checked at its end, so parents and children may come together. The
     objects are then detached: their attributes stay readable, database-generated
-    keys (serial ids) are not read back. Only for objects nothing reads again in
-    this transaction.
+    keys (serial ids) are not read back. Only for objects nothing touches again in
+    this transaction (attached to another object, they would be inserted twice).
+    Rows that need the flush (a computed default, a key set only through a
+    relationship) are flushed by the ORM instead.
     """
     if session.get_bind().dialect.name != "postgresql":
         session.flush()
@@ -106,15 +128,12 @@ def write_pending(session: Session) -> None:
     pending.sort(key=lambda obj: order[obj.__table__])
     inserts = []
     for obj in pending:
-        mapper = inspect(obj).mapper
-        values: dict[str, Any] = {}
-        for column in obj.__table__.columns:
-            value = getattr(obj, mapper.get_property_by_column(column).key)
-            if value is None and (column.autoincrement is True or column.default is not None):
-                continue  # the database's serial, or the column's default
-            if value is None and column.primary_key and column.autoincrement == "auto":
-                continue
-            values[column.name] = value
+        values = _row_values(obj)
+        if values is None:
+            # A value only the flush can give (a default to compute, a key set through
+            # a relationship): let the ORM write these rows.
+            session.flush()
+            return
         inserts.append(insert(obj.__table__).values(values))
     *first, last = inserts
     statement = last

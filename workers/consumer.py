@@ -25,7 +25,7 @@ from typing import Any
 from kombu import Connection, Consumer, Producer
 from kombu.message import Message
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from intake_service import metrics
@@ -191,9 +191,9 @@ class EventConsumer:
             self.on_message(body, message)
         except Exception as exc:  # noqa: BLE001 - decided below: retry or park
             metrics.CONSUMER_EVENTS.labels(self.name, "failed").inc()
-            transient = isinstance(exc, DBAPIError | OSError) and not isinstance(
-                exc, IntegrityError
-            )
+            # Outages are waited out; a message that breaks a constraint or a type
+            # (DataError, IntegrityError...) fails the same way every time.
+            transient = isinstance(exc, OperationalError | InterfaceError | OSError)
             # The relay sets the event id as message id; redeliveries keep it.
             key = str(message.properties.get("message_id") or hash(str(body)))
             self.failures[key] += 0 if transient else 1

@@ -90,7 +90,12 @@ class LiveHub:
                 entry = self.reads.get(entry_key)
                 if entry is not None and entry[0] >= generation:
                     return entry[1]
-            rows = read(after)
+            try:
+                rows = read(after)
+            except BaseException:
+                with self.lock:
+                    self.read_locks.pop(entry_key, None)
+                raise
             with self.lock:
                 self.reads[entry_key] = (generation, rows)
                 if len(self.reads) > SHARED_READS_MAX:
