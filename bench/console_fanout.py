@@ -39,59 +39,21 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from sqlalchemy import create_engine, text
+from feed_latency import (
+    drop_database,
+    free_port,
+    log,
+    percentile,
+    prepare_database,
+    wait_http,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 SHEET = json.loads((ROOT / "examples" / "sheets" / "valid" / "p4-depot-tags.json").read_text())
-POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test")
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 DATABASE = "bench_console_fanout"
 PASSWORD = uuid.uuid4().hex  # a throw-away account in a throw-away database
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_http(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            requests.get(url, timeout=1)
-            return
-        except requests.RequestException:
-            time.sleep(0.2)
-    raise SystemExit(f"{url} did not answer within {timeout} s")
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
-def drop_database() -> None:
-    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
-    admin.dispose()
-
-
-def prepare_database() -> str:
-    drop_database()
-    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{DATABASE}"'))
-    admin.dispose()
-    return POSTGRES.rsplit("/", 1)[0] + "/" + DATABASE
 
 
 def sign_in(base: str, email: str) -> str:
@@ -264,7 +226,7 @@ def main() -> None:
     threads = args.threads or args.consoles + 56
 
     service = f"bench{uuid.uuid4().hex[:6]}-31"
-    database = prepare_database()
+    database = prepare_database(DATABASE)
     port = free_port()
     env = {
         **os.environ,
@@ -332,7 +294,7 @@ def main() -> None:
                 stderr=subprocess.DEVNULL,
             )
         )
-        wait_http(f"{base}/healthz")
+        wait_http(f"{base}/healthz", timeout=60)
         cookie = sign_in(base, email)
         log(f"signed in; gunicorn {args.workers} gthread workers × {threads} threads")
         # Warm up: imports, pools, the commune index, the live hub of each worker.
@@ -356,7 +318,7 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 process.kill()
         zones_csv.unlink(missing_ok=True)
-        drop_database()
+        drop_database(DATABASE)
         try:
             from kombu import Connection
 

@@ -477,21 +477,21 @@ def measure_burst(case: Case, args: argparse.Namespace, threads: int) -> dict[st
     return result
 
 
-def drop_database() -> None:
+def drop_database(name: str = DATABASE) -> None:
     admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
 
 
-def prepare_database() -> str:
-    """A new, empty ``bench_intake`` database (an earlier run's is dropped first)."""
-    drop_database()
+def prepare_database(name: str = DATABASE) -> str:
+    """A new, empty database ``name`` (an earlier run's is dropped first); its URL."""
+    drop_database(name)
     admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{DATABASE}"'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-    return POSTGRES.rsplit("/", 1)[0] + "/" + DATABASE
+    return POSTGRES.rsplit("/", 1)[0] + "/" + name
 
 
 def purge_celery() -> None:

@@ -51,6 +51,7 @@ from sqlalchemy import create_engine, text
 CELERY_REDIS = os.environ.get("BENCH_CELERY_REDIS_URL", "redis://127.0.0.1:6379/5")
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 PLACEHOLDER = "__REFERENCE__"
+DATABASE = "bench_intake"
 
 # One Lua state per wrk thread: `setup` numbers the threads, `request` builds a
 # body with a unique operator_reference, `response` counts non-2xx, and `done`
@@ -217,7 +218,7 @@ def main() -> None:
 
     service = f"bench{uuid.uuid4().hex[:6]}-31"
     log("creating database bench_intake …")
-    database = prepare_database()
+    database = prepare_database(DATABASE)
     env = {
         **os.environ,
         "DATABASE_URL": database,
@@ -272,7 +273,7 @@ def main() -> None:
         for process in processes:
             process.wait(timeout=30)
         purge_celery_queue()
-        drop_database()
+        drop_database(DATABASE)
 
     print_table(args, results)
 

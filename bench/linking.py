@@ -51,6 +51,7 @@ from schemas.vocabulary import NATURES
 SHARED = Path(os.environ.get("SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))
 TISSEO_GTFS = SHARED / "data" / "gtfs" / "toulouse-tisseo"
 NOW = dt.datetime(2026, 3, 14, 17, 30, tzinfo=dt.UTC)
+DATABASE = "bench_linking"
 LINKABLE = sorted(problem_lifecycle.LINKABLE_STATES)
 
 
@@ -217,7 +218,7 @@ def measure_layout(
     layout: str, levels: list[int], network: Network, args: argparse.Namespace
 ) -> list[dict[str, Any]]:
     rng = random.Random(args.seed)
-    url = prepare_database()
+    url = prepare_database(DATABASE)
     results = []
     try:
         upgrade(url)
@@ -275,7 +276,7 @@ def measure_layout(
             log(f"  indexed {results[-1]['indexed']:.0f} µs, brute {results[-1]['brute']:.0f} µs")
         db.dispose()
     finally:
-        drop_database()
+        drop_database(DATABASE)
     return results
 
 
