@@ -28,7 +28,7 @@ from intake_service.models import (
     Incident,
     PoliceStation,
 )
-from intake_service.notifications import PARIS, french_datetime
+from intake_service.notifications import PARIS
 
 # The footage is flagged when it will be overwritten within this long.
 ERASE_SOON = dt.timedelta(days=7)
@@ -148,7 +148,7 @@ def build(
         appointment_id=appointment.id,
         incident_id=incident.id,
         title="Synthèse pré-remplie pour le dépôt de plainte",
-        subtitle=f"{station.name} — {french_datetime(_aware(slot.starts_at))}",
+        subtitle=f"{station.name} — {labels.long_date_time(_aware(slot.starts_at))}",
         in_person=in_person,
         video_erase_soon=erase_soon,
         sections=sections,
@@ -162,7 +162,7 @@ def _appointment_section(
     return Section(
         "Rendez-vous",
         [
-            ("Date", french_datetime(_aware(slot.starts_at))),
+            ("Date", labels.long_date_time(_aware(slot.starts_at))),
             ("Commissariat", station.name),
             ("Adresse", station.address),
             ("État", _label(labels.APPOINTMENT_STATUS_LABELS, appointment.status)),

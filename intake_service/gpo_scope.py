@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from intake_service.labels import WEEKDAY_LABELS
+
 PARIS = ZoneInfo("Europe/Paris")
 
 # The grid of the index: cells of CELL_DEGREES in latitude and longitude (~550 m × 400 m
@@ -83,7 +85,6 @@ NATURE_LABELS: dict[str, str] = {
     "incivility": "incivilité",
     "other": "autre",
 }
-WEEKDAY_LABELS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 
 
 @dataclass(frozen=True)
@@ -289,7 +290,9 @@ def match(
     if weekdays:
         if local.weekday() not in weekdays:
             return None
-        reasons.append({"dimension": "weekday", "text": f"un {WEEKDAY_LABELS[local.weekday()]}"})
+        reasons.append(
+            {"dimension": "weekday", "text": f"un {WEEKDAY_LABELS[local.weekday()].lower()}"}
+        )
     hours = scope.get("hours")
     if hours:
         start, end = int(hours["from"]), int(hours["to"])

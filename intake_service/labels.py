@@ -21,6 +21,7 @@ The form's choices add a hint to a few labels (``NATURE_CHOICES``,
 
 from __future__ import annotations
 
+import datetime as dt
 from zoneinfo import ZoneInfo
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -388,3 +389,48 @@ EMAIL_KIND_LABELS = {
     "waiting_alert": "Alerte : victime en attente",
 }
 EMAIL_STATE_LABELS = {"pending": "À envoyer", "sent": "Envoyé", "failed": "Échec"}
+
+
+# --- times, as the pages say them (Paris time) ---------------------------------------------
+
+
+def in_paris(moment: dt.datetime) -> dt.datetime:
+    """A UTC instant (naive ones are UTC) in Paris local time."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+    return aware.astimezone(PARIS)
+
+
+def hour(moment: dt.datetime) -> str:
+    """``18 h 32``, in Paris time."""
+    local = in_paris(moment)
+    return f"{local.hour} h {local.minute:02d}"
+
+
+def date_time(moment: dt.datetime | None) -> str:
+    """``26/11/2026 à 12 h 05``, in Paris time (empty for no time)."""
+    if moment is None:
+        return ""
+    return f"{in_paris(moment):%d/%m/%Y} à {hour(moment)}"
+
+
+MONTHS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+
+
+def long_date_time(moment: dt.datetime) -> str:
+    """« mardi 1 décembre 2026 à 14 h 30 », in Paris time (emails, printed summaries)."""
+    local = in_paris(moment)
+    weekday = WEEKDAY_LABELS[local.weekday()].lower()
+    return f"{weekday} {local.day} {MONTHS[local.month - 1]} {local.year} à {hour(moment)}"

@@ -29,6 +29,7 @@ import jinja2
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from intake_service import labels
 from intake_service.models import (
     Appointment,
     AppointmentRequest,
@@ -54,22 +55,6 @@ SUBJECTS = {
 ICS_METHODS = {"booked": "REQUEST", "rescheduled": "REQUEST", "cancelled": "CANCEL"}
 IN_PERSON_NATURES = frozenset({"sexual_or_sexist_violence"})
 
-_WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-_MONTHS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
-
 
 class NoticeError(LookupError):
     """The appointment or request to notify about does not exist."""
@@ -78,20 +63,6 @@ class NoticeError(LookupError):
 def override_dir() -> Path:
     """Where a deployment puts its own email texts (``INSTANCE_PATH/emails``)."""
     return Path(os.environ.get("INSTANCE_PATH") or "instance").resolve() / "emails"
-
-
-def french_datetime(moment: dt.datetime) -> str:
-    """« mardi 1 décembre 2026 à 14 h 30 », in Paris time."""
-    local = moment.astimezone(PARIS)
-    return (
-        f"{_WEEKDAYS[local.weekday()]} {local.day} {_MONTHS[local.month - 1]} {local.year}"
-        f" à {local.hour} h {local.minute:02d}"
-    )
-
-
-def french_time(moment: dt.datetime) -> str:
-    local = moment.astimezone(PARIS)
-    return f"{local.hour} h {local.minute:02d}"
 
 
 def _environment(directory: Path | None) -> jinja2.Environment:
@@ -253,8 +224,8 @@ def appointment_notice(
     natures = set(incident.sheet.get("natures") or [])
     context = {
         "kind": kind,
-        "starts": french_datetime(starts_at),
-        "ends_time": french_time(ends_at),
+        "starts": labels.long_date_time(starts_at),
+        "ends_time": labels.hour(ends_at),
         "station_name": station.name,
         "station_address": station.address,
         "incident_reference": reference,
@@ -278,7 +249,7 @@ def appointment_notice(
     message = _message(
         kind=kind,
         recipients=_recipients(victim, operator),
-        subject=SUBJECTS[kind].format(date=french_datetime(starts_at)),
+        subject=SUBJECTS[kind].format(date=labels.long_date_time(starts_at)),
         body=body,
         ics=ics,
         appointment_id=appointment.id,
@@ -307,8 +278,8 @@ def waiting_alert(session: Session, request_id: int, now: dt.datetime) -> EmailM
         "incident_reference": incident_reference(incident),
         "operator_name": operator.name,
         "priority": request.priority,
-        "book_by": french_datetime(_aware(request.book_by)),
-        "created": french_datetime(_aware(request.created_at)),
+        "book_by": labels.long_date_time(_aware(request.book_by)),
+        "created": labels.long_date_time(_aware(request.created_at)),
         "page_path": "/commissariat",
     }
     recipients = [station.referent_email] if station is not None and station.referent_email else []

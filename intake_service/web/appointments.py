@@ -32,6 +32,7 @@ from intake_service.labels import (
     APPOINTMENT_STATUS_LABELS,
     PARIS,
     STAFF_FUNCTION_LABELS,
+    date_time,
 )
 from intake_service.models import (
     Appointment,
@@ -42,7 +43,7 @@ from intake_service.models import (
     PoliceStation,
 )
 from intake_service.web.auth import current_page_principal, page_requires
-from intake_service.web.stations import REASON_MAX, date_time
+from intake_service.web.stations import REASON_MAX, form_reason
 
 bp = Blueprint("appointment_pages", __name__)
 
@@ -141,9 +142,8 @@ def cancel(appointment_id: int) -> Any:
     principal = current_page_principal()
     if principal.role != "operator":
         abort(403)  # the operator's page; stations cancel from theirs
-    reason = request.form.get("motif", "").strip()
-    if not reason or len(reason) > REASON_MAX:
-        flash(f"Indiquez le motif ({REASON_MAX} caractères au plus).", "erreur")
+    reason = form_reason()
+    if reason is None:
         return _back()
     try:
         with database().transaction() as session:

@@ -41,6 +41,8 @@ from intake_service.labels import (
     VIDEO_EXISTS_LABELS,
     WARNING_LABELS,
     WEAPON_LABELS,
+    date_time,
+    hour,
     in_sentence,
 )
 from intake_service.lifecycle import can_move
@@ -65,18 +67,6 @@ REFUSED_ACKNOWLEDGED = (
 
 def paris(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(PARIS)
-
-
-def date_time(moment: dt.datetime) -> str:
-    """``26/11/2026 à 12 h 05``, in Paris time."""
-    local = paris(moment)
-    return f"{local:%d/%m/%Y} à {hour(moment)}"
-
-
-def hour(moment: dt.datetime) -> str:
-    """``18 h 32``, in Paris time."""
-    local = paris(moment)
-    return f"{local.hour} h {local.minute:02d}"
 
 
 def command_centre_name(kind: str | None) -> str:

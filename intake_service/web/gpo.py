@@ -37,9 +37,9 @@ from intake_service.labels import (
     ACTION_STATUS_LABELS,
     JOURNAL_KIND_LABELS,
     NATURE_LABELS,
-    PARIS,
     PROBLEM_STATE_LABELS,
     WEEKDAY_LABELS,
+    date_time,
 )
 from intake_service.models import Gpo, Problem
 from intake_service.web.auth import current_page_principal, page_requires
@@ -105,13 +105,6 @@ def _errors(errors: list[dict[str, str]]) -> dict[str, str]:
             parts = parts[1:]
         shown.setdefault(".".join(parts) or "formulaire", french(error["message"]))
     return shown
-
-
-def paris_date_time(moment: dt.datetime | None) -> str:
-    if moment is None:
-        return ""
-    local = moment.astimezone(PARIS)
-    return f"{local:%d/%m/%Y} à {local.hour} h {local.minute:02d}"
 
 
 def french_date(day: dt.date | str | None) -> str:
@@ -346,8 +339,8 @@ def problem_list(gpo_code: str) -> Any:
                 {
                     "id": problem.id,
                     "title": problem.title,
-                    "updated": paris_date_time(problem.updated_at),
-                    "watch_until": paris_date_time(problem.watch_until),
+                    "updated": date_time(problem.updated_at),
+                    "watch_until": date_time(problem.watch_until),
                     "scope": "; ".join(
                         f"{label} : {value}" for label, value in scope_lines(session, problem.scope)
                     ),
@@ -473,7 +466,7 @@ def _incident_rows(session: Session, principal: Principal, problem_id: str) -> l
         rows.append(
             {
                 "id": incident.id,
-                "occurred": paris_date_time(incident.occurred_at),
+                "occurred": date_time(incident.occurred_at),
                 "nature": NATURE_LABELS.get(incident.primary_nature, incident.primary_nature),
                 "stop": stop.name if stop else (stop_id or "—"),
             }
@@ -508,7 +501,7 @@ def problem_detail(problem_id: str) -> Any:
         ]
         journal = [
             {
-                "at": paris_date_time(entry.at),
+                "at": date_time(entry.at),
                 "kind": JOURNAL_KIND_LABELS.get(entry.kind, entry.kind),
                 "text": _journal_text(entry.kind, entry.text, entry.detail),
                 "author": entry.author,
@@ -526,7 +519,7 @@ def problem_detail(problem_id: str) -> Any:
                 problem.state, problem.watch_until, now
             ),
             "state_reason": problem.state_reason,
-            "watch_until": paris_date_time(problem.watch_until),
+            "watch_until": date_time(problem.watch_until),
             "referent": problem.referent,
             "partners": [partner_names.get(code, code) for code in problem.partners],
             "version": problem.version,

@@ -7,7 +7,6 @@ narrative and names are on the incident's detail (read and audited elsewhere).
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import (
@@ -27,7 +26,6 @@ from intake_service.access import gpo_of
 from intake_service.context import database
 from intake_service.labels import (
     NATURE_LABELS,
-    PARIS,
     PRIORITY_LABELS,
     REPORTER_ROLE_LABELS,
     SEVERITY_LABELS,
@@ -42,19 +40,13 @@ bp = Blueprint("gpo_links", __name__, url_prefix="/gpo")
 REASON_MAX = 2000
 
 
-def date_time(moment: dt.datetime) -> str:
-    """``14/03/2026 à 18 h 24``, in Paris time."""
-    local = moment.astimezone(PARIS)
-    return f"{local:%d/%m/%Y} à {local.hour} h {local.minute:02d}"
-
-
 def _incident_view(summary: dict[str, Any]) -> dict[str, Any]:
     place = summary["stop_name"] or "lieu sans arrêt"
     if summary.get("route_name"):
         place = f"{place} (ligne {summary['route_name']})"
     return {
         **summary,
-        "when": date_time(summary["occurred_at"]),
+        "when": labels.date_time(summary["occurred_at"]),
         "place_text": place,
         "natures_text": ", ".join(NATURE_LABELS.get(n, n) for n in summary["natures"]),
         "priority_text": f"{summary['priority']} — {PRIORITY_LABELS.get(summary['priority'], '')}",
@@ -161,8 +153,8 @@ def emerging(gpo_code: str) -> Any:
     items = [
         {
             **item,
-            "first_text": date_time(item["first"]),
-            "last_text": date_time(item["last"]),
+            "first_text": labels.date_time(item["first"]),
+            "last_text": labels.date_time(item["last"]),
             "incidents": [_incident_view(summary) for summary in item["incidents"]],
         }
         for item in found

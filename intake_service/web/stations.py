@@ -35,10 +35,12 @@ from intake_service.context import database
 from intake_service.labels import (
     APPOINTMENT_STATUS_LABELS,
     EMAIL_KIND_LABELS,
-    PARIS,
     PRIORITY_LABELS,
     STAFF_FUNCTION_LABELS,
     WEEKDAY_LABELS,
+    date_time,
+    hour,
+    in_paris,
 )
 from intake_service.models import (
     Appointment,
@@ -54,16 +56,6 @@ REASON_MAX = 500
 UPCOMING = dt.timedelta(days=60)
 SLOT_WINDOW = dt.timedelta(days=14)
 HOURS = re.compile(r"^\s*([01]?\d|2[0-3])[:h]([0-5]\d)\s*-\s*([01]?\d|2[0-3])[:h]([0-5]\d)\s*$")
-
-
-def local(moment: dt.datetime) -> dt.datetime:
-    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
-    return aware.astimezone(PARIS)
-
-
-def date_time(moment: dt.datetime) -> str:
-    value = local(moment)
-    return f"{value:%d/%m/%Y} à {value.hour} h {value.minute:02d}"
 
 
 def _station_code(principal: Principal) -> str:
@@ -100,7 +92,7 @@ def index() -> Any:
                 {
                     "id": appointment.id,
                     "when": date_time(slot.starts_at),
-                    "started": local(slot.starts_at) <= local(now),
+                    "started": in_paris(slot.starts_at) <= in_paris(now),
                     "reference": incident.operator_reference if incident else req.incident_id,
                     "operator": incident.operator.name if incident else "",
                     "priority": req.priority,
@@ -115,7 +107,7 @@ def index() -> Any:
                     "id": req.id,
                     "since": date_time(req.created_at),
                     "book_by": date_time(req.book_by),
-                    "late": local(req.book_by) < local(now),
+                    "late": in_paris(req.book_by) < in_paris(now),
                     "reference": incident.operator_reference if incident else req.incident_id,
                     "priority": req.priority,
                     "function": _victim_function(incident, req.victim_index),
@@ -125,7 +117,7 @@ def index() -> Any:
             {
                 "id": slot.id,
                 "when": date_time(slot.starts_at),
-                "ends": f"{local(slot.ends_at).hour} h {local(slot.ends_at).minute:02d}",
+                "ends": hour(slot.ends_at),
                 "reserved": slot.reserved and slot.released_at is None,
                 "closed": slot.closed_at is not None,
                 "appointment_id": appointment_id,
@@ -136,7 +128,7 @@ def index() -> Any:
         ]
         failed = _failed_emails(session, code)
     free_slots = [s for s in slots if not s.get("closed") and s.get("appointment_id") is None]
-    today = local(now).date()
+    today = in_paris(now).date()
     return render_template(
         "station_index.html",
         station=station,
@@ -185,7 +177,8 @@ def _back() -> Any:
     return redirect(url_for("stations_pages.index"), code=303)
 
 
-def _reason() -> str | None:
+def form_reason() -> str | None:
+    """The form's ``motif`` (cancel, move), or None with the error flashed."""
     reason = request.form.get("motif", "").strip()
     if not reason:
         flash("Indiquez le motif.", "erreur")
@@ -271,7 +264,7 @@ def close(slot_id: int) -> Any:
 @page_requires("station.read_appointments")
 def cancel(appointment_id: int) -> Any:
     principal = current_page_principal()  # the station's page: officers only
-    reason = _reason()
+    reason = form_reason()
     if reason is None:
         return _back()
     try:
@@ -290,7 +283,7 @@ def cancel(appointment_id: int) -> Any:
 @page_requires("station.read_appointments")
 def reschedule(appointment_id: int) -> Any:
     principal = current_page_principal()  # the station's page: officers only
-    reason = _reason()
+    reason = form_reason()
     if reason is None:
         return _back()
     try:

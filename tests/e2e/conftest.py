@@ -8,6 +8,7 @@ ddsp-31), ``cic@ddsp83.test`` (command centre ddsp-83), all with PASSWORD.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import socket
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 from intake_service import create_app, zones
@@ -73,6 +75,24 @@ class LiveServer:
         self.server.shutdown()
 
 
+def add_reference_data(session: Session, now: dt.datetime) -> None:
+    """The demo's operators and their GTFS feeds, and the police zones of Toulouse and Toulon."""
+    add_operator(session, "tisseo", "Tisséo", now=now)
+    add_operator(session, "mistral", "Réseau Mistral", now=now)
+    communes = SharedCommunes(None)
+    for code, path in GTFS_FEEDS:
+        import_feed(
+            session, code, read_feed(path), source="test", now=now, commune_of=communes.commune_at
+        )
+    zones.replace_zones(
+        session,
+        [
+            ("31555", "ddsp-31", "DIPN 31 — CSP Toulouse"),
+            ("83137", "ddsp-83", "DIPN 83 — CSP Toulon"),
+        ],
+    )
+
+
 @pytest.fixture(scope="module")
 def live_server(
     sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
@@ -89,29 +109,9 @@ def live_server(
     )
     app = create_app(config)
     db = app.extensions["intake.db"]
-    import datetime as dt
-
     now = dt.datetime.now(dt.UTC)
     with db.transaction() as session:
-        add_operator(session, "tisseo", "Tisséo", now=now)
-        add_operator(session, "mistral", "Réseau Mistral", now=now)
-        communes = SharedCommunes(None)
-        for code, path in GTFS_FEEDS:
-            import_feed(
-                session,
-                code,
-                read_feed(path),
-                source="test",
-                now=now,
-                commune_of=communes.commune_at,
-            )
-        zones.replace_zones(
-            session,
-            [
-                ("31555", "ddsp-31", "DIPN 31 — CSP Toulouse"),
-                ("83137", "ddsp-83", "DIPN 83 — CSP Toulon"),
-            ],
-        )
+        add_reference_data(session, now)
         for email, role, scope in ACCOUNTS:
             add_user(session, email, PASSWORD, role, scope, now=now)
     server = LiveServer(app)

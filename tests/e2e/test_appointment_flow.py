@@ -23,11 +23,9 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from intake_service import create_app, stations, zones
+from intake_service import create_app, stations
 from intake_service.accounts import add_user
 from intake_service.config import Config
-from intake_service.demo import GTFS_FEEDS
-from intake_service.gtfs import import_feed, read_feed
 from intake_service.models import (
     Appointment,
     AppointmentRequest,
@@ -35,10 +33,8 @@ from intake_service.models import (
     Incident,
     Operator,
 )
-from intake_service.operators import add_operator
-from intake_service.places import SharedCommunes
 from intake_service.tokens import create_token
-from tests.e2e.conftest import PASSWORD, LiveServer, screenshot
+from tests.e2e.conftest import PASSWORD, LiveServer, add_reference_data, screenshot
 from tests.smtp import SmtpServer, calendar_part, running
 from workers.runner import build_workers, run_workers
 
@@ -81,27 +77,9 @@ def live_server(
     db = app.extensions["intake.db"]
     now = dt.datetime.now(dt.UTC)
     with db.transaction() as session:
-        add_operator(session, "tisseo", "Tisséo", now=now)
-        add_operator(session, "mistral", "Réseau Mistral", now=now)
+        add_reference_data(session, now)
         tisseo = session.scalars(select(Operator).where(Operator.code == "tisseo")).one()
         tisseo.referent_email = "referent@tisseo.test"
-        communes = SharedCommunes(None)
-        for code, path in GTFS_FEEDS:
-            import_feed(
-                session,
-                code,
-                read_feed(path),
-                source="test",
-                now=now,
-                commune_of=communes.commune_at,
-            )
-        zones.replace_zones(
-            session,
-            [
-                ("31555", "ddsp-31", "DIPN 31 — CSP Toulouse"),
-                ("83137", "ddsp-83", "DIPN 83 — CSP Toulon"),
-            ],
-        )
         stations.import_stations(session, stations.read_stations(DEMO_STATIONS), now)
         # Slots every day of the coming fortnight, half reserved for priority appointments.
         today = now.astimezone(dt.UTC).date()
