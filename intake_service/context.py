@@ -12,6 +12,8 @@ import datetime as dt
 from flask import current_app, g
 
 from intake_service.db import Database
+from intake_service.places import CommuneLocator
+from intake_service.reference_cache import ReferenceCache
 
 
 def database() -> Database:
@@ -22,3 +24,15 @@ def database() -> Database:
 def request_now() -> dt.datetime:
     now: dt.datetime = g.now
     return now
+
+
+def locator() -> CommuneLocator:
+    """The commune index of the process (routing by coordinates)."""
+    found: CommuneLocator = current_app.extensions["intake.communes"]
+    return found
+
+
+def reference_cache() -> ReferenceCache:
+    """The operators and police zones this process has read lately."""
+    cache: ReferenceCache = current_app.extensions["intake.reference"]
+    return cache

@@ -7,10 +7,13 @@ the entry point opens it with ``Database.transaction()``.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
-from typing import Any
+import functools
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Engine, create_engine, event, insert, inspect
+from sqlalchemy import Engine, Executable, Table, bindparam, create_engine, event, insert, inspect
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from intake_service.models import Base
@@ -37,6 +40,29 @@ def _on_sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+# A connection back in the pool for longer than this is pinged before use. Not
+# every time (SQLAlchemy's pool_pre_ping): on a busy process, a ping is a round
+# trip per request; a connection in constant use shows a dead server by failing
+# its statement, which invalidates the whole pool (the request gets its 503 and
+# the next ones fresh connections).
+PING_AFTER_IDLE_SECONDS = 2.0
+
+
+def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+    record.info["checked_in_at"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    checked_in_at = record.info.get("checked_in_at")
+    if checked_in_at is None or time.monotonic() - checked_in_at < PING_AFTER_IDLE_SECONDS:
+        return  # a new connection, or one in use a moment ago
+    try:
+        proxy._pool._dialect.do_ping(dbapi_connection)
+    except Exception as error:
+        # The pool drops this connection and checks out another (a new one if need be).
+        raise DisconnectionError(f"idle connection failed its ping: {error}") from error
+
+
 class Database:
     """The engine and its session factory for one database URL."""
 
@@ -60,10 +86,11 @@ class Database:
             event.listen(self.read_engine, "connect", _on_sqlite_connect)
             event.listen(self.read_engine, "begin", _on_sqlite_begin_read)
         else:
-            engine_options.setdefault("pool_pre_ping", True)
             engine_options.setdefault("pool_size", 10)
             engine_options.setdefault("max_overflow", 20)
             self.engine = create_engine(url, **engine_options)
+            event.listen(self.engine, "checkin", _on_checkin)
+            event.listen(self.engine, "checkout", _ping_if_idle)
             self.read_engine = self.engine
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
@@ -105,41 +132,100 @@ def _row_values(obj: Any) -> dict[str, Any] | None:
     return values
 
 
-def write_pending(session: Session) -> None:
+class PendingStatement(NamedTuple):
+    """A DML statement to run with a use case's new rows (``write_pending``).
+
+    ``statement`` is built once (a module constant) with bound parameters whose
+    names no other pending statement uses; ``params`` gives their values.
+    """
+
+    statement: Executable
+    params: Mapping[str, Any]
+
+
+# One composed statement per shape of write (which tables, which columns, which
+# extra statements): built and compiled once, then only its parameters change,
+# so SQLAlchemy finds it in its compiled cache without walking the values and
+# psycopg prepares it on the server after a few executions.
+_composed: dict[tuple[Any, ...], Executable] = {}
+
+
+def write_pending(session: Session, *also: PendingStatement) -> None:
     """Write the session's new objects now: on PostgreSQL in one statement, else by a flush.
 
     The ORM's flush sends one INSERT per table, each waiting for the database; on
     PostgreSQL the rows of a use case (an incident, its version, status, event,
     audit entry) go as one statement of data-modifying CTEs instead — foreign
-    keys are checked at its end, so parents and children may come together. The
-    objects are then detached: their attributes stay readable, database-generated
-    keys (serial ids) are not read back. Only for objects nothing touches again in
-    this transaction (attached to another object, they would be inserted twice).
-    Rows that need the flush (a computed default, a key set only through a
-    relationship) are flushed by the ORM instead.
+    keys are checked at its end, so parents and children may come together —
+    along with the ``also`` statements (an ``INSERT … SELECT`` that needs no
+    round trip of its own). The objects are then detached: their attributes stay
+    readable, database-generated keys (serial ids) are not read back. Only for
+    objects nothing touches again in this transaction (attached to another
+    object, they would be inserted twice). Rows that need the flush (a computed
+    default, a key set only through a relationship) are flushed by the ORM
+    instead, and the ``also`` statements then run one by one.
     """
-    if session.get_bind().dialect.name != "postgresql":
-        session.flush()
-        return
     pending = list(session.new)
-    if not pending:
+    rows = _pending_rows(pending) if session.get_bind().dialect.name == "postgresql" else None
+    if rows is None:
+        session.flush()
+        with session.no_autoflush:
+            for extra in also:
+                session.execute(extra.statement, dict(extra.params))
         return
-    order = {table: index for index, table in enumerate(Base.metadata.sorted_tables)}
+    if not rows and not also:
+        return
+    shape = (
+        tuple((table, tuple(values)) for table, values in rows),
+        tuple(id(extra.statement) for extra in also),
+    )
+    composed = _composed.get(shape)
+    if composed is None:
+        composed = _compose(rows, [extra.statement for extra in also])
+        _composed[shape] = composed
+    params: dict[str, Any] = {}
+    for index, (_table, values) in enumerate(rows):
+        params.update((f"r{index}_{column}", value) for column, value in values.items())
+    for extra in also:
+        params.update(extra.params)
+    # Out of the session first: executing would otherwise flush them as well.
+    for obj in pending:
+        session.expunge(obj)
+    session.execute(composed, params)
+
+
+def _pending_rows(pending: list[Any]) -> list[tuple[Table, dict[str, Any]]] | None:
+    """The new objects' rows, parents first, or None if only a flush can write them."""
+    order = _table_order()
     pending.sort(key=lambda obj: order[obj.__table__])
-    inserts = []
+    rows = []
     for obj in pending:
         values = _row_values(obj)
         if values is None:
             # A value only the flush can give (a default to compute, a key set through
             # a relationship): let the ORM write these rows.
-            session.flush()
-            return
-        inserts.append(insert(obj.__table__).values(values))
-    *first, last = inserts
-    statement = last
-    for index, cte_insert in enumerate(first):
-        statement = statement.add_cte(cte_insert.cte(f"w{index}"))
-    # Out of the session first: executing would otherwise flush them as well.
-    for obj in pending:
-        session.expunge(obj)
-    session.execute(statement)
+            return None
+        rows.append((obj.__table__, values))
+    return rows
+
+
+@functools.cache
+def _table_order() -> dict[Table, int]:
+    return {table: index for index, table in enumerate(Base.metadata.sorted_tables)}
+
+
+def _compose(rows: list[tuple[Table, dict[str, Any]]], also: list[Executable]) -> Executable:
+    statements: list[Any] = [
+        insert(table).values(
+            {
+                column: bindparam(f"r{index}_{column}", type_=table.c[column].type)
+                for column in values
+            }
+        )
+        for index, (table, values) in enumerate(rows)
+    ]
+    statements += also
+    *first, last = statements
+    for index, statement in enumerate(first):
+        last = last.add_cte(statement.cte(f"w{index}"))
+    return cast(Executable, last)

@@ -34,6 +34,7 @@ from intake_service.models import (
 from intake_service.operators import find_operator
 from intake_service.places import CommuneLocator, check_place, service_for_code
 from intake_service.priority import assess
+from intake_service.reference_cache import ReferenceCache
 from intake_service.routing import UNROUTED_SERVICE, Routing
 from intake_service.sheet_diff import changed_paths, merge_patch
 from intake_service.sheet_warnings import sheet_warnings
@@ -132,6 +133,7 @@ def submit_incident(
     *,
     now: dt.datetime,
     locator: CommuneLocator,
+    reference: ReferenceCache,
     claim: IdempotencyClaim | None = None,
     ttl: dt.timedelta = dt.timedelta(hours=24),
 ) -> Incident:
@@ -142,7 +144,9 @@ def submit_incident(
     index decides, also between concurrent requests, where the second blocks
     until the first commits); the caller replays the first answer or answers 409.
     """
-    operator = operator_of(session, principal)
+    operator = reference.operator(session, principal.scope)
+    if operator is None:
+        raise UnknownOperator(principal.scope)
     incident_id = str(uuid.uuid4())
     if claim is not None:
         # An expired record with the same key gives its key up.
@@ -156,7 +160,7 @@ def submit_incident(
         if expired is not None:
             session.delete(expired)
             session.flush()
-    place = check_place(session, operator.id, sheet["location"], locator)
+    place = check_place(session, operator.id, sheet["location"], locator, reference)
     stored_sheet = _sheet_schema.dump(sheet)
     assessment = assess(sheet, now)
     incident = Incident(
@@ -207,11 +211,13 @@ def submit_incident(
             author=principal.actor,
         )
     )
-    _change_status(session, incident, "received", principal, now, {})
+    received = _status_change(incident, "received", principal, now, {})
+    session.add(received)
     _record_event(session, incident, "incident.submitted", now, {})
     audit.record(session, principal, "incident.submit", "incident", incident_id, now=now)
-    # The hot path of intake: every row above in one statement (on PostgreSQL).
-    write_pending(session)
+    # The hot path of intake: every row above, and the webhook delivery if the
+    # operator has a webhook, in one statement (on PostgreSQL).
+    write_pending(session, webhooks.status_change_delivery(incident, received, now))
     return incident
 
 
@@ -279,6 +285,7 @@ def amend_incident(
     *,
     now: dt.datetime,
     locator: CommuneLocator,
+    reference: ReferenceCache,
 ) -> Incident:
     """Merge ``patch`` into the sheet, validate the whole, keep a new version, recompute priority.
 
@@ -304,7 +311,7 @@ def amend_incident(
     changes = changed_paths(incident.sheet, stored_sheet)
     if not changes:
         return incident
-    place = check_place(session, incident.operator_id, sheet["location"], locator)
+    place = check_place(session, incident.operator_id, sheet["location"], locator, reference)
     assessment = assess(sheet, now)
     incident.version += 1
     incident.sheet = stored_sheet
@@ -662,6 +669,19 @@ def _change_status(
     now: dt.datetime,
     detail: dict[str, Any],
 ) -> None:
+    change = _status_change(incident, status, principal, now, detail)
+    session.add(change)
+    webhooks.enqueue_status_change(session, incident, change, now)
+
+
+def _status_change(
+    incident: Incident,
+    status: str,
+    principal: Principal,
+    now: dt.datetime,
+    detail: dict[str, Any],
+) -> StatusChange:
+    """The incident takes ``status``: its history gets the change (to add to the session)."""
     incident.status = status
     change = StatusChange(
         incident_id=incident.id,
@@ -672,8 +692,7 @@ def _change_status(
         detail=detail,
     )
     incident.status_changes.append(change)
-    session.add(change)
-    webhooks.enqueue_status_change(session, incident, change, now)
+    return change
 
 
 _CURRENT_SERVICE: Any = object()

@@ -73,8 +73,18 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
+class ZoneLookup(Protocol):
+    """Where the police-zone table is read (``reference_cache.ReferenceCache``)."""
+
+    def zone(self, session: Session, insee_code: str) -> PoliceZoneEntry | None: ...
+
+
 def check_place(
-    session: Session, operator_id: int, location: Mapping[str, Any], locator: CommuneLocator
+    session: Session,
+    operator_id: int,
+    location: Mapping[str, Any],
+    locator: CommuneLocator,
+    zones: ZoneLookup,
 ) -> PlaceCheck:
     """Check the location against the operator's feed and route the incident.
 
@@ -163,8 +173,7 @@ def check_place(
             }
         )
         return PlaceCheck(Routing(None, None, None), warnings)
-    zone = session.get(PoliceZone, insee_code)
-    entry = PoliceZoneEntry(zone.service_code, zone.service_name) if zone else None
+    entry = zones.zone(session, insee_code)
     return PlaceCheck(Routing(competent_service(insee_code, entry), insee_code, basis), warnings)
 
 

@@ -17,14 +17,15 @@ import socket
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import Integer, String, insert, literal, select
+from sqlalchemy import Integer, String, Table, bindparam, insert, literal, select
 from sqlalchemy.orm import Session
 
 from intake_service import audit
 from intake_service.access import OPERATOR_VISIBLE_DETAIL, Principal
+from intake_service.db import PendingStatement
 from intake_service.models import StatusChange, Webhook, WebhookDelivery
 
 SIGNATURE_HEADER = "X-Intake-Signature"
@@ -114,10 +115,40 @@ class IncidentRef(Protocol):
     def operator_reference(self) -> str: ...
 
 
-def enqueue_status_change(
-    session: Session, incident: IncidentRef, change: StatusChange, now: dt.datetime
-) -> None:
-    """Queue the status change for the operator's webhook, if it registered one."""
+# One INSERT … SELECT: a row only if the operator has a webhook, without reading it
+# first (this runs on every status change, most without webhook). Built once; the
+# parameters are prefixed so that it can join other statements (db.write_pending).
+# Core tables, not the mapped classes: given parameters, an ORM insert would be a bulk insert.
+_deliveries = cast(Table, WebhookDelivery.__table__)
+_webhooks = cast(Table, Webhook.__table__)
+_DELIVERY_INSERT = insert(_deliveries).from_select(
+    [
+        "operator_id",
+        "event_id",
+        "incident_id",
+        "payload",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "created_at",
+    ],
+    select(
+        _webhooks.c.operator_id,
+        bindparam("webhook_event_id", type_=String),
+        bindparam("webhook_incident_id", type_=String),
+        bindparam("webhook_payload", type_=_deliveries.c.payload.type),
+        literal("pending", String),
+        literal(0, Integer),
+        bindparam("webhook_now", type_=_deliveries.c.next_attempt_at.type),
+        bindparam("webhook_now", type_=_deliveries.c.created_at.type),
+    ).where(_webhooks.c.operator_id == bindparam("webhook_operator_id", type_=Integer)),
+)
+
+
+def status_change_delivery(
+    incident: IncidentRef, change: StatusChange, now: dt.datetime
+) -> PendingStatement:
+    """The statement queuing the status change for the operator's webhook, if it has one."""
     event_id = str(uuid.uuid4())
     payload = {
         "id": event_id,
@@ -129,35 +160,27 @@ def enqueue_status_change(
         "author_role": change.author_role,
         "detail": {k: v for k, v in change.detail.items() if k in OPERATOR_VISIBLE_DETAIL},
     }
-    # One INSERT … SELECT: a row only if the operator has a webhook, without
-    # reading it first (this runs on every status change, most without webhook).
-    values = select(
-        Webhook.operator_id,
-        literal(event_id, String),
-        literal(incident.id, String),
-        literal(payload, WebhookDelivery.__table__.c.payload.type),
-        literal("pending", String),
-        literal(0, Integer),
-        literal(now, WebhookDelivery.__table__.c.next_attempt_at.type),
-        literal(now, WebhookDelivery.__table__.c.created_at.type),
-    ).where(Webhook.operator_id == incident.operator_id)
-    statement = insert(WebhookDelivery).from_select(
-        [
-            "operator_id",
-            "event_id",
-            "incident_id",
-            "payload",
-            "state",
-            "attempts",
-            "next_attempt_at",
-            "created_at",
-        ],
-        values,
+    return PendingStatement(
+        _DELIVERY_INSERT,
+        {
+            "webhook_event_id": event_id,
+            "webhook_incident_id": incident.id,
+            "webhook_payload": payload,
+            "webhook_now": now,
+            "webhook_operator_id": incident.operator_id,
+        },
     )
+
+
+def enqueue_status_change(
+    session: Session, incident: IncidentRef, change: StatusChange, now: dt.datetime
+) -> None:
+    """Queue the status change for the operator's webhook, if it registered one."""
+    statement, params = status_change_delivery(incident, change, now)
     # The delivery row does not reference the incident's row: no need to flush the
     # pending incident first (a flush here would cost a second write of it later).
     with session.no_autoflush:
-        session.execute(statement)
+        session.execute(statement, dict(params))
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:

@@ -17,9 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from intake_service import incidents, metrics
 from intake_service.api.auth import current_principal, require
 from intake_service.api.blueprint import ApiBlueprint
-from intake_service.context import database, request_now
+from intake_service.context import database, locator, reference_cache, request_now
 from intake_service.incidents import IdempotencyClaim
-from intake_service.places import CommuneLocator
 from intake_service.rate_limits import rate_limited
 from schemas.errors import flatten_errors
 from schemas.incident import (
@@ -40,11 +39,6 @@ blp = ApiBlueprint(
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 _incident_schema = IncidentSchema()
-
-
-def _locator() -> CommuneLocator:
-    locator: CommuneLocator = current_app.extensions["intake.communes"]
-    return locator
 
 
 def _ttl() -> dt.timedelta:
@@ -167,7 +161,8 @@ class Incidents(MethodView):
                     current_principal(),
                     sheet,
                     now=request_now(),
-                    locator=_locator(),
+                    locator=locator(),
+                    reference=reference_cache(),
                     claim=claim,
                     ttl=_ttl(),
                 )
@@ -306,7 +301,8 @@ class Amendments(MethodView):
                     incident_id,
                     patch,
                     now=request_now(),
-                    locator=_locator(),
+                    locator=locator(),
+                    reference=reference_cache(),
                 )
                 return incidents.incident_document(incident, current_principal())
         except incidents.IncidentNotFound:

@@ -15,7 +15,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     g,
     jsonify,
     redirect,
@@ -28,8 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from intake_service import gtfs, incidents, labels
 from intake_service.access import Principal
-from intake_service.context import database, request_now
-from intake_service.places import CommuneLocator
+from intake_service.context import database, locator, reference_cache, request_now
 from intake_service.web import sheet_form_labels as form_labels
 from intake_service.web.auth import current_page_principal, page_requires
 from schemas.errors import flatten_errors
@@ -132,11 +130,15 @@ def submit() -> Any:
 
 def _accept(principal: Principal, sheet: dict[str, Any]) -> tuple[str | None, list[dict[str, str]]]:
     """Submit the valid sheet in one transaction: the incident's id, or the errors found."""
-    locator: CommuneLocator = current_app.extensions["intake.communes"]
     try:
         with database().transaction() as session:
             incident = incidents.submit_incident(
-                session, principal, sheet, now=request_now(), locator=locator
+                session,
+                principal,
+                sheet,
+                now=request_now(),
+                locator=locator(),
+                reference=reference_cache(),
             )
             incident_id = incident.id
     except IntegrityError:
