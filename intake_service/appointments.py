@@ -20,6 +20,12 @@ with no station (``station_code`` null): an administrator must import a station
 covering it (``intake-service stations import``); it is then booked at the next
 event of the incident.
 
+A withdrawn incident (a sheet sent by mistake) books nothing, and at its next event
+(``incident.withdrawn``) what it holds is undone: offers lapse, waiting requests leave
+the queue, coming appointments are cancelled as a person cancels them (audited, the
+victim and the referent emailed) and their slots go to the queue. Appointments that
+have started are left to the station, which marks them honoured or missed.
+
 Use cases take the caller's session and never commit.
 """
 
@@ -48,9 +54,14 @@ from intake_service.models import (
 MIN_LEAD = dt.timedelta(hours=1)
 WORKER = Principal(role="system", scope="*", actor="worker:appointments")
 # The request states: offered (undecided), waiting (no slot fits yet), booked,
-# declined (the offer lapsed: the amended sheet says no), cancelled.
+# declined (the offer lapsed: the amended sheet says no, or the sheet was withdrawn),
+# cancelled.
 LIVE_REQUEST_STATES = ("offered", "waiting", "booked")
 OUTCOMES = ("honoured", "missed")
+# The reason the victim's and the referent's emails give when a withdrawal cancels
+# an appointment (they read French). The operator's own words for the withdrawal
+# are written for the command centre and are not passed on.
+WITHDRAWAL_REASON = "La fiche d'incident a été retirée par l'exploitant."
 
 
 class NotFound(LookupError):
@@ -247,10 +258,13 @@ def book_for_incident(
     offer. Re-processing changes nothing already decided: a booking is kept, an
     offer whose victim now says ``yes`` is booked; an offer or a waiting request whose
     victim now says ``no`` (or is no longer eligible) is declined and leaves the queue.
+    A withdrawn incident has no eligible victim any more: see ``_undo_withdrawn``.
     """
     incident = _lock_incident(session, incident_id)
-    if incident is None or incident.status == "withdrawn" or incident.pseudonymised_at:
+    if incident is None or incident.pseudonymised_at:
         return []
+    if incident.status == "withdrawn":
+        return _undo_withdrawn(session, incident, now)
     existing = {
         request.victim_index: request
         for request in session.scalars(
@@ -325,16 +339,100 @@ def book_for_incident(
     return sorted(existing.values(), key=lambda request: request.victim_index)
 
 
+def _undo_withdrawn(
+    session: Session, incident: Incident, now: dt.datetime
+) -> list[AppointmentRequest]:
+    """Undo what a withdrawn incident (locked by the caller) holds; return its requests.
+
+    Appointments not yet started are cancelled as ``cancel`` does, their slots given
+    to the queue; offers lapse (``declined``, as when an amended sheet says no: an
+    offer never accepted is not a booking owed); waiting requests are ``cancelled``.
+    Running it again finds nothing left to undo.
+    """
+    freed: set[str] = set()
+    # Appointments are locked before requests, in the order a person's cancel or move
+    # takes them (appointment, then its request): the other order could deadlock.
+    _cancel_coming(session, incident.id, now, freed)
+    requests = session.scalars(
+        select(AppointmentRequest)
+        .where(AppointmentRequest.incident_id == incident.id)
+        .order_by(AppointmentRequest.victim_index)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    for request in requests:
+        if request.state not in ("offered", "waiting"):
+            continue
+        lapsed = request.state == "offered"
+        request.state = "declined" if lapsed else "cancelled"
+        request.updated_at = now
+        audit.record(
+            session,
+            WORKER,
+            "appointment_request.decline" if lapsed else "appointment_request.cancel",
+            "appointment_request",
+            str(request.id),
+            now=now,
+            detail={"reason": "incident_withdrawn"},
+        )
+    session.flush()
+    # An acceptance that committed while we waited for the requests' locks booked a
+    # slot; now that we hold them, nothing else can.
+    _cancel_coming(session, incident.id, now, freed)
+    for station_code in sorted(freed):
+        fill_from_queue(session, station_code, now)
+    return list(requests)
+
+
+def _cancel_coming(session: Session, incident_id: str, now: dt.datetime, freed: set[str]) -> None:
+    """Cancel the incident's booked appointments that have not started; add their
+    stations to ``freed``."""
+    coming = (
+        select(Appointment)
+        .join(AppointmentRequest, AppointmentRequest.id == Appointment.request_id)
+        .join(ComplaintSlot, ComplaintSlot.id == Appointment.slot_id)
+        .where(
+            AppointmentRequest.incident_id == incident_id,
+            Appointment.status == "booked",
+            ComplaintSlot.starts_at > now,
+        )
+        .order_by(Appointment.id)
+        .with_for_update(of=Appointment)
+        .execution_options(populate_existing=True)
+    )
+    # Asked again until none is left: a move that committed while we waited for its
+    # lock ended that appointment and booked another, which only a later statement sees.
+    while found := session.scalars(coming).all():
+        for appointment in found:
+            _cancel_booked(
+                session,
+                WORKER,
+                appointment,
+                WITHDRAWAL_REASON,
+                now,
+                detail={"cause": "incident_withdrawn"},
+            )
+            freed.add(appointment.station_code)
+
+
 def fill_from_queue(
     session: Session, station_code: str, now: dt.datetime, *, principal: Principal = WORKER
 ) -> list[Appointment]:
     """Book the station's waiting requests, earliest first, into its free reserved slots
-    (the earliest slot, even past a request's delay: late is better than never)."""
+    (the earliest slot, even past a request's delay: late is better than never).
+
+    A request whose incident was withdrawn is skipped: its waiting ends when the
+    withdrawal's event is applied (``_undo_withdrawn``), and meanwhile it must not
+    take a slot and send the victim a booking."""
+    withdrawn = exists().where(
+        Incident.id == AppointmentRequest.incident_id, Incident.status == "withdrawn"
+    )
     waiting = session.scalars(
         select(AppointmentRequest)
         .where(
             AppointmentRequest.station_code == station_code,
             AppointmentRequest.state == "waiting",
+            ~withdrawn,
         )
         .order_by(AppointmentRequest.created_at, AppointmentRequest.id)
         .with_for_update(skip_locked=True)
@@ -436,6 +534,8 @@ def accept_offer(
         raise Refused("state", f"Only an offer can be accepted; this request is {request.state}.")
     incident = session.get(Incident, request.incident_id)
     assert incident is not None
+    if incident.status == "withdrawn":
+        raise Refused("state", "The incident was withdrawn: its offers have lapsed.")
     request.book_by = policy.book_by(request.priority, now)
     if request.station_code is None:
         found = stations.competent_station(session, incident.insee_code)
@@ -459,6 +559,22 @@ def cancel(
     appointment = get_appointment(session, principal, appointment_id, lock=True)
     if appointment.status != "booked":
         raise Refused("status", f"The appointment is {appointment.status}, not booked.")
+    _cancel_booked(session, principal, appointment, reason, now)
+    fill_from_queue(session, appointment.station_code, now)
+    return appointment
+
+
+def _cancel_booked(
+    session: Session,
+    principal: Principal,
+    appointment: Appointment,
+    reason: str,
+    now: dt.datetime,
+    *,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """End a booked appointment (locked by the caller) and its request: audited, and the
+    victim and the operator's referent emailed. The caller gives the slot to the queue."""
     appointment.status = "cancelled"
     appointment.ended_at = now
     appointment.end_reason = reason
@@ -474,11 +590,9 @@ def cancel(
         "appointment",
         str(appointment.id),
         now=now,
-        detail={"slot_id": appointment.slot_id},
+        detail={"slot_id": appointment.slot_id, **(detail or {})},
     )
     notifications.appointment_notice(session, appointment.id, "cancelled", now)
-    fill_from_queue(session, appointment.station_code, now)
-    return appointment
 
 
 def reschedule(

@@ -70,7 +70,8 @@ def feed_queue(service_code: str | None, namespace: str = "") -> Queue:
 # The service's own consumers and the events each applies (workers/consumer.py).
 INTERNAL_CONSUMERS: dict[str, tuple[str, ...]] = {
     "linker": ("incident.submitted", "incident.amended"),
-    "appointments": ("incident.submitted", "incident.amended"),
+    # A withdrawal ends the incident's requests and frees its slots (appointments.py).
+    "appointments": ("incident.submitted", "incident.amended", "incident.withdrawn"),
 }
 
 

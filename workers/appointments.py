@@ -1,8 +1,10 @@
-"""The appointments worker: books for each submitted or amended incident, and releases
-unused reserved slots shortly before they start.
+"""The appointments worker: books for each submitted or amended incident, cancels what a
+withdrawn one holds, and releases unused reserved slots shortly before they start.
 
 Events come from ``internal.appointments`` through ``EventConsumer`` (each applied
-once); the handler reads the incident's current state (``appointments.book_for_incident``).
+once); the handler reads the incident's current state (``appointments.book_for_incident``),
+whatever the event's type: a withdrawn incident's requests end even if its events
+arrive out of order.
 The release of reserved slots runs beside it, every minute.
 """
 
@@ -31,7 +33,8 @@ def utc_now() -> dt.datetime:
 def booking_handler(
     policy: appointments.BookingPolicy, clock: Callable[[], dt.datetime] = utc_now
 ) -> Callable[[Session, Mapping[str, Any]], None]:
-    """The consumer's handler: book for the event's incident, as it is now."""
+    """The consumer's handler: book for the event's incident as it is now (or, withdrawn,
+    cancel its requests and coming appointments)."""
 
     def handle(session: Session, envelope: Mapping[str, Any]) -> None:
         incident_id = str(envelope["payload"]["incident"]["id"])
