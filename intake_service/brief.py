@@ -12,7 +12,9 @@ Two versions, chosen by the caller's role:
   the sheet and then deleted: ``PartnerIncident`` simply has no field that could hold
   a name, a phone number, a description or a narrative.
 
-Every export (CSV, PDF) is audited, whatever the version.
+Every export (CSV, PDF) is audited, whatever the version. The PDF carries, per problem,
+the chart of the assessment page (the same weeks and action starts: aggregates that
+partners read too).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from intake_service import (
     problems,
 )
 from intake_service.access import Principal
-from intake_service.assessment import BeforeAfter, paris_day, paris_midnight
+from intake_service.assessment import Assessment, BeforeAfter, paris_day, paris_midnight
 from intake_service.gpo_scope import NATURE_LABELS
 from intake_service.models import (
     GtfsRoute,
@@ -108,6 +110,8 @@ class ProblemBrief:
     actions_due: Sequence[ActionLine]
     actions_late: Sequence[ActionLine]
     figures: BeforeAfter | None
+    # The assessment page's chart data: weeks in scope and linked, the actions' starts.
+    weekly: Assessment
 
 
 @dataclass(frozen=True)
@@ -256,6 +260,9 @@ def _problem_brief(
             )
     else:
         incidents = [_partner_incident(session, incident) for incident, _ in new]
+    # What the assessment page shows (its default date and windows): its figures are the
+    # brief's before/after, its weeks the PDF's chart.
+    weekly = assessment.problem_assessment(session, principal, problem.id, None, None, now)
     horizon = meeting_date + dt.timedelta(days=DUE_WITHIN_DAYS)
     open_actions = [
         _action_line(action, meeting_date)
@@ -280,7 +287,8 @@ def _problem_brief(
             key=lambda a: (a.due_on, a.what),
         ),
         actions_late=sorted((a for a in open_actions if a.late), key=lambda a: (a.due_on, a.what)),
-        figures=assessment.before_after(session, problem, None, None, now),
+        figures=weekly.comparison,
+        weekly=weekly,
     )
 
 
@@ -627,6 +635,7 @@ def to_pdf(brief: Brief) -> bytes:
         if problem.actions_due:
             blocks.append(pdf.Paragraph("Actions à échéance dans les 14 jours"))
             blocks.append(_actions_table(problem.actions_due))
+        blocks.append(pdf.Chart(assessment.chart(problem.weekly)))
         if problem.figures is not None:
             blocks.append(
                 pdf.Paragraph(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -197,9 +198,46 @@ def _table(pdf: _Pdf, block: Table) -> None:
     pdf.line_break(2)
 
 
+SVG_NAMESPACE = "http://www.w3.org/2000/svg"
+# What fpdf2 does not draw, and warns about at each export: the screen reader's title
+# and description, the hatching pattern's definition.
+NOT_PRINTED = frozenset({"title", "desc", "defs"})
+
+
+def _latin1(text: str) -> str:
+    return text.translate(LATIN1_SPELLINGS).encode("latin-1", "replace").decode("latin-1")
+
+
+def printable_svg(svg: str) -> str:
+    """The SVG as fpdf2 can draw it (``Chart`` blocks go through this).
+
+    fpdf2 draws an SVG's text with a PDF core font (``sans-serif`` is Helvetica),
+    whatever font the document embeds: a character outside Latin-1 (a chart
+    title's "—", a cut label's "…", an apostrophe "’") would fail the whole
+    export. Those are spelled as ``pdf`` spells them for its core font. fpdf2 has
+    no patterns: the linked bars, hatched on screen, are drawn white with their
+    outline, and so is their legend, against the grey of the incidents in scope.
+    """
+    root = ET.fromstring(svg)  # noqa: S314 - our own charts (charts.py), not outside input
+    for parent in list(root.iter()):
+        for child in list(parent):
+            if child.tag.rpartition("}")[2] in NOT_PRINTED:
+                parent.remove(child)
+    for element in root.iter():
+        # Back to plain tags with the namespace declared once, as charts.py writes
+        # them: fpdf2 recognises an SVG by its opening "<svg".
+        element.tag = element.tag.rpartition("}")[2]
+        if element.get("fill", "").startswith("url("):
+            element.set("fill", "#ffffff")
+        if element.text:
+            element.text = _latin1(element.text)
+    root.set("xmlns", SVG_NAMESPACE)
+    return ET.tostring(root, encoding="unicode")
+
+
 def _chart(pdf: _Pdf, block: Chart) -> None:
     width = min(block.width_mm, pdf.w - pdf.l_margin - pdf.r_margin)
-    pdf.image(io.BytesIO(block.svg.encode("utf-8")), x=pdf.l_margin, w=width)
+    pdf.image(io.BytesIO(printable_svg(block.svg).encode("utf-8")), x=pdf.l_margin, w=width)
     if block.caption:
         pdf.set_font(pdf.body_font, "", 8.5)
         pdf.multi_cell(0, 4.5, pdf.plain(block.caption), new_x=XPos.LMARGIN, new_y=YPos.NEXT)

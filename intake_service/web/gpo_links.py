@@ -1,5 +1,6 @@
 """The GPO referent's pages for links: the queue of proposals (with the reasons, confirm
-or reject each) and the emerging problems (open one in a step).
+or reject each), the emerging problems (open one in a step), and the links by hand (an
+incident's page links it to a problem, a problem's page unlinks its incidents).
 
 Incidents appear by their summary only: time, place by name, natures, priority. Their
 narrative and names are on the incident's detail (read and audited elsewhere).
@@ -7,6 +8,7 @@ narrative and names are on the incident's detail (read and audited elsewhere).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import (
@@ -21,7 +23,7 @@ from flask import (
     url_for,
 )
 
-from intake_service import labels, linking, problems
+from intake_service import labels, linking, problem_lifecycle, problems
 from intake_service.access import gpo_of
 from intake_service.context import database
 from intake_service.labels import (
@@ -38,6 +40,8 @@ from intake_service.web.auth import current_page_principal, page_requires
 bp = Blueprint("gpo_links", __name__, url_prefix="/gpo")
 
 REASON_MAX = 2000
+# A problem's id as the link form posts it (a UUID): anything else is not looked up.
+PROBLEM_ID = re.compile(r"[0-9a-fA-F-]{1,36}")
 
 
 def _incident_view(summary: dict[str, Any]) -> dict[str, Any]:
@@ -72,7 +76,10 @@ def proposals(gpo_code: str) -> Any:
     return render_template("gpo_proposals.html", gpo_code=gpo_code, items=items)
 
 
-def _decided(problem_id: str, incident_id: str, decide: Any, message: str) -> Any:
+def _decided(
+    problem_id: str, incident_id: str, decide: Any, message: str, back: str | None = None
+) -> Any:
+    """Apply the referent's decision, then back to ``back`` (by default the proposals)."""
     principal = current_page_principal()
     try:
         with database().transaction() as session:
@@ -83,7 +90,7 @@ def _decided(problem_id: str, incident_id: str, decide: Any, message: str) -> An
         flash(refused.message, "info")
     else:
         flash(message, "succes")
-    return redirect(url_for("gpo_links.proposals", gpo_code=gpo_of(principal)), code=303)
+    return redirect(back or url_for("gpo_links.proposals", gpo_code=gpo_of(principal)), code=303)
 
 
 @bp.route("/problemes/<problem_id>/liens/<linked_incident_id>/confirmer", methods=["POST"])
@@ -109,20 +116,65 @@ def reject(problem_id: str, linked_incident_id: str) -> Any:
     )
 
 
+@bp.route("/problemes/<problem_id>/liens/<linked_incident_id>/delier", methods=["POST"])
+@page_requires("gpo.manage")
+def unlink(problem_id: str, linked_incident_id: str) -> Any:
+    """Take a linked incident out of the problem (journalled); back to the problem."""
+    return _decided(
+        problem_id,
+        linked_incident_id,
+        lambda s, p, pid, iid: linking.unlink(s, p, pid, iid, g.now),
+        "Incident délié du problème.",
+        back=url_for("gpo.problem_detail", problem_id=problem_id) + "#incidents",
+    )
+
+
+@bp.route("/<gpo_code>/incidents/<linked_incident_id>/rattacher", methods=["POST"])
+@page_requires("gpo.manage")
+def link(gpo_code: str, linked_incident_id: str) -> Any:
+    """Link the incident by hand to the problem chosen; the problem's page then lists it."""
+    _own_gpo(gpo_code)
+    problem_id = request.form.get("probleme", "").strip()
+    if not PROBLEM_ID.fullmatch(problem_id):
+        flash("Choisissez le problème auquel rattacher l'incident.", "erreur")
+        return redirect(
+            url_for("gpo_links.incident", gpo_code=gpo_code, linked_incident_id=linked_incident_id)
+            + "#rattacher",
+            code=303,
+        )
+    return _decided(
+        problem_id,
+        linked_incident_id,
+        lambda s, p, pid, iid: linking.link(s, p, pid, iid, g.now),
+        "Incident rattaché au problème.",
+        back=url_for("gpo.problem_detail", problem_id=problem_id) + "#incidents",
+    )
+
+
 @bp.route("/<gpo_code>/incidents/<linked_incident_id>")
 @page_requires("gpo.read_incidents")
 def incident(gpo_code: str, linked_incident_id: str) -> Any:
-    """An incident of the GPO with its narrative: the read is audited."""
+    """An incident of the GPO with its narrative (the read is audited), its links, and
+    the GPO's open problems it may be linked to by hand."""
     _own_gpo(gpo_code)
+    principal = current_page_principal()
     try:
         with database().transaction() as session:
-            found = linking.read_incident(
-                session, current_page_principal(), gpo_code, linked_incident_id, g.now
-            )
+            found = linking.read_incident(session, principal, gpo_code, linked_incident_id, g.now)
             summary = _incident_view(linking.incident_summary(session, found))
             sheet = found.sheet
             links = linking.links_of_incident(session, gpo_code, found.id)
-    except linking.NotFound:
+            linked = {item["problem_id"] for item in links if item["state"] == "confirmed"}
+            linkable = sorted(
+                (
+                    (problem.title, problem.id)
+                    for problem in problems.list_problems(session, principal, gpo_code)
+                    if problem.id not in linked
+                    and problem_lifecycle.is_linkable(problem.state, problem.watch_until, g.now)
+                ),
+                key=lambda choice: choice[0].casefold(),
+            )
+    except (linking.NotFound, problems.NotFound):
         abort(404)
     return render_template(
         "gpo_incident.html",
@@ -136,6 +188,7 @@ def incident(gpo_code: str, linked_incident_id: str) -> Any:
         victim_labels=VICTIM_KIND_LABELS,
         weapon_labels=WEAPON_LABELS,
         link_states=labels.LINK_STATE_LABELS,
+        linkable=linkable,
     )
 
 

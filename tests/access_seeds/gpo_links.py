@@ -3,7 +3,8 @@
 Uses the problem that ``tests/access_seeds/gpo.py`` seeds (``<problem_id>``). Rows that
 decide a link act on a fresh incident of tisseo, proposed (``fresh: gpo_proposal``) or
 linked (``fresh: gpo_linked``) to that problem: ``<linked_incident_id>``. The manual
-link and the emerging-problem bodies name the matrix's seeded incident (tisseo, ddsp-31).
+link and the emerging-problem bodies name the matrix's seeded incident (tisseo, ddsp-31);
+the manual link form, that problem.
 """
 
 from __future__ import annotations
@@ -58,7 +59,9 @@ def _link(setting: Any, state: str) -> dict[str, str]:
 
 def seed(setting: Any) -> dict[str, str]:
     SEEDED["incident_id"] = setting.incident_id
-    return _link(setting, "proposed")
+    seeded = _link(setting, "proposed")
+    SEEDED["problem_id"] = seeded["problem_id"]
+    return seeded
 
 
 FRESH = {
@@ -74,4 +77,5 @@ BODIES = {
     ),
     "gpo_reject_form": ("form", lambda: {"motif": "Sans rapport."}),
     "gpo_cluster_form": ("form", lambda: {"famille": "persons", "incident": SEEDED["incident_id"]}),
+    "gpo_manual_link_form": ("form", lambda: {"probleme": SEEDED["problem_id"]}),
 }

@@ -46,6 +46,38 @@ def brief_url(scenario: Scenario, suffix: str = "") -> str:
     return f"/api/v1/gpos/gpo-toulouse/brief{suffix}?date={scenario.meeting_date.isoformat()}"
 
 
+def chart_url(scenario: Scenario) -> str:
+    return f"/api/v1/problems/{scenario.problem_id}/assessment.svg"
+
+
+def printed(text: str) -> str:
+    """A chart's text as the PDF draws it (its core font spells what is outside Latin-1)."""
+    return text.replace("—", "-").replace("…", "...")
+
+
+def assert_chart_of_the_page_in(text: str, page_chart: Any, pivot: dt.date) -> None:
+    """The brief's PDF draws the chart the assessment page shows: its title, legend,
+    each week's label and each action's start (the drawn text of the page's SVG)."""
+    assert page_chart.status_code == 200
+    root = ET.fromstring(page_chart.data)  # noqa: S314 - our own output, under test
+    drawn = [
+        element.text
+        for element in root.iter(f"{{{SVG_NS['svg']}}}text")
+        if element.text and not element.text.isdigit()  # tick values: lone digits anywhere
+    ]
+    assert f"Incidents par semaine — {TITLE}" in drawn
+    assert "Rattachés au problème" in drawn
+    markers = [
+        element.text for element in root.iterfind(".//svg:g[@class='marker']/svg:text", SVG_NS)
+    ]
+    assert markers == [
+        f"{pivot:%d/%m} Patrouilles renforcée…",
+        f"{pivot + dt.timedelta(days=3):%d/%m} Nettoyage des abords",
+    ]
+    missing = [value for value in drawn if printed(value or "") not in text]
+    assert missing == []
+
+
 def test_assessment_weeks_and_before_after(setup: Any) -> None:
     client, tokens, scenario = setup
     response = client.get(
@@ -180,6 +212,9 @@ def test_partner_brief_has_no_personal_data_in_json_csv_or_pdf(setup: Any, db: D
     text = pdf_text(pdf_response.data)
     assert "Capitole" in text
     assert "sans données personnelles" in text
+    assert_chart_of_the_page_in(
+        text, client.get(chart_url(scenario), headers=tokens["gpo_partner"]), scenario.pivot
+    )
     outputs = {
         "json": response.get_data(as_text=True),
         "csv": csv_response.get_data(as_text=True),
@@ -205,7 +240,11 @@ def test_referent_exports_are_audited(setup: Any, db: Database) -> None:
     ]
     assert rows[0]["rattache"] == "oui"
     pdf_response = client.get(brief_url(scenario, ".pdf"), headers=tokens["gpo_referent"])
-    assert "Zéphyrin" in pdf_text(pdf_response.data)
+    text = pdf_text(pdf_response.data)
+    assert "Zéphyrin" in text
+    assert_chart_of_the_page_in(
+        text, client.get(chart_url(scenario), headers=tokens["gpo_referent"]), scenario.pivot
+    )
     exports = audit_entries(db, "gpo.brief.export")
     assert sorted(e.detail["format"] for e in exports) == ["csv", "pdf"]
     assert {e.detail["version"] for e in exports} == {"referent"}
