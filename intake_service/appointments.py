@@ -26,7 +26,9 @@ the queue, coming appointments are cancelled as a person cancels them (audited, 
 victim and the referent emailed) and their slots go to the queue. Appointments that
 have started are left to the station, which marks them honoured or missed.
 
-Use cases take the caller's session and never commit.
+Use cases take the caller's session and never commit. Those that may write an email
+take the ``BookingPolicy`` the entry point built from its ``Config`` (``policy_of``):
+it says where the deployment's email texts are.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Select, exists, select
@@ -80,11 +83,14 @@ class Refused(Exception):
 
 @dataclass(frozen=True)
 class BookingPolicy:
-    """The delays (settings ``appointment_urgent_days``/``appointment_working_days``)."""
+    """What the booking use cases take from ``Config``: the delays (settings
+    ``appointment_urgent_days``/``appointment_working_days``) and the folder of the
+    deployment's email texts (``notifications.render``; None: the packaged texts)."""
 
     urgent_days: int = 2
     working_days: int = 5
     holidays: Container[dt.date] | None = field(default=None, compare=False)
+    email_overrides: Path | None = None
 
     def book_by(self, priority: str, accepted_at: dt.datetime) -> dt.datetime:
         calendar = self.holidays if self.holidays is not None else stations.french_holidays()
@@ -97,13 +103,12 @@ class BookingPolicy:
         )
 
 
-DEFAULT_POLICY = BookingPolicy()
-
-
 def policy_of(config: Any) -> BookingPolicy:
     """The policy of a ``Config``."""
     return BookingPolicy(
-        urgent_days=config.appointment_urgent_days, working_days=config.appointment_working_days
+        urgent_days=config.appointment_urgent_days,
+        working_days=config.appointment_working_days,
+        email_overrides=config.instance_path / "emails",
     )
 
 
@@ -171,6 +176,7 @@ def _booked(
     slot: ComplaintSlot,
     now: dt.datetime,
     kind: str,
+    policy: BookingPolicy,
 ) -> None:
     request.state = "booked"
     request.station_code = slot.station_code
@@ -185,7 +191,9 @@ def _booked(
         now=now,
         detail={"request_id": request.id, "slot_id": slot.id, "station": slot.station_code},
     )
-    notifications.appointment_notice(session, appointment.id, kind, now)
+    notifications.appointment_notice(
+        session, appointment.id, kind, now, overrides=policy.email_overrides
+    )
 
 
 def _book(
@@ -194,6 +202,7 @@ def _book(
     request: AppointmentRequest,
     now: dt.datetime,
     deadline: dt.datetime | None,
+    policy: BookingPolicy,
 ) -> Appointment | None:
     """Book the earliest free slot of the request's station before ``deadline``, or None."""
     if request.station_code is None:
@@ -208,15 +217,19 @@ def _book(
             # Booked by a transaction that committed after we looked: the next one.
             tried.add(slot.id)
             continue
-        _booked(session, principal, request, appointment, slot, now, "booked")
+        _booked(session, principal, request, appointment, slot, now, "booked", policy)
         return appointment
 
 
 def _book_or_wait(
-    session: Session, principal: Principal, request: AppointmentRequest, now: dt.datetime
+    session: Session,
+    principal: Principal,
+    request: AppointmentRequest,
+    now: dt.datetime,
+    policy: BookingPolicy,
 ) -> Appointment | None:
     """Book within the delay, else the request waits and the station is alerted."""
-    appointment = _book(session, principal, request, now, request.book_by)
+    appointment = _book(session, principal, request, now, request.book_by, policy)
     if appointment is None:
         request.state = "waiting"
         request.updated_at = now
@@ -229,7 +242,7 @@ def _book_or_wait(
             str(request.id),
             now=now,
         )
-        notifications.waiting_alert(session, request.id, now)
+        notifications.waiting_alert(session, request.id, now, overrides=policy.email_overrides)
     return appointment
 
 
@@ -250,7 +263,7 @@ def book_for_incident(
     incident_id: str,
     now: dt.datetime,
     *,
-    policy: BookingPolicy = DEFAULT_POLICY,
+    policy: BookingPolicy,
 ) -> list[AppointmentRequest]:
     """Apply the eligibility of the incident's current sheet; return its requests.
 
@@ -264,7 +277,7 @@ def book_for_incident(
     if incident is None or incident.pseudonymised_at:
         return []
     if incident.status == "withdrawn":
-        return _undo_withdrawn(session, incident, now)
+        return _undo_withdrawn(session, incident, now, policy)
     existing = {
         request.victim_index: request
         for request in session.scalars(
@@ -323,16 +336,16 @@ def book_for_incident(
                 detail={"incident_id": incident.id, "outcome": decision.outcome},
             )
             if decision.outcome == "book":
-                _book_or_wait(session, WORKER, request, now)
+                _book_or_wait(session, WORKER, request, now, policy)
             continue
         if decision.outcome == "book" and request.state in ("offered", "declined"):
             # The amended sheet now says yes: the delay runs from now.
             request.book_by = policy.book_by(incident.priority, now)
             request.station_code = request.station_code or competent()
-            _book_or_wait(session, WORKER, request, now)
+            _book_or_wait(session, WORKER, request, now, policy)
         elif request.state == "waiting":
             request.station_code = request.station_code or competent()
-            _book(session, WORKER, request, now, request.book_by)
+            _book(session, WORKER, request, now, request.book_by, policy)
         elif decision.outcome == "offer" and request.state == "declined":
             request.state = "offered"
             request.updated_at = now
@@ -340,7 +353,7 @@ def book_for_incident(
 
 
 def _undo_withdrawn(
-    session: Session, incident: Incident, now: dt.datetime
+    session: Session, incident: Incident, now: dt.datetime, policy: BookingPolicy
 ) -> list[AppointmentRequest]:
     """Undo what a withdrawn incident (locked by the caller) holds; return its requests.
 
@@ -352,7 +365,7 @@ def _undo_withdrawn(
     freed: set[str] = set()
     # Appointments are locked before requests, in the order a person's cancel or move
     # takes them (appointment, then its request): the other order could deadlock.
-    _cancel_coming(session, incident.id, now, freed)
+    _cancel_coming(session, incident.id, now, freed, policy)
     requests = session.scalars(
         select(AppointmentRequest)
         .where(AppointmentRequest.incident_id == incident.id)
@@ -378,13 +391,15 @@ def _undo_withdrawn(
     session.flush()
     # An acceptance that committed while we waited for the requests' locks booked a
     # slot; now that we hold them, nothing else can.
-    _cancel_coming(session, incident.id, now, freed)
+    _cancel_coming(session, incident.id, now, freed, policy)
     for station_code in sorted(freed):
-        fill_from_queue(session, station_code, now)
+        fill_from_queue(session, station_code, now, policy=policy)
     return list(requests)
 
 
-def _cancel_coming(session: Session, incident_id: str, now: dt.datetime, freed: set[str]) -> None:
+def _cancel_coming(
+    session: Session, incident_id: str, now: dt.datetime, freed: set[str], policy: BookingPolicy
+) -> None:
     """Cancel the incident's booked appointments that have not started; add their
     stations to ``freed``."""
     coming = (
@@ -410,13 +425,19 @@ def _cancel_coming(session: Session, incident_id: str, now: dt.datetime, freed: 
                 appointment,
                 WITHDRAWAL_REASON,
                 now,
+                policy,
                 detail={"cause": "incident_withdrawn"},
             )
             freed.add(appointment.station_code)
 
 
 def fill_from_queue(
-    session: Session, station_code: str, now: dt.datetime, *, principal: Principal = WORKER
+    session: Session,
+    station_code: str,
+    now: dt.datetime,
+    *,
+    policy: BookingPolicy,
+    principal: Principal = WORKER,
 ) -> list[Appointment]:
     """Book the station's waiting requests, earliest first, into its free reserved slots
     (the earliest slot, even past a request's delay: late is better than never).
@@ -439,7 +460,7 @@ def fill_from_queue(
     ).all()
     booked: list[Appointment] = []
     for request in waiting:
-        appointment = _book(session, principal, request, now, None)
+        appointment = _book(session, principal, request, now, None, policy)
         if appointment is None:
             break
         booked.append(appointment)
@@ -524,7 +545,7 @@ def accept_offer(
     request_id: int,
     now: dt.datetime,
     *,
-    policy: BookingPolicy = DEFAULT_POLICY,
+    policy: BookingPolicy,
 ) -> AppointmentRequest:
     """The operator accepts an offer for its staff victim: booked now, or waits."""
     request = get_request(session, principal, request_id, lock=True)
@@ -548,19 +569,25 @@ def accept_offer(
         str(request.id),
         now=now,
     )
-    _book_or_wait(session, principal, request, now)
+    _book_or_wait(session, principal, request, now, policy)
     return request
 
 
 def cancel(
-    session: Session, principal: Principal, appointment_id: int, reason: str, now: dt.datetime
+    session: Session,
+    principal: Principal,
+    appointment_id: int,
+    reason: str,
+    now: dt.datetime,
+    *,
+    policy: BookingPolicy,
 ) -> Appointment:
     """Cancel a booked appointment; its slot is free at once and offered to the queue."""
     appointment = get_appointment(session, principal, appointment_id, lock=True)
     if appointment.status != "booked":
         raise Refused("status", f"The appointment is {appointment.status}, not booked.")
-    _cancel_booked(session, principal, appointment, reason, now)
-    fill_from_queue(session, appointment.station_code, now)
+    _cancel_booked(session, principal, appointment, reason, now, policy)
+    fill_from_queue(session, appointment.station_code, now, policy=policy)
     return appointment
 
 
@@ -570,6 +597,7 @@ def _cancel_booked(
     appointment: Appointment,
     reason: str,
     now: dt.datetime,
+    policy: BookingPolicy,
     *,
     detail: dict[str, Any] | None = None,
 ) -> None:
@@ -592,7 +620,9 @@ def _cancel_booked(
         now=now,
         detail={"slot_id": appointment.slot_id, **(detail or {})},
     )
-    notifications.appointment_notice(session, appointment.id, "cancelled", now)
+    notifications.appointment_notice(
+        session, appointment.id, "cancelled", now, overrides=policy.email_overrides
+    )
 
 
 def reschedule(
@@ -602,6 +632,8 @@ def reschedule(
     slot_id: int,
     reason: str,
     now: dt.datetime,
+    *,
+    policy: BookingPolicy,
 ) -> Appointment:
     """Move a booked appointment to ``slot_id`` (its station, or another of the same
     police service); the old one becomes ``rescheduled``, its slot goes to the queue."""
@@ -651,8 +683,8 @@ def reschedule(
         now=now,
         detail={"to": moved.id},
     )
-    _booked(session, principal, request, moved, slot, now, "rescheduled")
-    fill_from_queue(session, old_station, now)
+    _booked(session, principal, request, moved, slot, now, "rescheduled", policy)
+    fill_from_queue(session, old_station, now, policy=policy)
     return moved
 
 

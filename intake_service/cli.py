@@ -209,12 +209,19 @@ def demo_group() -> None:
 @demo_group.command("load")
 def demo_load() -> None:
     """Load the demo operators and print a token for each role."""
+    from intake_service import appointments
+
     config = _config()
     if not config.embedded:
         _fail("demo data is only for the embedded mode (unset DATABASE_URL).")
     migrate.upgrade(config.database_url)
     with _transaction() as session:
-        loaded = demo.load(session, now=_now(), commune_of=_commune_of(config))
+        loaded = demo.load(
+            session,
+            now=_now(),
+            commune_of=_commune_of(config),
+            policy=appointments.policy_of(config),
+        )
     click.echo("Demo tokens (embedded mode only; do not use in production):")
     for role, scope, secret in loaded:
         click.echo(f"  {role:<16} {scope:<12} {secret}")

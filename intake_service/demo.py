@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,6 +20,9 @@ from intake_service.models import ApiToken, User
 from intake_service.operators import add_operator
 from intake_service.tokens import create_token, hash_token
 from intake_service.zones import read_zones, replace_zones
+
+if TYPE_CHECKING:
+    from intake_service.appointments import BookingPolicy
 
 OPERATORS = (
     ("tisseo", "Tisséo (Toulouse) — démo"),
@@ -60,9 +64,14 @@ POLICE_ZONES = DEMO_DATA / "police_zones.csv"
 
 
 def load(
-    session: Session, *, now: dt.datetime, commune_of: Callable[[float, float], str | None]
+    session: Session,
+    *,
+    now: dt.datetime,
+    commune_of: Callable[[float, float], str | None],
+    policy: BookingPolicy,
 ) -> list[tuple[str, str, str]]:
-    """Add the demo operators, their GTFS feeds, the police-zone table and a token per role.
+    """Add the demo operators, their GTFS feeds, the police-zone table and a token per role
+    (and the stations, whose new slots go to waiting requests with ``policy``).
 
     Idempotent; returns (role, scope, secret) rows.
     """
@@ -87,7 +96,7 @@ def load(
         if hash_token(secret) not in existing:
             create_token(session, role, scope, f"demo {role} {scope}", now=now, secret=secret)
     load_gpo(session, now=now)
-    load_stations(session, now=now)
+    load_stations(session, now=now, policy=policy)
     return list(TOKENS)
 
 
@@ -153,7 +162,7 @@ STATIONS = DEMO_DATA / "stations.csv"
 STATION_HOURS = {day: [("09:00", "12:00"), ("14:00", "17:00")] for day in range(5)}
 
 
-def load_stations(session: Session, *, now: dt.datetime) -> None:
+def load_stations(session: Session, *, now: dt.datetime, policy: BookingPolicy) -> None:
     """The demo police stations and the coming week of slots, half reserved. Idempotent."""
     from intake_service import stations
 
@@ -162,5 +171,13 @@ def load_stations(session: Session, *, now: dt.datetime) -> None:
     today = now.astimezone(stations.PARIS).date()
     for row in rows:
         stations.generate_slots(
-            session, row.code, today, today + dt.timedelta(days=6), STATION_HOURS, 30, 0.5, now
+            session,
+            row.code,
+            today,
+            today + dt.timedelta(days=6),
+            STATION_HOURS,
+            30,
+            0.5,
+            now,
+            policy=policy,
         )

@@ -3,9 +3,11 @@
 Called by the booking use cases (``appointments``) in their own transaction: each
 call adds one ``EmailMessage`` row, sent later by the mailer worker (so a mail
 server that is down never loses a booking). The text is French, from the Jinja
-templates in ``intake_service/templates/emails/``; a file of the same name in
-``INSTANCE_PATH/emails/`` replaces the packaged one (a broken replacement falls
-back to the packaged text and is logged).
+templates in ``intake_service/templates/emails/``; a file of the same name in the
+deployment's overrides folder replaces the packaged one (a broken replacement falls
+back to the packaged text and is logged). That folder is ``emails/`` in the
+configured instance folder (``Config.instance_path``): the entry points read it from
+their ``Config`` and every notice is given it (``overrides``), never the environment.
 
 Recipients: the victim's contact email (the sheet's ``victims[i].contact.email``)
 and the operator's referent (``Operator.referent_email``). A victim with no email
@@ -18,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,11 +61,6 @@ class NoticeError(LookupError):
     """The appointment or request to notify about does not exist."""
 
 
-def override_dir() -> Path:
-    """Where a deployment puts its own email texts (``INSTANCE_PATH/emails``)."""
-    return Path(os.environ.get("INSTANCE_PATH") or "instance").resolve() / "emails"
-
-
 def _environment(directory: Path | None) -> jinja2.Environment:
     loaders: list[jinja2.BaseLoader] = []
     if directory is not None:
@@ -79,12 +75,14 @@ def _environment(directory: Path | None) -> jinja2.Environment:
     )
 
 
-def render(name: str, context: dict[str, Any]) -> str:
-    """The text of template ``name`` (e.g. ``appointment_booked.txt``), override first."""
-    directory = override_dir()
-    if directory.is_dir():
+def render(name: str, context: dict[str, Any], *, overrides: Path | None) -> str:
+    """The text of template ``name`` (e.g. ``appointment_booked.txt``): the one in the
+    ``overrides`` folder when there is one (None, or a folder that does not exist: the
+    packaged texts only)."""
+    # Looked at on each notice, so texts added to a running deployment apply at once.
+    if overrides is not None and overrides.is_dir():
         try:
-            return _environment(directory).get_template(name).render(context)
+            return _environment(overrides).get_template(name).render(context)
         except jinja2.TemplateError as exc:
             # A deployment's broken text must not block a booking: the packaged one is sent.
             log.warning(
@@ -201,9 +199,15 @@ def _reason(session: Session, appointment: Appointment, kind: str) -> str | None
 
 
 def appointment_notice(
-    session: Session, appointment_id: int, kind: str, now: dt.datetime
+    session: Session,
+    appointment_id: int,
+    kind: str,
+    now: dt.datetime,
+    *,
+    overrides: Path | None,
 ) -> EmailMessage:
-    """Write the email of a booking, a move or a cancellation (to be sent by the mailer)."""
+    """Write the email of a booking, a move or a cancellation (to be sent by the mailer),
+    with the deployment's texts from ``overrides`` (see ``render``)."""
     if kind not in APPOINTMENT_KINDS:
         raise ValueError(f"unknown appointment notice {kind!r}")
     appointment = session.get(Appointment, appointment_id)
@@ -235,7 +239,7 @@ def appointment_notice(
         "in_person": bool(natures & IN_PERSON_NATURES),
         "reason": _reason(session, appointment, kind),
     }
-    body = render(f"appointment_{kind}.txt", context)
+    body = render(f"appointment_{kind}.txt", context, overrides=overrides)
     ics = build_ics(
         kind=kind,
         uid=event_uid(request.id),
@@ -262,8 +266,11 @@ def appointment_notice(
     return message
 
 
-def waiting_alert(session: Session, request_id: int, now: dt.datetime) -> EmailMessage:
-    """Alert the station's referent that a priority request waits for a slot."""
+def waiting_alert(
+    session: Session, request_id: int, now: dt.datetime, *, overrides: Path | None
+) -> EmailMessage:
+    """Alert the station's referent that a priority request waits for a slot (the
+    deployment's text from ``overrides``, see ``render``)."""
     request = session.get(AppointmentRequest, request_id)
     if request is None:
         raise NoticeError(f"no appointment request {request_id}")
@@ -287,7 +294,7 @@ def waiting_alert(session: Session, request_id: int, now: dt.datetime) -> EmailM
         kind="waiting_alert",
         recipients=recipients,
         subject=SUBJECTS["waiting_alert"].format(station=station_name),
-        body=render("waiting_alert.txt", context),
+        body=render("waiting_alert.txt", context, overrides=overrides),
         ics=None,
         appointment_id=None,
         request_id=request.id,

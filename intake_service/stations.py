@@ -12,8 +12,10 @@ administrator adds one: such requests are listed as waiting with no station.
 
 Slots are complaint-taking times of a station, in Europe/Paris time; French public
 holidays are never offered (``holidays`` package). A share of them is reserved for
-priority appointments; an unused reserved slot is released (``released_at``) a set
-time before it starts, for ordinary booking.
+priority appointments, offered first to the station's waiting requests (booked with
+the caller's ``BookingPolicy``, which says where the deployment's email texts are); an
+unused reserved slot is released (``released_at``) a set time before it starts, for
+ordinary booking.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from collections.abc import Callable, Container, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import holidays as holidays_package
 from sqlalchemy import delete, exists, select, update
@@ -35,6 +38,10 @@ from intake_service import audit
 from intake_service.access import Principal, station_of
 from intake_service.eligibility import PARIS
 from intake_service.models import Appointment, ComplaintSlot, PoliceStation, StationCommune
+
+if TYPE_CHECKING:
+    # The booking module imports this one: its policy is only named here.
+    from intake_service.appointments import BookingPolicy
 
 COLUMNS = ("code", "name", "address", "lat", "lon", "service_code", "communes", "referent_email")
 STATION_CODE = re.compile(r"[a-z0-9][a-z0-9-]{1,63}")
@@ -314,13 +321,15 @@ def create_slot(
     *,
     reserved: bool,
     now: dt.datetime,
+    policy: BookingPolicy,
     principal: Principal = SYSTEM,
     holidays: Container[dt.date] | None = None,
     fill_queue: bool = True,
 ) -> ComplaintSlot:
     """One slot; refused on a public holiday, in the past, or ending before it starts.
 
-    A reserved slot is first offered to the station's waiting requests.
+    A reserved slot is first offered to the station's waiting requests (booked with
+    ``policy``).
     """
     calendar = french_holidays() if holidays is None else holidays
     if ends_at <= starts_at:
@@ -342,7 +351,7 @@ def create_slot(
     session.flush()
     audit.record(session, principal, "slot.create", "complaint_slot", str(slot.id), now=now)
     if fill_queue and reserved:
-        _fill_queue(session, station_code, now)
+        _fill_queue(session, station_code, now, policy)
     return slot
 
 
@@ -370,6 +379,7 @@ def generate_slots(
     reserved_share: float,
     now: dt.datetime,
     *,
+    policy: BookingPolicy,
     principal: Principal = SYSTEM,
     holidays: Container[dt.date] | None = None,
     fill_queue: bool = True,
@@ -447,7 +457,7 @@ def generate_slots(
         detail={"slots": len(created), "from": start_date.isoformat(), "to": end_date.isoformat()},
     )
     if fill_queue and any(slot.reserved for slot in created):
-        _fill_queue(session, station_code, now)
+        _fill_queue(session, station_code, now, policy)
     return created
 
 
@@ -501,8 +511,10 @@ def release_reserved(session: Session, now: dt.datetime, release_before: dt.time
     return released
 
 
-def _fill_queue(session: Session, station_code: str, now: dt.datetime) -> None:
+def _fill_queue(
+    session: Session, station_code: str, now: dt.datetime, policy: BookingPolicy
+) -> None:
     # The booking module uses this one: imported here, when needed, to avoid a cycle.
     from intake_service import appointments
 
-    appointments.fill_from_queue(session, station_code, now)
+    appointments.fill_from_queue(session, station_code, now, policy=policy)

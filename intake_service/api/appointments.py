@@ -48,6 +48,7 @@ DEFAULT_DAYS = 14
 
 
 def _policy() -> appointments.BookingPolicy:
+    """The app's booking policy: its delays and its email texts' folder."""
     return appointments.policy_of(current_app.extensions["intake.config"])
 
 
@@ -196,6 +197,7 @@ class Slots(MethodView):
                             body["ends_at"],
                             reserved=body["reserved"],
                             now=request_now(),
+                            policy=_policy(),
                             principal=principal,
                         )
                     ]
@@ -214,6 +216,7 @@ class Slots(MethodView):
                         body["slot_minutes"],
                         body["reserved_share"],
                         request_now(),
+                        policy=_policy(),
                         principal=principal,
                     )
                 ids = [slot.id for slot in created]
@@ -319,7 +322,12 @@ class AppointmentCancel(MethodView):
         try:
             with database().transaction() as session:
                 appointment = appointments.cancel(
-                    session, current_principal(), appointment_id, body["reason"], request_now()
+                    session,
+                    current_principal(),
+                    appointment_id,
+                    body["reason"],
+                    request_now(),
+                    policy=_policy(),
                 )
                 return _full_document(session, appointment, with_victim=False)
         except appointments.NotFound:
@@ -348,6 +356,7 @@ class AppointmentReschedule(MethodView):
                     body["slot_id"],
                     body["reason"],
                     request_now(),
+                    policy=_policy(),
                 )
                 return _full_document(session, moved, with_victim=False)
         except appointments.NotFound:

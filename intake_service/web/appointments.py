@@ -108,6 +108,11 @@ def _back() -> Any:
     return redirect(url_for("appointment_pages.follow_up"), code=303)
 
 
+def _policy() -> appointments.BookingPolicy:
+    """The app's booking policy: its delays and its email texts' folder."""
+    return appointments.policy_of(current_app.extensions["intake.config"])
+
+
 @bp.route("/suivi/rendez-vous/demandes/<int:request_id>/accepter", methods=["POST"])
 @page_requires("appointment.accept_offer")
 def accept(request_id: int) -> Any:
@@ -115,11 +120,7 @@ def accept(request_id: int) -> Any:
     try:
         with database().transaction() as session:
             accepted = appointments.accept_offer(
-                session,
-                principal,
-                request_id,
-                g.now,
-                policy=appointments.policy_of(current_app.extensions["intake.config"]),
+                session, principal, request_id, g.now, policy=_policy()
             )
             state = accepted.state
     except appointments.NotFound:
@@ -147,7 +148,7 @@ def cancel(appointment_id: int) -> Any:
         return _back()
     try:
         with database().transaction() as session:
-            appointments.cancel(session, principal, appointment_id, reason, g.now)
+            appointments.cancel(session, principal, appointment_id, reason, g.now, policy=_policy())
     except appointments.NotFound:
         abort(404)
     except appointments.Refused as refused:

@@ -177,6 +177,11 @@ def _back() -> Any:
     return redirect(url_for("stations_pages.index"), code=303)
 
 
+def _policy() -> appointments.BookingPolicy:
+    """The app's booking policy: its delays and its email texts' folder."""
+    return appointments.policy_of(current_app.extensions["intake.config"])
+
+
 def form_reason() -> str | None:
     """The form's ``motif`` (cancel, move), or None with the error flashed."""
     reason = request.form.get("motif", "").strip()
@@ -229,7 +234,16 @@ def generate() -> Any:
         with database().transaction() as session:
             stations.get_station(session, principal, code)
             created = stations.generate_slots(
-                session, code, start, end, weekly, minutes, share, g.now, principal=principal
+                session,
+                code,
+                start,
+                end,
+                weekly,
+                minutes,
+                share,
+                g.now,
+                policy=_policy(),
+                principal=principal,
             )
             count = len(created)
     except stations.SlotRefused as refused:
@@ -269,7 +283,7 @@ def cancel(appointment_id: int) -> Any:
         return _back()
     try:
         with database().transaction() as session:
-            appointments.cancel(session, principal, appointment_id, reason, g.now)
+            appointments.cancel(session, principal, appointment_id, reason, g.now, policy=_policy())
     except appointments.NotFound:
         abort(404)
     except appointments.Refused as refused:
@@ -293,7 +307,9 @@ def reschedule(appointment_id: int) -> Any:
         return _back()
     try:
         with database().transaction() as session:
-            appointments.reschedule(session, principal, appointment_id, slot_id, reason, g.now)
+            appointments.reschedule(
+                session, principal, appointment_id, slot_id, reason, g.now, policy=_policy()
+            )
     except appointments.NotFound:
         abort(404)
     except appointments.Refused as refused:

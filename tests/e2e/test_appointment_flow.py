@@ -23,7 +23,7 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from intake_service import create_app, stations
+from intake_service import appointments, create_app, stations
 from intake_service.accounts import add_user
 from intake_service.config import Config
 from intake_service.models import (
@@ -93,6 +93,7 @@ def live_server(
                 60,
                 0.5,
                 now,
+                policy=appointments.policy_of(config),
             )
         add_user(session, OFFICER, PASSWORD, "station_officer", "csp-toulouse", now=now)
         add_user(session, OTHER_OFFICER, PASSWORD, "station_officer", "csp-toulon", now=now)

@@ -201,7 +201,9 @@ def test_an_email_that_cannot_be_sent_is_listed_on_the_station_page(app, db, clo
         db, request_id, add_slot(db, "csp-toulouse", now + dt.timedelta(hours=20)), now
     )
     with db.transaction() as session:  # no victim email, no operator referent
-        message = notifications.appointment_notice(session, appointment_id, "booked", now)
+        message = notifications.appointment_notice(
+            session, appointment_id, "booked", now, overrides=None
+        )
         assert (message.state, message.recipients) == ("failed", [])
     officer = page_client(app, db, now, "station_officer", "csp-toulouse")
     page = officer.get("/commissariat").get_data(as_text=True)

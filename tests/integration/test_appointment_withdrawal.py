@@ -31,6 +31,7 @@ from tests.integration.test_booking import (
     MONDAY,
     OFFICER,
     OPERATOR,
+    POLICY,
     book,
     live,
     open_slots,
@@ -65,6 +66,7 @@ def reserved_slot(db: Database, clock: Clock, hour: int) -> int:
             paris(MONDAY, hour, 30),
             reserved=True,
             now=clock.now,
+            policy=POLICY,
         ).id
 
 
@@ -90,7 +92,7 @@ def withdrawal_event(db: Database, incident_id: str) -> dict[str, Any]:
 
 
 def apply(db: Database, clock: Clock, envelope: dict[str, Any]) -> bool:
-    handler = booking_handler(appointments.DEFAULT_POLICY, clock)
+    handler = booking_handler(POLICY, clock)
     return apply_once(db, "appointments", envelope, handler, clock.now)
 
 
@@ -162,7 +164,7 @@ def test_a_withdrawal_cancels_the_booking_ends_the_requests_and_frees_the_slot(
             )
         ).one()
         with pytest.raises(appointments.Refused):
-            appointments.accept_offer(session, OPERATOR, offer_id, clock.now)
+            appointments.accept_offer(session, OPERATOR, offer_id, clock.now, policy=POLICY)
     assert apply(db, clock, withdrawal_event(db, withdrawn)) is True
 
     assert request_states(db, withdrawn) == [
@@ -381,7 +383,7 @@ def test_a_move_racing_the_withdrawal_is_cancelled_too(pg_app: Any, clock: Clock
         try:
             with db.transaction() as session:
                 appointments.reschedule(
-                    session, OFFICER, appointment_id, other, "Plus tard.", clock.now
+                    session, OFFICER, appointment_id, other, "Plus tard.", clock.now, policy=POLICY
                 )
                 moved.set()
                 assert go.wait(20)

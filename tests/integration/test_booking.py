@@ -55,6 +55,8 @@ MONDAY = dt.date(2026, 3, 16)
 TUESDAY = dt.date(2026, 3, 17)
 MORNING = {0: [("09:00", "12:00")], 1: [("09:00", "12:00")]}
 STAFF_VICTIM: dict[str, Any] = copy.deepcopy(BASE_SHEET["victims"][0])
+# The default delays and the packaged email texts (no deployment overrides).
+POLICY = appointments.BookingPolicy()
 
 
 def paris(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
@@ -106,14 +108,14 @@ def open_slots(
 ) -> list[int]:
     with db.transaction() as session:
         created = stations.generate_slots(
-            session, station, day, day, hours or MORNING, 30, share, clock.now
+            session, station, day, day, hours or MORNING, 30, share, clock.now, policy=POLICY
         )
         return [slot.id for slot in created]
 
 
 def book(db: Database, incident_id: str, now: dt.datetime) -> list[tuple[int, str]]:
     with db.transaction() as session:
-        found = appointments.book_for_incident(session, incident_id, now)
+        found = appointments.book_for_incident(session, incident_id, now, policy=POLICY)
         return [(request.victim_index, request.state) for request in found]
 
 
@@ -206,6 +208,7 @@ def test_no_slot_within_the_delay_waits_and_alerts_the_station(
             paris(MONDAY, 14, 30),
             reserved=True,
             now=clock.now,
+            policy=POLICY,
         )
     assert [(start, status) for _, _, start, status in live(db, incident_id)] == [
         (paris(MONDAY, 14), "booked")
@@ -223,7 +226,7 @@ def test_reprocessing_the_same_event_books_nothing_more(
         envelope = session.scalars(
             select(OutboxEvent.envelope).where(OutboxEvent.incident_id == incident_id)
         ).one()
-    handler = booking_handler(appointments.DEFAULT_POLICY, clock)
+    handler = booking_handler(POLICY, clock)
 
     assert apply_once(db, "appointments", envelope, handler, clock.now) is True
     # The same event delivered again (consumer killed before its ack): not applied.
@@ -290,6 +293,7 @@ def test_cancellation_frees_the_slot_for_the_earliest_waiting_request(
             paris(MONDAY, 9, 30),
             reserved=True,
             now=clock.now,
+            policy=POLICY,
         ).id
     first, second, third = (submit(app, headers, f"QUEUE-{n}") for n in (1, 2, 3))
     for incident_id in (first, second, third):
@@ -302,10 +306,16 @@ def test_cancellation_frees_the_slot_for_the_earliest_waiting_request(
     with db.transaction() as session:
         [appointment] = session.scalars(select(Appointment)).all()
         with pytest.raises(appointments.NotFound):
-            appointments.cancel(session, OTHER_OFFICER, appointment.id, "x", clock.now)
+            appointments.cancel(
+                session, OTHER_OFFICER, appointment.id, "x", clock.now, policy=POLICY
+            )
         with pytest.raises(appointments.NotFound):
-            appointments.cancel(session, OTHER_OPERATOR, appointment.id, "x", clock.now)
-        appointments.cancel(session, OFFICER, appointment.id, "Agent en arrêt.", clock.now)
+            appointments.cancel(
+                session, OTHER_OPERATOR, appointment.id, "x", clock.now, policy=POLICY
+            )
+        appointments.cancel(
+            session, OFFICER, appointment.id, "Agent en arrêt.", clock.now, policy=POLICY
+        )
 
     assert [status for _, _, _, status in live(db, first)] == ["cancelled"]
     assert request_states(db, first) == [(0, "cancelled", "csp-toulouse")]
@@ -321,7 +331,9 @@ def test_cancellation_frees_the_slot_for_the_earliest_waiting_request(
         )
         assert appointment_id is not None
         with pytest.raises(appointments.Refused):
-            appointments.cancel(session, OPERATOR, appointment_id, "again", clock.now)
+            appointments.cancel(
+                session, OPERATOR, appointment_id, "again", clock.now, policy=POLICY
+            )
 
 
 def test_reschedule_moves_the_appointment_and_gives_the_old_slot_to_the_queue(
@@ -336,6 +348,7 @@ def test_reschedule_moves_the_appointment_and_gives_the_old_slot_to_the_queue(
             paris(MONDAY, 9, 30),
             reserved=True,
             now=clock.now,
+            policy=POLICY,
         ).id
         ordinary = stations.create_slot(
             session,
@@ -344,6 +357,7 @@ def test_reschedule_moves_the_appointment_and_gives_the_old_slot_to_the_queue(
             paris(TUESDAY, 10, 30),
             reserved=False,
             now=clock.now,
+            policy=POLICY,
         ).id
         elsewhere = stations.create_slot(
             session,
@@ -352,6 +366,7 @@ def test_reschedule_moves_the_appointment_and_gives_the_old_slot_to_the_queue(
             paris(TUESDAY, 11, 30),
             reserved=False,
             now=clock.now,
+            policy=POLICY,
         ).id
     moved, waiting = submit(app, headers, "MOVE-1"), submit(app, headers, "MOVE-2")
     book(db, moved, clock.now)
@@ -362,11 +377,19 @@ def test_reschedule_moves_the_appointment_and_gives_the_old_slot_to_the_queue(
     with db.transaction() as session:
         [appointment] = session.scalars(select(Appointment)).all()
         with pytest.raises(appointments.Refused) as taken:
-            appointments.reschedule(session, OPERATOR, appointment.id, reserved, "x", clock.now)
+            appointments.reschedule(
+                session, OPERATOR, appointment.id, reserved, "x", clock.now, policy=POLICY
+            )
         assert taken.value.field == "slot_id"
     with db.transaction() as session:
         new = appointments.reschedule(
-            session, OPERATOR, appointment.id, ordinary, "Horaires de service.", clock.now
+            session,
+            OPERATOR,
+            appointment.id,
+            ordinary,
+            "Horaires de service.",
+            clock.now,
+            policy=POLICY,
         )
         assert new.id != appointment.id
 
@@ -380,7 +403,7 @@ def test_reschedule_moves_the_appointment_and_gives_the_old_slot_to_the_queue(
     # Another station of the same police service (ddsp-31) is allowed.
     with db.transaction() as session:
         again = appointments.reschedule(
-            session, OFFICER, new.id, elsewhere, "Plus près du domicile.", clock.now
+            session, OFFICER, new.id, elsewhere, "Plus près du domicile.", clock.now, policy=POLICY
         )
         assert again.station_code == "csp-colomiers"
     assert request_states(db, moved) == [(0, "booked", "csp-colomiers")]
@@ -428,16 +451,18 @@ def test_an_undecided_victim_gets_an_offer_the_operator_accepts(
     with db.transaction() as session:
         request_id = session.scalars(select(AppointmentRequest.id)).one()
         with pytest.raises(appointments.NotFound):
-            appointments.accept_offer(session, OTHER_OPERATOR, request_id, clock.now)
+            appointments.accept_offer(session, OTHER_OPERATOR, request_id, clock.now, policy=POLICY)
     clock.advance(hours=2)
     with db.transaction() as session:
-        accepted = appointments.accept_offer(session, OPERATOR, request_id, clock.now)
+        accepted = appointments.accept_offer(
+            session, OPERATOR, request_id, clock.now, policy=POLICY
+        )
         assert accepted.state == "booked"
         # The delay runs from the acceptance.
         assert accepted.book_by == clock.now + dt.timedelta(days=2)
     assert [status for _, _, _, status in live(db, incident_id)] == ["booked"]
     with db.transaction() as session, pytest.raises(appointments.Refused):
-        appointments.accept_offer(session, OPERATOR, request_id, clock.now)
+        appointments.accept_offer(session, OPERATOR, request_id, clock.now, policy=POLICY)
 
 
 def test_an_amended_sheet_books_a_victim_who_now_says_yes_and_keeps_bookings(

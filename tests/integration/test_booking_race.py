@@ -17,7 +17,7 @@ from intake_service import appointments
 from intake_service.db import Database
 from intake_service.models import Appointment, AppointmentRequest, ComplaintSlot, EmailMessage
 from tests.conftest import Clock
-from tests.integration.test_booking import MONDAY, open_slots, setup, submit
+from tests.integration.test_booking import MONDAY, POLICY, open_slots, setup, submit
 
 ATTEMPTS = 100
 SLOTS = 10
@@ -59,7 +59,9 @@ def test_a_hundred_bookings_race_for_ten_slots(
     def attempt(incident_id: str) -> str:
         barrier.wait()
         with racing.transaction() as session:
-            [request] = appointments.book_for_incident(session, incident_id, clock.now)
+            [request] = appointments.book_for_incident(
+                session, incident_id, clock.now, policy=POLICY
+            )
             return request.state
 
     try:
@@ -110,8 +112,8 @@ def test_the_database_refuses_a_second_booked_appointment_on_a_slot(
     first = submit(app, headers, "RAW-1")
     second = submit(app, headers, "RAW-2")
     with db.transaction() as session:
-        appointments.book_for_incident(session, first, clock.now)
-        appointments.book_for_incident(session, second, clock.now)
+        appointments.book_for_incident(session, first, clock.now, policy=POLICY)
+        appointments.book_for_incident(session, second, clock.now, policy=POLICY)
     with db.transaction() as session:
         held = session.scalars(select(Appointment)).one()
         waiting = session.scalars(

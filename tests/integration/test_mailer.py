@@ -4,24 +4,28 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import icalendar
 import pytest
 from sqlalchemy import select
 
-from intake_service import notifications
-from intake_service.models import Appointment, EmailMessage
+from intake_service import appointments, notifications
+from intake_service.models import Appointment, EmailMessage, OutboxEvent
 from tests.appointment_data import (
     add_request,
     add_slot,
     add_station,
     book,
+    page_client,
     set_referent,
     victim_sheet,
 )
 from tests.factories import create_tokens
 from tests.smtp import SmtpServer, calendar_part, running
+from workers.appointments import AppointmentWorker
+from workers.consumer import apply_once
 from workers.mailer import Mailer, backoff, parse_smtp_url
 
 SLOT_START = dt.datetime(2026, 3, 16, 8, 30, tzinfo=dt.UTC)  # Monday 9:30 in Paris
@@ -42,6 +46,11 @@ def headers(db: Any, clock: Any) -> dict[str, dict[str, str]]:
     return tokens
 
 
+def overrides(app: Any) -> Path | None:
+    """The email texts' folder of the app's configuration, as its use cases are given it."""
+    return appointments.policy_of(app.extensions["intake.config"]).email_overrides
+
+
 def booked_appointment(app: Any, db: Any, clock: Any, headers: Any, **victim: Any) -> int:
     """An incident posted over the API, its request and an appointment, with the booked notice."""
     reference = f"TSO-MAIL-{len(victim)}-{sorted(victim)}"[:60]
@@ -52,7 +61,9 @@ def booked_appointment(app: Any, db: Any, clock: Any, headers: Any, **victim: An
     request_id = add_request(db, response.get_json()["id"], clock.now)
     appointment_id = book(db, request_id, add_slot(db, "csp-toulouse", SLOT_START), clock.now)
     with db.transaction() as session:
-        notifications.appointment_notice(session, appointment_id, "booked", clock.now)
+        notifications.appointment_notice(
+            session, appointment_id, "booked", clock.now, overrides=overrides(app)
+        )
     return appointment_id
 
 
@@ -184,7 +195,9 @@ def test_a_cancellation_cancels_the_same_calendar_event(app, db, clock, headers,
         assert appointment is not None
         appointment.status = "cancelled"
         appointment.end_reason = "Officier indisponible"
-        notifications.appointment_notice(session, appointment_id, "cancelled", clock.now)
+        notifications.appointment_notice(
+            session, appointment_id, "cancelled", clock.now, overrides=overrides(app)
+        )
     mailer(db, clock, smtp_server).send_due()
     booked, cancelled = smtp_server.wait_for(lambda messages: len(messages) == 2)
     first = icalendar.Calendar.from_ical(calendar_part(booked).get_content())  # type: ignore[union-attr]
@@ -204,13 +217,12 @@ def test_a_cancellation_cancels_the_same_calendar_event(app, db, clock, headers,
 
 
 def test_the_text_of_a_deployment_replaces_the_packaged_one(
-    app, db, clock, headers, smtp_server, tmp_path, monkeypatch
+    app, db, clock, headers, smtp_server, config
 ):
-    (tmp_path / "emails").mkdir()
-    (tmp_path / "emails" / "appointment_booked.txt").write_text(
+    (config.instance_path / "emails").mkdir(parents=True)
+    (config.instance_path / "emails" / "appointment_booked.txt").write_text(
         "Texte du réseau : RDV {{ starts }} au {{ station_name }}.\n{% include '_footer.txt' %}"
     )
-    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
     booked_appointment(app, db, clock, headers)
     mailer(db, clock, smtp_server).send_due()
     (message,) = smtp_server.wait_for(lambda messages: len(messages) == 1)
@@ -219,13 +231,72 @@ def test_the_text_of_a_deployment_replaces_the_packaged_one(
     assert "116 006" in body
 
 
+NOTICES = ("appointment_booked", "appointment_rescheduled", "appointment_cancelled")
+
+
+@pytest.mark.parametrize("environment", ["elsewhere", "unset"])
+def test_the_app_and_the_worker_use_the_configured_folder_whatever_instance_path_says(
+    app, db, clock, headers, config, tmp_path, monkeypatch, environment
+):
+    """Booked by the worker, moved over the API, cancelled on the station's page: each
+    notice has the text of the configured instance folder, not of ``INSTANCE_PATH``'s."""
+    (config.instance_path / "emails").mkdir(parents=True)
+    for name in NOTICES:
+        (config.instance_path / "emails" / f"{name}.txt").write_text(f"Configuré : {name}.\n")
+    other = tmp_path / "elsewhere" if environment == "elsewhere" else tmp_path / "cwd" / "instance"
+    (other / "emails").mkdir(parents=True)
+    for name in NOTICES:
+        (other / "emails" / f"{name}.txt").write_text(f"Environnement : {name}.\n")
+    if environment == "elsewhere":
+        monkeypatch.setenv("INSTANCE_PATH", str(other))
+    else:  # the default, ./instance, is the other folder
+        monkeypatch.delenv("INSTANCE_PATH", raising=False)
+        monkeypatch.chdir(other.parent)
+
+    sheet = victim_sheet("TSO-CONF-1")
+    sheet["location"]["insee_code"] = "31555"
+    response = app.test_client().post("/api/v1/incidents", json=sheet, headers=headers["operator"])
+    assert response.status_code == 201, response.get_json()
+    first = add_slot(db, "csp-toulouse", SLOT_START)
+    second = add_slot(db, "csp-toulouse", SLOT_START + dt.timedelta(hours=2))
+    with db.transaction() as session:
+        envelope = session.scalars(
+            select(OutboxEvent.envelope).where(OutboxEvent.incident_id == response.get_json()["id"])
+        ).one()
+    worker = AppointmentWorker(config, db, clock=clock)
+    assert apply_once(db, "appointments", envelope, worker.consumer.handler, clock.now)
+    with db.transaction() as session:
+        booked = session.scalars(select(Appointment).where(Appointment.slot_id == first)).one()
+    moved = app.test_client().post(
+        f"/api/v1/appointments/{booked.id}/reschedule",
+        json={"slot_id": second, "reason": "Horaires de service."},
+        headers=headers["operator"],
+    )
+    assert moved.status_code == 200, moved.get_json()
+    officer = page_client(app, db, clock.now, "station_officer", "csp-toulouse")
+    cancelled = officer.post(
+        f"/commissariat/rendez-vous/{moved.get_json()['id']}/annuler",
+        data={"motif": "Officier indisponible."},
+    )
+    assert cancelled.status_code == 303
+
+    with db.transaction() as session:
+        bodies = session.execute(
+            select(EmailMessage.kind, EmailMessage.body).order_by(EmailMessage.id)
+        ).all()
+    assert [tuple(row) for row in bodies] == [
+        (kind, f"Configuré : appointment_{kind}.\n")
+        for kind in ("booked", "rescheduled", "cancelled")
+    ]
+
+
 def test_a_waiting_request_alerts_the_stations_referent(app, db, clock, headers, smtp_server):
     response = app.test_client().post(
         "/api/v1/incidents", json=victim_sheet("TSO-WAIT-1"), headers=headers["operator"]
     )
     request_id = add_request(db, response.get_json()["id"], clock.now)
     with db.transaction() as session:
-        notifications.waiting_alert(session, request_id, clock.now)
+        notifications.waiting_alert(session, request_id, clock.now, overrides=overrides(app))
     mailer(db, clock, smtp_server).send_due()
     (message,) = smtp_server.wait_for(lambda messages: len(messages) == 1)
     assert smtp_server.handler.envelopes == [["referent@csp-toulouse.example"]]

@@ -55,7 +55,12 @@ def closed_incident(app: Any, db: Any, clock: Any) -> str:
     set_referent(db, "tisseo", "referent@tisseo.example")
     add_slot(db, "csp-toulouse", clock.now + dt.timedelta(hours=20))
     with db.transaction() as session:
-        appointments.book_for_incident(session, incident_id, clock.now)
+        appointments.book_for_incident(
+            session,
+            incident_id,
+            clock.now,
+            policy=appointments.policy_of(app.extensions["intake.config"]),
+        )
         incident = session.get(Incident, incident_id)
         incident.status = "closed"
     return str(incident_id)

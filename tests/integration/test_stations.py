@@ -17,7 +17,7 @@ from intake_service.db import Database
 from intake_service.eligibility import PARIS
 from intake_service.models import ComplaintSlot, PoliceStation, StationCommune
 from tests.conftest import REFERENCE_INSTANT
-from tests.integration.test_booking import OFFICER, STATIONS_CSV
+from tests.integration.test_booking import OFFICER, POLICY, STATIONS_CSV
 from workers.appointments import SlotReleaser
 
 HEADER = "code,name,address,lat,lon,service_code,communes,referent_email\n"
@@ -175,6 +175,7 @@ def test_generation_skips_public_holidays_weekends_and_the_past(db: Database) ->
             30,
             0.25,
             NOW,
+            policy=POLICY,
         )
     days = sorted({slot.starts_at.astimezone(PARIS).date() for slot in created})
     assert dt.date(2026, 5, 1) not in days
@@ -201,6 +202,7 @@ def test_generation_skips_public_holidays_weekends_and_the_past(db: Database) ->
                 30,
                 0.25,
                 NOW,
+                policy=POLICY,
             )
             == []
         )
@@ -213,6 +215,7 @@ def test_generation_skips_public_holidays_weekends_and_the_past(db: Database) ->
             30,
             1,
             NOW,
+            policy=POLICY,
         )
     # 08:00 UTC is 10:00 in Paris: the morning's slots before it are past.
     assert today[0].starts_at == paris(dt.date(2026, 4, 20), 10, 30)
@@ -235,7 +238,9 @@ def test_single_slots_are_checked(db: Database) -> None:
             (NOW - dt.timedelta(hours=1), NOW, "starts_at"),
         ]:
             with pytest.raises(stations.SlotRefused) as refused:
-                stations.create_slot(session, "csp-toulouse", starts, ends, reserved=True, now=NOW)
+                stations.create_slot(
+                    session, "csp-toulouse", starts, ends, reserved=True, now=NOW, policy=POLICY
+                )
             assert refused.value.field == field
         with pytest.raises(stations.SlotRefused):
             stations.generate_slots(
@@ -247,6 +252,7 @@ def test_single_slots_are_checked(db: Database) -> None:
                 30,
                 0.5,
                 NOW,
+                policy=POLICY,
             )
 
 
@@ -263,6 +269,7 @@ def test_release_frees_unused_reserved_slots_shortly_before_they_start(db: Datab
             30,
             1,
             NOW,
+            policy=POLICY,
         )
         closed = stations.close_slot(session, OFFICER, slots_ids(session)[1], NOW)
         assert closed.closed_at == NOW
@@ -290,8 +297,8 @@ def slots_ids(session: Any) -> list[int]:
 
 def test_the_demo_stations_and_a_week_of_slots(db: Database) -> None:
     with db.transaction() as session:
-        demo.load_stations(session, now=REFERENCE_INSTANT)
-        demo.load_stations(session, now=REFERENCE_INSTANT)  # idempotent
+        demo.load_stations(session, now=REFERENCE_INSTANT, policy=POLICY)
+        demo.load_stations(session, now=REFERENCE_INSTANT, policy=POLICY)  # idempotent
         assert stations.competent_station(session, "31555").code == "csp-toulouse"  # type: ignore[union-attr]
         assert stations.competent_station(session, "83137").code == "csp-toulon"  # type: ignore[union-attr]
         counts = dict(
@@ -310,7 +317,15 @@ def test_the_worker_releases_on_its_tick(db: Database) -> None:
     tomorrow = dt.date(2026, 4, 21)
     with db.transaction() as session:
         stations.generate_slots(
-            session, "csp-toulouse", tomorrow, tomorrow, {1: [("09:00", "10:00")]}, 30, 0.5, NOW
+            session,
+            "csp-toulouse",
+            tomorrow,
+            tomorrow,
+            {1: [("09:00", "10:00")]},
+            30,
+            0.5,
+            NOW,
+            policy=POLICY,
         )
     releaser = SlotReleaser(
         db, release_before=dt.timedelta(hours=24), clock=lambda: paris(tomorrow, 8)

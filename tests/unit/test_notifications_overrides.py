@@ -1,10 +1,11 @@
-"""A deployment's own email texts: a file in the instance folder's ``emails/`` replaces the
-packaged one; a broken one never blocks a notice (the packaged text is used, and the log
-names the template, nothing of the message).
+"""A deployment's own email texts: a file in the overrides folder replaces the packaged
+one; a broken one never blocks a notice (the packaged text is used, and the log names
+the template, nothing of the message).
 
-The instance folder is still found through ``INSTANCE_PATH`` (``notifications.override_dir``),
-not through the application's ``Config``: ``instance_folder`` is the one place to change
-when the notices take it from ``Config``.
+The folder is given to every notice (``overrides``); the entry points take it from their
+``Config`` (``appointments.policy_of``: ``instance_path / "emails"``), never from the
+``INSTANCE_PATH`` environment variable. Through the app and the worker:
+``tests/integration/test_mailer.py``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from intake_service import notifications
+from intake_service import appointments, notifications
+from intake_service.config import Config
 
 CONTEXT = {
     "station_name": "Commissariat central de Toulouse",
@@ -25,34 +27,30 @@ CONTEXT = {
     "created": "vendredi 13 mars 2026 à 18 h 05",
     "page_path": "/commissariat",
 }
+PACKAGED = notifications._environment(None).get_template("waiting_alert.txt").render(CONTEXT)
 
 
 @pytest.fixture
-def instance_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The deployment's instance folder, with an empty ``emails/``."""
-    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
-    (tmp_path / "emails").mkdir()
-    return tmp_path
+def overrides(tmp_path: Path) -> Path:
+    """A deployment's overrides folder, empty."""
+    folder = tmp_path / "emails"
+    folder.mkdir()
+    return folder
 
 
-def test_without_an_override_the_packaged_text_is_used(instance_folder: Path) -> None:
-    text = notifications.render("waiting_alert.txt", CONTEXT)
+def test_without_an_override_the_packaged_text_is_used(overrides: Path) -> None:
+    text = notifications.render("waiting_alert.txt", CONTEXT, overrides=overrides)
     assert text.startswith("Bonjour,\n\nUne victime prioritaire")
     assert "au Commissariat central de Toulouse : aucun créneau" in text
-    assert text == notifications._environment(None).get_template("waiting_alert.txt").render(
-        CONTEXT
-    )
+    assert text == PACKAGED
 
 
-def test_an_override_in_the_instance_folder_replaces_the_packaged_text(
-    instance_folder: Path,
-) -> None:
-    (instance_folder / "emails" / "waiting_alert.txt").write_text(
+def test_an_override_in_the_folder_replaces_the_packaged_text(overrides: Path) -> None:
+    (overrides / "waiting_alert.txt").write_text(
         "Texte du réseau : attente au {{ station_name }} ({{ priority }}).\n"
     )
-    text = notifications.render("waiting_alert.txt", CONTEXT)
+    text = notifications.render("waiting_alert.txt", CONTEXT, overrides=overrides)
     assert text == "Texte du réseau : attente au Commissariat central de Toulouse (P2).\n"
-    assert notifications.override_dir() == instance_folder.resolve() / "emails"
 
 
 @pytest.mark.parametrize(
@@ -64,19 +62,46 @@ def test_an_override_in_the_instance_folder_replaces_the_packaged_text(
     ],
 )
 def test_a_broken_override_falls_back_to_the_packaged_text_and_is_logged(
-    instance_folder: Path, broken: str, caplog: pytest.LogCaptureFixture
+    overrides: Path, broken: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    (instance_folder / "emails" / "waiting_alert.txt").write_text(broken)
+    (overrides / "waiting_alert.txt").write_text(broken)
     with caplog.at_level(logging.WARNING, logger="intake_service.notifications"):
-        text = notifications.render("waiting_alert.txt", CONTEXT)
-    assert text.startswith("Bonjour,\n\nUne victime prioritaire")
+        text = notifications.render("waiting_alert.txt", CONTEXT, overrides=overrides)
+    assert text == PACKAGED
     (record,) = caplog.records
     assert "waiting_alert.txt" in record.getMessage()
     assert "Toulouse" not in record.getMessage()  # nothing of the message is logged
 
 
-def test_an_instance_folder_without_emails_uses_the_packaged_text(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_an_absent_folder_or_none_uses_the_packaged_text(tmp_path: Path) -> None:
+    assert notifications.render("waiting_alert.txt", CONTEXT, overrides=tmp_path / "absent") == (
+        PACKAGED
+    )
+    assert notifications.render("waiting_alert.txt", CONTEXT, overrides=None) == PACKAGED
+
+
+@pytest.mark.parametrize("environment", ["elsewhere", "unset"])
+def test_the_folder_comes_from_the_config_whatever_instance_path_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, environment: str
 ) -> None:
-    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "absent"))
-    assert notifications.render("waiting_alert.txt", CONTEXT).startswith("Bonjour,")
+    configured = tmp_path / "configured"
+    (configured / "emails").mkdir(parents=True)
+    (configured / "emails" / "waiting_alert.txt").write_text("Texte de la configuration.\n")
+    # The folder the environment names (or, unset, its default ./instance) has its own text.
+    other = tmp_path / "elsewhere" if environment == "elsewhere" else tmp_path / "instance"
+    (other / "emails").mkdir(parents=True)
+    (other / "emails" / "waiting_alert.txt").write_text("Texte de l'environnement.\n")
+    if environment == "elsewhere":
+        monkeypatch.setenv("INSTANCE_PATH", str(other))
+    else:
+        monkeypatch.delenv("INSTANCE_PATH", raising=False)
+        monkeypatch.chdir(tmp_path)
+    config = Config.from_env(
+        {"INSTANCE_PATH": str(configured), "SECRET_KEY": "test", "DATABASE_URL": ""}
+    )
+
+    policy = appointments.policy_of(config)
+
+    assert policy.email_overrides == configured.resolve() / "emails"
+    text = notifications.render("waiting_alert.txt", CONTEXT, overrides=policy.email_overrides)
+    assert text == "Texte de la configuration.\n"
