@@ -211,7 +211,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0, help="duration per case")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument(
+        "--worker-class", default="sync", choices=("sync", "gthread"), help="gunicorn worker class"
+    )
+    parser.add_argument("--worker-threads", type=int, default=4, help="threads per gthread worker")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk not found: apt-get install -y wrk")
@@ -241,7 +245,9 @@ def main() -> None:
         purge_celery_queue()
 
         gunicorn = [str(BIN / "gunicorn"), "--workers", str(args.workers)]
-        gunicorn += ["--worker-class", "sync", "--log-level", "warning"]
+        gunicorn += ["--worker-class", args.worker_class, "--log-level", "warning"]
+        if args.worker_class == "gthread":
+            gunicorn += ["--threads", str(args.worker_threads)]
         apps = {
             "bare": ("baseline_bare:create_app()", None),
             "celery": ("baseline_celery:create_app()", None),
@@ -281,7 +287,8 @@ def main() -> None:
 def print_table(args: argparse.Namespace, results: list[dict[str, Any]]) -> None:
     print(
         f"\nPOST /api/v1/incidents on PostgreSQL, wrk -t{args.threads} -c{args.connections} "
-        f"-d{args.seconds:g}s, gunicorn {args.workers} sync workers"
+        f"-d{args.seconds:g}s, gunicorn {args.workers} {args.worker_class} workers"
+        + (f" × {args.worker_threads} threads" if args.worker_class == "gthread" else "")
     )
     columns = ("requests", "req/s", "2xx/s", "p50", "p99", "max", "non-2xx", "sock err")
     print(f"{'case':<10} " + " ".join(f"{c:>9}" for c in columns))
