@@ -241,17 +241,22 @@ def mark_queued(session: Session, incident_ids: Sequence[str], now: dt.datetime)
         .returning(Incident.id, Incident.operator_id, Incident.operator_reference)
         .execution_options(synchronize_session=False)
     ).all()
-    for row in queued:
-        change = StatusChange(
-            incident_id=row.id,
-            status="queued",
-            at=now,
-            author_role=SYSTEM.role,
-            author=SYSTEM.actor,
-            detail={},
+    changes = [
+        (
+            row,
+            StatusChange(
+                incident_id=row.id,
+                status="queued",
+                at=now,
+                author_role=SYSTEM.role,
+                author=SYSTEM.actor,
+                detail={},
+            ),
         )
-        session.add(change)
-        webhooks.enqueue_status_change(session, row, change, now)
+        for row in queued
+    ]
+    session.add_all(change for _, change in changes)
+    webhooks.enqueue_status_changes(session, changes, now)
 
 
 def get_incident(session: Session, principal: Principal, incident_id: str) -> Incident:

@@ -510,6 +510,21 @@ def test_operator_without_webhook_gets_no_deliveries(
     ]
 
 
+def test_a_relay_batch_queues_one_delivery_per_incident_of_an_operator_with_a_webhook(
+    client: Any, headers: Headers, db: Any, clock: Any, hook_server: HookServer
+) -> None:
+    register(client, headers, hook_server.url)
+    tisseo_ids = [submit(client, headers["operator"], f"T-{n}") for n in range(3)]
+    mistral_id = submit(client, headers["other_operator"], "M-1")
+    clock.advance(seconds=1)
+    with db.transaction() as session:
+        incidents.mark_queued(session, [*tisseo_ids, mistral_id], clock.now)
+    queued = [row for row in rows(db) if row.payload["status"] == "queued"]
+    assert sorted(row.incident_id for row in queued) == sorted(tisseo_ids)
+    assert len({row.event_id for row in queued}) == 3  # one event each
+    assert {row.payload["at"] for row in queued} == {clock.now.isoformat()}
+
+
 def test_no_deliveries_once_the_webhook_is_removed(
     client: Any, headers: Headers, db: Any, hook_server: HookServer
 ) -> None:
