@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 
 import pypdf
 import pytest
@@ -71,17 +70,6 @@ def a_brief(version: brief.Version) -> brief.Brief:
 def text_of(data: bytes) -> str:
     reader = pypdf.PdfReader(io.BytesIO(data))
     return "\n".join(page.extract_text() for page in reader.pages)
-
-
-@pytest.fixture(params=["unicode font", "core font"])
-def font(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    pdf._unicode_fonts.cache_clear()
-    if request.param == "core font":
-        monkeypatch.setattr(pdf, "FONT_DIRS", ("/nonexistent",))
-    elif pdf._unicode_fonts() is None:
-        pytest.skip("no DejaVu font on this machine (Debian: fonts-dejavu-core)")
-    yield request.param
-    pdf._unicode_fonts.cache_clear()
 
 
 @pytest.mark.parametrize("version", ["referent", "partner"])

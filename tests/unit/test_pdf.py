@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 
 import pypdf
-import pytest
 
 from intake_service import pdf
 
@@ -33,17 +31,6 @@ def a_document(rows: int = 3) -> pdf.Document:
 def text_of(data: bytes) -> tuple[int, str]:
     reader = pypdf.PdfReader(io.BytesIO(data))
     return len(reader.pages), "\n".join(page.extract_text() for page in reader.pages)
-
-
-@pytest.fixture(params=["unicode font", "core font"])
-def font(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    pdf._unicode_fonts.cache_clear()
-    if request.param == "core font":
-        monkeypatch.setattr(pdf, "FONT_DIRS", ("/nonexistent",))
-    elif pdf._unicode_fonts() is None:
-        pytest.skip("no DejaVu font on this machine (Debian: fonts-dejavu-core)")
-    yield request.param
-    pdf._unicode_fonts.cache_clear()
 
 
 def test_every_block_is_in_the_text(font: str) -> None:
