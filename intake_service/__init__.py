@@ -10,6 +10,7 @@ from flask import Flask, g
 
 from intake_service.config import Config
 from intake_service.db import Database
+from intake_service.expiring import Expiring
 from intake_service.places import SharedCommunes
 from intake_service.reference_cache import ReferenceCache
 from schemas.sheet import reset_reference_time, set_reference_time
@@ -43,7 +44,7 @@ def create_app(
     app.extensions["intake.config"] = config
     app.extensions["intake.db"] = Database(config.database_url)
     app.extensions["intake.clock"] = clock
-    app.extensions["intake.principals"] = {}
+    app.extensions["intake.principals"] = Expiring(config.token_cache_seconds)
     app.extensions["intake.reference"] = ReferenceCache(config.reference_cache_seconds)
     app.extensions["intake.communes"] = SharedCommunes(
         config.communes_cache_dir or config.instance_path

@@ -299,15 +299,18 @@ def before_after(
     pivot: dt.date | None,
     window_days: int | None,
     now: dt.datetime,
+    *,
+    actions: Sequence[ProblemAction] | None = None,
 ) -> BeforeAfter | None:
     """The in-scope incidents of equal windows around ``pivot``.
 
     ``pivot`` defaults to the earliest action start (None is returned when there is
     none); ``window_days`` to the time elapsed since the pivot (at least 7 days).
+    ``actions``: the problem's, when the caller has read them already.
     """
     today = paris_day(now)
     if pivot is None:
-        pivot = default_pivot(actions_of(session, problem))
+        pivot = default_pivot(actions_of(session, problem) if actions is None else actions)
         if pivot is None:
             return None
     if window_days is None:
@@ -346,8 +349,19 @@ def problem_assessment(
     """The weeks and the before/after of a problem of the caller's GPO (aggregates only:
     partners read it too). ``problems.NotFound`` outside the caller's GPO."""
     problem = problems.get_problem(session, principal, problem_id)
-    actions = actions_of(session, problem)
-    comparison = before_after(session, problem, pivot, window_days, now)
+    return assessment_of(session, problem, actions_of(session, problem), pivot, window_days, now)
+
+
+def assessment_of(
+    session: Session,
+    problem: Problem,
+    actions: Sequence[ProblemAction],
+    pivot: dt.date | None,
+    window_days: int | None,
+    now: dt.datetime,
+) -> Assessment:
+    """The weeks and the before/after of ``problem``, whose ``actions`` the caller read."""
+    comparison = before_after(session, problem, pivot, window_days, now, actions=actions)
     weeks = default_weeks(
         comparison.pivot if comparison else None,
         comparison.window_days if comparison else None,

@@ -110,8 +110,9 @@ class ProblemBrief:
     actions_due: Sequence[ActionLine]
     actions_late: Sequence[ActionLine]
     figures: BeforeAfter | None
-    # The assessment page's chart data: weeks in scope and linked, the actions' starts.
-    weekly: Assessment
+    # The assessment page's chart data (weeks in scope and linked, the actions' starts),
+    # for the PDF only: the page shows the chart endpoint's image.
+    weekly: Assessment | None
 
 
 @dataclass(frozen=True)
@@ -237,6 +238,7 @@ def _problem_brief(
     meeting_date: dt.date,
     version: Version,
     now: dt.datetime,
+    with_chart: bool,
 ) -> ProblemBrief:
     meeting_start = paris_midnight(meeting_date)
     since = _last_meeting(session, problem, meeting_start) or paris_midnight(
@@ -260,13 +262,20 @@ def _problem_brief(
             )
     else:
         incidents = [_partner_incident(session, incident) for incident, _ in new]
-    # What the assessment page shows (its default date and windows): its figures are the
-    # brief's before/after, its weeks the PDF's chart.
-    weekly = assessment.problem_assessment(session, principal, problem.id, None, None, now)
+    actions = assessment.actions_of(session, problem)
+    # What the assessment page shows (its default date and windows).
+    weekly = (
+        assessment.assessment_of(session, problem, actions, None, None, now) if with_chart else None
+    )
+    figures = (
+        weekly.comparison
+        if weekly is not None
+        else assessment.before_after(session, problem, None, None, now, actions=actions)
+    )
     horizon = meeting_date + dt.timedelta(days=DUE_WITHIN_DAYS)
     open_actions = [
         _action_line(action, meeting_date)
-        for action in assessment.actions_of(session, problem)
+        for action in actions
         if action.status not in FINISHED_ACTIONS and action.due_on is not None
     ]
     return ProblemBrief(
@@ -287,7 +296,7 @@ def _problem_brief(
             key=lambda a: (a.due_on, a.what),
         ),
         actions_late=sorted((a for a in open_actions if a.late), key=lambda a: (a.due_on, a.what)),
-        figures=weekly.comparison,
+        figures=figures,
         weekly=weekly,
     )
 
@@ -298,10 +307,13 @@ def meeting_brief(
     gpo_code: str,
     meeting_date: dt.date,
     now: dt.datetime,
+    *,
+    with_chart: bool = False,
 ) -> Brief:
     """The brief of the caller's GPO for the meeting of ``meeting_date``.
 
     ``problems.NotFound`` for another GPO. The version follows the caller's role.
+    ``with_chart``: each problem's weekly chart data too (what the PDF draws).
     """
     gpo = problems.get_gpo(session, principal, gpo_code)
     version = version_for(principal)
@@ -319,7 +331,7 @@ def meeting_brief(
         version=version,
         generated_at=now,
         problems=[
-            _problem_brief(session, principal, problem, meeting_date, version, now)
+            _problem_brief(session, principal, problem, meeting_date, version, now, with_chart)
             for problem in linkable
         ],
     )
@@ -635,7 +647,8 @@ def to_pdf(brief: Brief) -> bytes:
         if problem.actions_due:
             blocks.append(pdf.Paragraph("Actions à échéance dans les 14 jours"))
             blocks.append(_actions_table(problem.actions_due))
-        blocks.append(pdf.Chart(assessment.chart(problem.weekly)))
+        if problem.weekly is not None:
+            blocks.append(pdf.Chart(assessment.chart(problem.weekly)))
         if problem.figures is not None:
             blocks.append(
                 pdf.Paragraph(

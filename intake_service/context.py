@@ -11,6 +11,7 @@ import datetime as dt
 
 from flask import current_app, g
 
+from intake_service.appointments import BookingPolicy, policy_of
 from intake_service.db import Database
 from intake_service.places import CommuneLocator
 from intake_service.reference_cache import ReferenceCache
@@ -36,3 +37,8 @@ def reference_cache() -> ReferenceCache:
     """The operators and police zones this process has read lately."""
     cache: ReferenceCache = current_app.extensions["intake.reference"]
     return cache
+
+
+def booking_policy() -> BookingPolicy:
+    """The app's booking policy: its delays and its email texts' folder."""
+    return policy_of(current_app.extensions["intake.config"])

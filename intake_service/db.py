@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Engine, Executable, Table, bindparam, create_engine, event, insert, inspect
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -52,12 +53,12 @@ def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
     record.info["checked_in_at"] = time.monotonic()
 
 
-def _ping_if_idle(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+def _ping_if_idle(dialect: Dialect, dbapi_connection: Any, record: Any, _proxy: Any) -> None:
     checked_in_at = record.info.get("checked_in_at")
     if checked_in_at is None or time.monotonic() - checked_in_at < PING_AFTER_IDLE_SECONDS:
         return  # a new connection, or one in use a moment ago
     try:
-        proxy._pool._dialect.do_ping(dbapi_connection)
+        dialect.do_ping(dbapi_connection)
     except Exception as error:
         # The pool drops this connection and checks out another (a new one if need be).
         raise DisconnectionError(f"idle connection failed its ping: {error}") from error
@@ -90,7 +91,9 @@ class Database:
             engine_options.setdefault("max_overflow", 20)
             self.engine = create_engine(url, **engine_options)
             event.listen(self.engine, "checkin", _on_checkin)
-            event.listen(self.engine, "checkout", _ping_if_idle)
+            event.listen(
+                self.engine, "checkout", functools.partial(_ping_if_idle, self.engine.dialect)
+            )
             self.read_engine = self.engine
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)

@@ -86,8 +86,15 @@ def request_hash(body: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def operator_of(session: Session, principal: Principal) -> Operator:
-    operator = find_operator(session, principal.scope)
+def operator_of(
+    session: Session, principal: Principal, reference: ReferenceCache | None = None
+) -> Operator:
+    """The operator of an ``operator`` principal (through ``reference`` when given)."""
+    operator = (
+        find_operator(session, principal.scope)
+        if reference is None
+        else reference.operator(session, principal.scope)
+    )
     if operator is None:
         raise UnknownOperator(principal.scope)
     return operator
@@ -144,9 +151,7 @@ def submit_incident(
     index decides, also between concurrent requests, where the second blocks
     until the first commits); the caller replays the first answer or answers 409.
     """
-    operator = reference.operator(session, principal.scope)
-    if operator is None:
-        raise UnknownOperator(principal.scope)
+    operator = operator_of(session, principal, reference)
     incident_id = str(uuid.uuid4())
     if claim is not None:
         # An expired record with the same key gives its key up.

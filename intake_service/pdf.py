@@ -125,11 +125,7 @@ class _Pdf(FPDF):
             self.set_creation_date(document.created_at)
 
     def plain(self, value: str) -> str:
-        return (
-            value
-            if self.unicode
-            else value.translate(LATIN1_SPELLINGS).encode("latin-1", "replace").decode("latin-1")
-        )
+        return value if self.unicode else _latin1(value)
 
     def footer(self) -> None:
         self.set_y(-12)

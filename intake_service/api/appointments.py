@@ -10,14 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, NoReturn
 
-from flask import current_app
 from flask.views import MethodView
 from flask_smorest import abort
 
 from intake_service import appointments, eligibility, incidents, stations
 from intake_service.api.auth import current_principal, require
 from intake_service.api.blueprint import ApiBlueprint
-from intake_service.context import database, request_now
+from intake_service.context import booking_policy, database, request_now
 from intake_service.models import Appointment, AppointmentRequest, ComplaintSlot, Incident
 from schemas.appointments import (
     AcceptSchema,
@@ -45,11 +44,6 @@ blp = ApiBlueprint(
 )
 
 DEFAULT_DAYS = 14
-
-
-def _policy() -> appointments.BookingPolicy:
-    """The app's booking policy: its delays and its email texts' folder."""
-    return appointments.policy_of(current_app.extensions["intake.config"])
 
 
 def _range(args: dict[str, Any]) -> tuple[dt.datetime, dt.datetime]:
@@ -197,7 +191,7 @@ class Slots(MethodView):
                             body["ends_at"],
                             reserved=body["reserved"],
                             now=request_now(),
-                            policy=_policy(),
+                            policy=booking_policy(),
                             principal=principal,
                         )
                     ]
@@ -216,7 +210,7 @@ class Slots(MethodView):
                         body["slot_minutes"],
                         body["reserved_share"],
                         request_now(),
-                        policy=_policy(),
+                        policy=booking_policy(),
                         principal=principal,
                     )
                 ids = [slot.id for slot in created]
@@ -327,7 +321,7 @@ class AppointmentCancel(MethodView):
                     appointment_id,
                     body["reason"],
                     request_now(),
-                    policy=_policy(),
+                    policy=booking_policy(),
                 )
                 return _full_document(session, appointment, with_victim=False)
         except appointments.NotFound:
@@ -356,7 +350,7 @@ class AppointmentReschedule(MethodView):
                     body["slot_id"],
                     body["reason"],
                     request_now(),
-                    policy=_policy(),
+                    policy=booking_policy(),
                 )
                 return _full_document(session, moved, with_victim=False)
         except appointments.NotFound:
@@ -422,7 +416,7 @@ class OfferAccept(MethodView):
         try:
             with database().transaction() as session:
                 request = appointments.accept_offer(
-                    session, current_principal(), request_id, request_now(), policy=_policy()
+                    session, current_principal(), request_id, request_now(), policy=booking_policy()
                 )
                 held = appointments.request_appointments(session, request)
                 return request_document(request, held)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
@@ -11,6 +10,7 @@ from flask import current_app, g, request
 from flask_smorest import abort
 
 from intake_service.access import Principal, may
+from intake_service.expiring import Expiring
 from intake_service.tokens import hash_token, principal_for
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -39,18 +39,15 @@ def _cached_principal(secret: str) -> Principal | None:
     Saves a transaction on every request; the price is that a revoked token
     keeps working in a process for up to that many seconds (0 disables).
     """
-    ttl = current_app.extensions["intake.config"].token_cache_seconds
-    cache: dict[str, tuple[Principal, float]] = current_app.extensions["intake.principals"]
+    cache: Expiring[str, Principal] = current_app.extensions["intake.principals"]
     key = hash_token(secret)
     cached = cache.get(key)
-    if cached is not None and cached[1] > time.monotonic():
+    if cached is not None:
         return cached[0]
     with current_app.extensions["intake.db"].transaction() as session:
         principal = principal_for(session, secret)
-    if principal is not None and ttl > 0:
-        if len(cache) > 10_000:
-            cache.clear()
-        cache[key] = (principal, time.monotonic() + ttl)
+    if principal is not None:
+        cache.put(key, principal)
     return principal
 
 

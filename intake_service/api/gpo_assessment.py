@@ -59,7 +59,12 @@ def _brief(gpo_code: str, args: dict[str, Any], export: str | None) -> brief.Bri
     meeting_date = args.get("date") or assessment.paris_day(request_now())
     with _answers(), database().transaction() as session:
         found = brief.meeting_brief(
-            session, current_principal(), gpo_code, meeting_date, request_now()
+            session,
+            current_principal(),
+            gpo_code,
+            meeting_date,
+            request_now(),
+            with_chart=export == "pdf",
         )
         if export is not None:
             brief.record_export(session, current_principal(), found, export, request_now())

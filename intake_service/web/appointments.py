@@ -15,7 +15,6 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     g,
     redirect,
@@ -26,7 +25,7 @@ from flask import (
 from sqlalchemy import select
 
 from intake_service import appointment_measures, appointments
-from intake_service.context import database
+from intake_service.context import booking_policy, database
 from intake_service.labels import (
     APPOINTMENT_REQUEST_STATE_LABELS,
     APPOINTMENT_STATUS_LABELS,
@@ -108,11 +107,6 @@ def _back() -> Any:
     return redirect(url_for("appointment_pages.follow_up"), code=303)
 
 
-def _policy() -> appointments.BookingPolicy:
-    """The app's booking policy: its delays and its email texts' folder."""
-    return appointments.policy_of(current_app.extensions["intake.config"])
-
-
 @bp.route("/suivi/rendez-vous/demandes/<int:request_id>/accepter", methods=["POST"])
 @page_requires("appointment.accept_offer")
 def accept(request_id: int) -> Any:
@@ -120,7 +114,7 @@ def accept(request_id: int) -> Any:
     try:
         with database().transaction() as session:
             accepted = appointments.accept_offer(
-                session, principal, request_id, g.now, policy=_policy()
+                session, principal, request_id, g.now, policy=booking_policy()
             )
             state = accepted.state
     except appointments.NotFound:
@@ -148,7 +142,9 @@ def cancel(appointment_id: int) -> Any:
         return _back()
     try:
         with database().transaction() as session:
-            appointments.cancel(session, principal, appointment_id, reason, g.now, policy=_policy())
+            appointments.cancel(
+                session, principal, appointment_id, reason, g.now, policy=booking_policy()
+            )
     except appointments.NotFound:
         abort(404)
     except appointments.Refused as refused:

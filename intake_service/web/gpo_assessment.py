@@ -77,7 +77,12 @@ def _brief(gpo_code: str, export: str | None) -> brief.Brief:
     try:
         with database().transaction() as session:
             found = brief.meeting_brief(
-                session, current_page_principal(), gpo_code, meeting_date, request_now()
+                session,
+                current_page_principal(),
+                gpo_code,
+                meeting_date,
+                request_now(),
+                with_chart=export == "pdf",
             )
             if export is not None:
                 brief.record_export(session, current_page_principal(), found, export, request_now())

@@ -31,7 +31,7 @@ from sqlalchemy import or_, select
 
 from intake_service import appointments, complaint_summary, pdf, stations
 from intake_service.access import Principal, station_of
-from intake_service.context import database
+from intake_service.context import booking_policy, database
 from intake_service.labels import (
     APPOINTMENT_STATUS_LABELS,
     EMAIL_KIND_LABELS,
@@ -177,11 +177,6 @@ def _back() -> Any:
     return redirect(url_for("stations_pages.index"), code=303)
 
 
-def _policy() -> appointments.BookingPolicy:
-    """The app's booking policy: its delays and its email texts' folder."""
-    return appointments.policy_of(current_app.extensions["intake.config"])
-
-
 def form_reason() -> str | None:
     """The form's ``motif`` (cancel, move), or None with the error flashed."""
     reason = request.form.get("motif", "").strip()
@@ -242,7 +237,7 @@ def generate() -> Any:
                 minutes,
                 share,
                 g.now,
-                policy=_policy(),
+                policy=booking_policy(),
                 principal=principal,
             )
             count = len(created)
@@ -283,7 +278,9 @@ def cancel(appointment_id: int) -> Any:
         return _back()
     try:
         with database().transaction() as session:
-            appointments.cancel(session, principal, appointment_id, reason, g.now, policy=_policy())
+            appointments.cancel(
+                session, principal, appointment_id, reason, g.now, policy=booking_policy()
+            )
     except appointments.NotFound:
         abort(404)
     except appointments.Refused as refused:
@@ -308,7 +305,7 @@ def reschedule(appointment_id: int) -> Any:
     try:
         with database().transaction() as session:
             appointments.reschedule(
-                session, principal, appointment_id, slot_id, reason, g.now, policy=_policy()
+                session, principal, appointment_id, slot_id, reason, g.now, policy=booking_policy()
             )
     except appointments.NotFound:
         abort(404)

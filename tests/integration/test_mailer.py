@@ -234,24 +234,20 @@ def test_the_text_of_a_deployment_replaces_the_packaged_one(
 NOTICES = ("appointment_booked", "appointment_rescheduled", "appointment_cancelled")
 
 
-@pytest.mark.parametrize("environment", ["elsewhere", "unset"])
 def test_the_app_and_the_worker_use_the_configured_folder_whatever_instance_path_says(
-    app, db, clock, headers, config, tmp_path, monkeypatch, environment
+    app, db, clock, headers, config, tmp_path, monkeypatch
 ):
     """Booked by the worker, moved over the API, cancelled on the station's page: each
     notice has the text of the configured instance folder, not of ``INSTANCE_PATH``'s."""
     (config.instance_path / "emails").mkdir(parents=True)
     for name in NOTICES:
         (config.instance_path / "emails" / f"{name}.txt").write_text(f"Configuré : {name}.\n")
-    other = tmp_path / "elsewhere" if environment == "elsewhere" else tmp_path / "cwd" / "instance"
+    other = tmp_path / "elsewhere"
     (other / "emails").mkdir(parents=True)
     for name in NOTICES:
         (other / "emails" / f"{name}.txt").write_text(f"Environnement : {name}.\n")
-    if environment == "elsewhere":
-        monkeypatch.setenv("INSTANCE_PATH", str(other))
-    else:  # the default, ./instance, is the other folder
-        monkeypatch.delenv("INSTANCE_PATH", raising=False)
-        monkeypatch.chdir(other.parent)
+    # The environment names another folder: only the app's configuration counts.
+    monkeypatch.setenv("INSTANCE_PATH", str(other))
 
     sheet = victim_sheet("TSO-CONF-1")
     sheet["location"]["insee_code"] = "31555"

@@ -80,22 +80,10 @@ def test_an_absent_folder_or_none_uses_the_packaged_text(tmp_path: Path) -> None
     assert notifications.render("waiting_alert.txt", CONTEXT, overrides=None) == PACKAGED
 
 
-@pytest.mark.parametrize("environment", ["elsewhere", "unset"])
-def test_the_folder_comes_from_the_config_whatever_instance_path_says(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, environment: str
-) -> None:
+def test_the_folder_is_the_configured_instance_folder(tmp_path: Path) -> None:
     configured = tmp_path / "configured"
     (configured / "emails").mkdir(parents=True)
     (configured / "emails" / "waiting_alert.txt").write_text("Texte de la configuration.\n")
-    # The folder the environment names (or, unset, its default ./instance) has its own text.
-    other = tmp_path / "elsewhere" if environment == "elsewhere" else tmp_path / "instance"
-    (other / "emails").mkdir(parents=True)
-    (other / "emails" / "waiting_alert.txt").write_text("Texte de l'environnement.\n")
-    if environment == "elsewhere":
-        monkeypatch.setenv("INSTANCE_PATH", str(other))
-    else:
-        monkeypatch.delenv("INSTANCE_PATH", raising=False)
-        monkeypatch.chdir(tmp_path)
     config = Config.from_env(
         {"INSTANCE_PATH": str(configured), "SECRET_KEY": "test", "DATABASE_URL": ""}
     )
