@@ -20,6 +20,16 @@ with no station (``station_code`` null): an administrator must import a station
 covering it (``intake-service stations import``); it is then booked at the next
 event of the incident.
 
+An amended incident carries its offers and waiting requests along (not its bookings:
+a person moves those). They take its new priority, hence a new ``book_by`` counted
+from where their delay started, and the station competent for its new place (a
+request with no station gets one; a place no station covers leaves it where it is).
+A waiting request that moves leaves the old station's queue for the new one at its
+place by creation time; one whose station or deadline changed is booked at once if a
+slot fits, else it waits and the station is alerted, as a new request. Each change is
+audited (``appointment_request.update``, from and to); replaying the event finds
+nothing to change.
+
 A withdrawn incident (a sheet sent by mistake) books nothing, and at its next event
 (``incident.withdrawn``) what it holds is undone: offers lapse, waiting requests leave
 the queue, coming appointments are cancelled as a person cancels them (audited, the
@@ -271,6 +281,8 @@ def book_for_incident(
     offer. Re-processing changes nothing already decided: a booking is kept, an
     offer whose victim now says ``yes`` is booked; an offer or a waiting request whose
     victim now says ``no`` (or is no longer eligible) is declined and leaves the queue.
+    Offers and waiting requests follow the amended incident (``_follow_incident``): a
+    waiting one whose deadline or station changed is then booked or waits as a new one.
     A withdrawn incident has no eligible victim any more: see ``_undo_withdrawn``.
     """
     incident = _lock_incident(session, incident_id)
@@ -278,10 +290,16 @@ def book_for_incident(
         return []
     if incident.status == "withdrawn":
         return _undo_withdrawn(session, incident, now, policy)
+    # Locked: a slot opening elsewhere (``fill_from_queue``) must not book a waiting
+    # request while this moves it to another station.
     existing = {
         request.victim_index: request
         for request in session.scalars(
-            select(AppointmentRequest).where(AppointmentRequest.incident_id == incident.id)
+            select(AppointmentRequest)
+            .where(AppointmentRequest.incident_id == incident.id)
+            .order_by(AppointmentRequest.victim_index)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
     }
     station: PoliceStation | None = None
@@ -340,16 +358,93 @@ def book_for_incident(
             continue
         if decision.outcome == "book" and request.state in ("offered", "declined"):
             # The amended sheet now says yes: the delay runs from now.
+            request.priority = incident.priority
             request.book_by = policy.book_by(incident.priority, now)
-            request.station_code = request.station_code or competent()
+            request.station_code = competent() or request.station_code
             _book_or_wait(session, WORKER, request, now, policy)
-        elif request.state == "waiting":
-            request.station_code = request.station_code or competent()
-            _book(session, WORKER, request, now, request.book_by, policy)
-        elif decision.outcome == "offer" and request.state == "declined":
+            continue
+        if decision.outcome == "offer" and request.state == "declined":
             request.state = "offered"
             request.updated_at = now
+        if request.state not in ("offered", "waiting"):
+            continue  # booked: a person moves it; cancelled: over
+        moved = _follow_incident(session, request, incident, competent(), now, policy)
+        if request.state != "waiting":
+            continue
+        if moved:
+            # As a new request: booked within its (new) deadline, else it waits and the
+            # station (the new one, if it moved) learns the priority and deadline.
+            _book_or_wait(session, WORKER, request, now, policy)
+        else:
+            _book(session, WORKER, request, now, request.book_by, policy)
     return sorted(existing.values(), key=lambda request: request.victim_index)
+
+
+def _follow_incident(
+    session: Session,
+    request: AppointmentRequest,
+    incident: Incident,
+    competent_code: str | None,
+    now: dt.datetime,
+    policy: BookingPolicy,
+) -> bool:
+    """Give an offered or waiting request the incident's priority (and the deadline it
+    gives) and competent station; audited with what changed. True when its deadline or
+    station changed. A place no station covers leaves the request at its station: a
+    station that can take the complaint is better than none."""
+    changes: dict[str, dict[str, str | None]] = {}
+    if request.priority != incident.priority:
+        book_by = _book_by_for(request, incident.priority, incident.received_at, now, policy)
+        changes["priority"] = {"from": request.priority, "to": incident.priority}
+        if book_by != request.book_by:
+            changes["book_by"] = {"from": request.book_by.isoformat(), "to": book_by.isoformat()}
+        request.priority = incident.priority
+        request.book_by = book_by
+    if competent_code is not None and competent_code != request.station_code:
+        # The queue is ordered by creation: the request keeps its place in the new one.
+        changes["station"] = {"from": request.station_code, "to": competent_code}
+        request.station_code = competent_code
+    if not changes:
+        return False
+    request.updated_at = now
+    session.flush()
+    audit.record(
+        session,
+        WORKER,
+        "appointment_request.update",
+        "appointment_request",
+        str(request.id),
+        now=now,
+        detail={"incident_id": incident.id, "version": incident.version, **changes},
+    )
+    return "book_by" in changes or "station" in changes
+
+
+def _book_by_for(
+    request: AppointmentRequest,
+    priority: str,
+    received_at: dt.datetime,
+    now: dt.datetime,
+    policy: BookingPolicy,
+) -> dt.datetime:
+    """The request's deadline under ``priority``, counted from where its delay started.
+
+    That start is not stored. A request booked from the sheet counts from the
+    incident's reception (as ``book_for_incident`` creates it), an offer accepted or a
+    victim who said yes in an amended sheet from that moment. P1/P2 share one delay,
+    P3/P4 another, so only a change between the two moves the deadline. A P1/P2 delay
+    is calendar days: its start is exact. A P3/P4 one is working days, which a weekend
+    blurs: its start is the reception when the deadline matches it, else (the victim
+    said yes later) the amendment, and a raised priority never gives more time.
+    """
+    urgent = eligibility.URGENT_PRIORITIES
+    if (request.priority in urgent) == (priority in urgent):
+        return request.book_by
+    if request.priority in urgent:
+        return policy.book_by(priority, request.book_by - dt.timedelta(days=policy.urgent_days))
+    if request.book_by == policy.book_by(request.priority, received_at):
+        return policy.book_by(priority, received_at)
+    return min(request.book_by, policy.book_by(priority, now))
 
 
 def _undo_withdrawn(

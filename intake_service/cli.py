@@ -6,6 +6,7 @@ Every error is printed with what to do about it, and exits non-zero.
 from __future__ import annotations
 
 import datetime as dt
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -413,6 +414,10 @@ def feed_tail(service_code: str, ack: bool, count: int) -> None:
     from intake_service import feed_tail as tail
 
     config = _config()
+    # A closed terminal (SIGHUP) or a stop (SIGTERM) ends the run as Ctrl-C does, so
+    # the tap queue is unbound on the way out.
+    for stop_signal in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop_signal, _interrupt)
     try:
         for line in tail.tail(
             config.broker_url,
@@ -427,6 +432,10 @@ def feed_tail(service_code: str, ack: bool, count: int) -> None:
         pass
     except tail.BrokerUnavailable as exc:
         _fail(f"cannot reach the broker ({exc}): check BROKER_URL and that the broker runs.")
+
+
+def _interrupt(_signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 @main.group("retention")

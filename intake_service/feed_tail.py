@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from kombu import Connection, Consumer, Message, Queue
 
-from intake_service.messaging import connect, exchange, feed_queue, is_amqp
+from intake_service.messaging import connect, exchange, feed_queue, is_amqp, qualified
+
+# On Redis a tap queue says it is alive with a key its run renews; a run killed
+# without cleaning up (SIGKILL) leaves a binding that would copy every message of
+# the feed into a list nobody reads: ``prune_dead_taps`` removes it once the key
+# has expired. RabbitMQ deletes an exclusive queue with its connection.
+TAP_PREFIX = "tail."
+TAP_ALIVE_SECONDS = 30
+TAP_RENEW_SECONDS = 10
 
 
 class BrokerUnavailable(RuntimeError):
@@ -36,9 +46,41 @@ def describe(envelope: dict[str, Any], routing_key: str) -> str:
     )
 
 
+def _is_redis(connection: Connection) -> bool:
+    return bool(connection.transport.driver_type == "redis")
+
+
+def _redis(connection: Connection) -> Any:
+    """The Redis client of kombu's Redis channel."""
+    channel: Any = connection.default_channel
+    return channel.client
+
+
+def _alive_key(queue_name: str) -> str:
+    return f"{queue_name}.alive"
+
+
+def prune_dead_taps(connection: Connection, namespace: str = "") -> list[str]:
+    """Unbind and empty the tap queues of ``feed tail`` runs that died (Redis only)."""
+    if not _is_redis(connection):
+        return []
+    channel: Any = connection.default_channel
+    exchange_name = exchange(namespace).name
+    prefix = qualified(TAP_PREFIX, namespace)
+    pruned = []
+    for routing_key, pattern, queue in channel.get_table(exchange_name):
+        if queue.startswith(prefix) and not _redis(connection).exists(_alive_key(queue)):
+            # kombu's own unbinding: the binding and the queue's priority lists.
+            channel._delete(queue, exchange_name, routing_key, pattern)
+            pruned.append(queue)
+    return pruned
+
+
 def _tap_queue(connection: Connection, service_code: str, namespace: str) -> Queue:
     """A private queue bound like the feed: sees new messages, takes none from the feed."""
-    name = f"tail.{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:6]}"
+    name = qualified(
+        f"{TAP_PREFIX}{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:6]}", namespace
+    )
     return Queue(
         name,
         exchange(namespace),
@@ -80,7 +122,11 @@ def tail(
         message.ack()
 
     seen = 0
+    tap = not consume and _is_redis(connection)
+    if tap:
+        prune_dead_taps(connection, namespace)
     bound = queue(connection.default_channel)
+    renewed = 0.0
     try:
         with Consumer(
             connection, [bound], callbacks=[on_message], accept=["json"], prefetch_count=10
@@ -88,6 +134,9 @@ def tail(
             if on_ready is not None:
                 on_ready(bound.name)
             while count == 0 or seen < count:
+                if tap and time.monotonic() - renewed > TAP_RENEW_SECONDS:
+                    _redis(connection).set(_alive_key(bound.name), "1", ex=TAP_ALIVE_SECONDS)
+                    renewed = time.monotonic()
                 try:
                     connection.drain_events(timeout=1)
                 except TimeoutError:
@@ -99,4 +148,9 @@ def tail(
         if not consume:
             # Redis keeps an auto-delete queue's binding after the consumer leaves.
             bound.delete()
-        connection.release()
+        if tap:
+            _redis(connection).delete(_alive_key(bound.name))
+        # Interrupted mid-poll (Ctrl-C, SIGTERM), kombu may fail to close the
+        # connection: the process is leaving and the broker drops it anyway.
+        with contextlib.suppress(Exception):
+            connection.release()

@@ -20,6 +20,7 @@ from kombu import Connection
 
 from intake_service import incidents, metrics, outbox
 from intake_service.db import Database
+from intake_service.feed_tail import prune_dead_taps
 from intake_service.messaging import FeedPublisher, connect
 from intake_service.outbox import CommitListener
 
@@ -85,6 +86,7 @@ class Relay:
         if time.monotonic() - self.declared_at > REDECLARE_SECONDS:
             publisher.declared.clear()
             self.declared_at = time.monotonic()
+            self._prune_dead_taps()
         with self.db.transaction() as session:
             events = outbox.claim_unsent(session, self.batch_size)
             now = self.clock()
@@ -111,6 +113,17 @@ class Relay:
                 now,
             )
             return len(events)
+
+    def _prune_dead_taps(self) -> None:
+        """Taps of ``feed tail`` runs killed on Redis would fill up with the feed's messages."""
+        assert self.connection is not None
+        try:
+            pruned = prune_dead_taps(self.connection, self.namespace)
+        except Exception as exc:  # noqa: BLE001 - housekeeping must never stop the relay
+            log.warning("relay: could not prune dead taps (%s: %s)", type(exc).__name__, exc)
+            return
+        for queue in pruned:
+            log.info("relay: removed the tap queue %s of a feed tail that died", queue)
 
     def _record_failure(self, error: Exception) -> None:
         """Note on the event that failed why, so a stuck outbox says what blocks it."""

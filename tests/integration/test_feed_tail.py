@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from kombu import Queue
 
-from intake_service.messaging import FeedPublisher, connect, feed_queue
-from tests.brokers import broker_url, fresh_service_code
+from intake_service import feed_tail
+from intake_service.messaging import FeedPublisher, connect, exchange, feed_queue
+from tests.brokers import broker_url, drop_namespace, fresh_namespace, fresh_service_code
 
 CLI = str(Path(sys.executable).with_name("intake-service"))
 DOC_ENVELOPE = json.loads(
@@ -77,3 +81,95 @@ def test_feed_tail_explains_an_unreachable_broker(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "cannot reach the broker" in result.stderr
+
+
+def _start_tail(url: str, service: str, tmp_path: Path) -> tuple[subprocess.Popen[str], str]:
+    tail = subprocess.Popen(
+        [CLI, "feed", "tail", service],
+        env=env_for(url, tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert tail.stderr is not None
+    ready = tail.stderr.readline()
+    assert ready.startswith("listening on "), ready
+    return tail, ready.removeprefix("listening on ").strip()
+
+
+def _tapped_queues(connection: Any, namespace: str = "") -> set[str]:
+    table = connection.default_channel.get_table(exchange(namespace).name)
+    return {queue for _, _, queue in table}
+
+
+def test_a_killed_tap_on_redis_is_pruned_and_a_live_one_kept(tmp_path: Path) -> None:
+    url = broker_url("redis")
+    service = fresh_service_code()
+    connection = connect(url)
+    publisher = FeedPublisher(connection)
+    killed, killed_queue = _start_tail(url, service, tmp_path)
+    alive, alive_queue = _start_tail(url, service, tmp_path)
+    try:
+        killed.kill()  # SIGKILL: no clean-up
+        killed.wait(timeout=10)
+        assert {killed_queue, alive_queue} <= _tapped_queues(connection)
+        # Its alive key is renewed no more; here it expires at once instead of in 30 s.
+        redis_client = connection.default_channel.client
+        redis_client.delete(f"{killed_queue}.alive")
+
+        assert feed_tail.prune_dead_taps(connection) == [killed_queue]
+
+        assert killed_queue not in _tapped_queues(connection)
+        assert alive_queue in _tapped_queues(connection)
+        publisher.publish(DOC_ENVELOPE, service_code=service, priority="P2")
+        # The feed's message reaches the live tap, and no list of the dead one grows.
+        assert not [key for key in redis_client.keys(f"{killed_queue}*")]
+        assert feed_tail.prune_dead_taps(connection) == []
+    finally:
+        alive.kill()
+        for queue in (killed_queue, alive_queue):
+            Queue(queue, exchange(), routing_key=f"incident.*.{service}.*")(
+                connection.default_channel
+            ).delete()
+        feed_queue(service)(connection.default_channel).delete()
+        connection.release()
+
+
+@pytest.mark.parametrize("stop", [signal.SIGHUP, signal.SIGTERM])
+def test_a_tail_stopped_by_a_signal_unbinds_its_tap(stop: int, tmp_path: Path) -> None:
+    url = broker_url("redis")
+    service = fresh_service_code()
+    connection = connect(url)
+    tail, queue = _start_tail(url, service, tmp_path)
+    try:
+        assert queue in _tapped_queues(connection)
+        tail.send_signal(stop)  # a closed terminal, a stop
+        _, errors = tail.communicate(timeout=10)
+        assert tail.returncode == 0, errors
+        assert queue not in _tapped_queues(connection)
+        assert not connection.default_channel.client.exists(f"{queue}.alive")
+    finally:
+        tail.kill()
+        connection.release()
+
+
+def test_the_relay_prunes_dead_taps_in_its_namespace(pg_app: Any, tmp_path: Path) -> None:
+    from workers.relay import Relay
+
+    url = broker_url("redis")
+    namespace = fresh_namespace()
+    connection = connect(url)
+    # A tap whose run was killed: bound, no alive key.
+    dead = Queue(
+        f"{namespace}.tail.gone.1.abc", exchange(namespace), routing_key="incident.*.ddsp-31.*"
+    )
+    dead(connection.default_channel).declare()
+    assert dead.name in _tapped_queues(connection, namespace)
+    relay = Relay(pg_app.extensions["intake.db"], url, namespace=namespace)
+    try:
+        assert relay.relay_batch() == 0  # nothing to publish; the first batch redeclares
+        assert dead.name not in _tapped_queues(connection, namespace)
+    finally:
+        relay._reset()
+        drop_namespace(url, namespace)
+        connection.release()

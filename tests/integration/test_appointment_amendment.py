@@ -1,0 +1,454 @@
+"""An amended incident carries its offers and waiting requests along (appointments.md), on
+SQLite and PostgreSQL: its new priority (hence deadline) and its competent station.
+
+Sheets are posted and amended over HTTP; the ``incident.amended`` event is applied as the
+appointments worker applies it (``apply_once`` with its handler), with the test's clock.
+The reference instant is Saturday 14 March 2026, 18:30 in Toulouse: a P1/P2 request must
+be booked by Monday 16 March 18:30, a P3/P4 one by Friday 20 March 18:30 (5 working days).
+csp-toulouse covers Toulouse (31555), csp-colomiers Colomiers (31149); no station covers
+Tournefeuille (31557).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import func, select
+
+from intake_service import appointments
+from intake_service.db import Database
+from intake_service.models import (
+    Appointment,
+    AppointmentRequest,
+    AuditEntry,
+    EmailMessage,
+    OutboxEvent,
+)
+from tests.conftest import Clock
+from tests.factories import a_sheet
+from tests.integration.test_booking import (
+    MONDAY,
+    OPERATOR,
+    POLICY,
+    TUESDAY,
+    book,
+    live,
+    open_slots,
+    paris,
+    setup,
+    victim,
+)
+from workers.appointments import booking_handler
+from workers.consumer import apply_once
+
+FRIDAY = dt.date(2026, 3, 20)
+COLOMIERS = "31149"
+TOURNEFEUILLE = "31557"
+MORNING_ONLY = {0: [("10:00", "10:30")], 1: [("10:00", "10:30")]}
+
+
+def submit(
+    app: Any,
+    headers: dict[str, dict[str, str]],
+    reference: str,
+    *,
+    state: str = "in_progress",
+    insee_code: str | None = None,
+    victims: list[dict[str, Any]] | None = None,
+) -> str:
+    """A sheet in Toulouse (its coordinates), or in ``insee_code`` (no stop, no point).
+    ``in_progress`` is P1 (an assault going on), ``over`` P3 (a staff victim)."""
+    sheet = a_sheet(reference, state=state)
+    if insee_code is None:
+        sheet["location"]["insee_code"] = "31555"
+    else:
+        sheet["location"] = {"mode": 3, "place": "on_board", "insee_code": insee_code}
+    if victims is not None:
+        sheet["victims"] = victims
+    response = app.test_client().post("/api/v1/incidents", json=sheet, headers=headers["operator"])
+    assert response.status_code == 201, response.get_json()
+    incident_id: str = response.get_json()["id"]
+    return incident_id
+
+
+def moved_to(insee_code: str) -> dict[str, Any]:
+    """The merge patch that moves the sheet's place to a commune (no stop, no point)."""
+    return {"location": {"stop_id": None, "coordinates": None, "insee_code": insee_code}}
+
+
+def amend(
+    app: Any, headers: dict[str, dict[str, str]], incident_id: str, patch: dict[str, Any]
+) -> dict[str, Any]:
+    response = app.test_client().post(
+        f"/api/v1/incidents/{incident_id}/amendments", json=patch, headers=headers["operator"]
+    )
+    assert response.status_code == 200, response.get_json()["errors"]
+    return dict(response.get_json())
+
+
+def amended_event(db: Database, incident_id: str) -> dict[str, Any]:
+    """The envelope of the incident's latest ``incident.amended`` event."""
+    with db.transaction() as session:
+        envelope: dict[str, Any] = session.scalars(
+            select(OutboxEvent.envelope)
+            .where(
+                OutboxEvent.incident_id == incident_id,
+                OutboxEvent.event_type == "incident.amended",
+            )
+            .order_by(OutboxEvent.position.desc())
+            .limit(1)
+        ).one()
+        return envelope
+
+
+def apply(db: Database, clock: Clock, envelope: dict[str, Any]) -> bool:
+    return apply_once(db, "appointments", envelope, booking_handler(POLICY, clock), clock.now)
+
+
+def requests(db: Database, incident_id: str) -> list[tuple[str, str | None, str, dt.datetime]]:
+    """(state, station, priority, book_by) of the incident's requests, by victim."""
+    with db.transaction() as session:
+        rows = session.execute(
+            select(
+                AppointmentRequest.state,
+                AppointmentRequest.station_code,
+                AppointmentRequest.priority,
+                AppointmentRequest.book_by,
+            )
+            .where(AppointmentRequest.incident_id == incident_id)
+            .order_by(AppointmentRequest.victim_index)
+        ).all()
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+def updates(db: Database) -> list[dict[str, Any]]:
+    """The detail of every ``appointment_request.update`` audit entry, in order."""
+    with db.transaction() as session:
+        return list(
+            session.scalars(
+                select(AuditEntry.detail)
+                .where(AuditEntry.action == "appointment_request.update")
+                .order_by(AuditEntry.id)
+            )
+        )
+
+
+def emails(db: Database) -> list[tuple[str, str, str]]:
+    """(kind, subject, body) of every email written, in order."""
+    with db.transaction() as session:
+        rows = session.execute(
+            select(EmailMessage.kind, EmailMessage.subject, EmailMessage.body).order_by(
+                EmailMessage.id
+            )
+        ).all()
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+def queue(db: Database, station_code: str) -> list[str]:
+    """The incident ids of the station's waiting requests, in queue order."""
+    with db.transaction() as session:
+        return list(
+            session.scalars(
+                select(AppointmentRequest.incident_id)
+                .where(
+                    AppointmentRequest.station_code == station_code,
+                    AppointmentRequest.state == "waiting",
+                )
+                .order_by(AppointmentRequest.created_at, AppointmentRequest.id)
+            )
+        )
+
+
+def iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat()
+
+
+# --- priority ---------------------------------------------------------------------------------
+
+
+def test_a_raised_priority_tightens_the_deadline_of_a_waiting_request(
+    app: Any, db: Database, clock: Clock
+) -> None:
+    headers = setup(db, clock)
+    incident_id = submit(app, headers, "RAISE-1", state="over")
+    assert book(db, incident_id, clock.now) == [(0, "waiting")]  # no slot at all
+    assert requests(db, incident_id) == [("waiting", "csp-toulouse", "P3", paris(FRIDAY, 18, 30))]
+
+    clock.advance(hours=1)
+    assert amend(app, headers, incident_id, {"state": "in_progress"})["priority"] == "P1"
+    assert apply(db, clock, amended_event(db, incident_id)) is True
+
+    # The delay still runs from the reception, now the P1 one.
+    assert requests(db, incident_id) == [("waiting", "csp-toulouse", "P1", paris(MONDAY, 18, 30))]
+    [detail] = updates(db)
+    assert detail == {
+        "incident_id": incident_id,
+        "version": 2,
+        "priority": {"from": "P3", "to": "P1"},
+        "book_by": {"from": iso(paris(FRIDAY, 18, 30)), "to": iso(paris(MONDAY, 18, 30))},
+    }
+    # Tried at once (nothing fits), then the station learns the new priority and deadline.
+    first, second = [body for kind, _, body in emails(db) if kind == "waiting_alert"]
+    assert "Priorité de l'incident : P3" in first
+    assert "Priorité de l'incident : P1" in second
+    assert "lundi 16 mars 2026 à 18 h 30" in second
+    # A slot within the new deadline opens: the queue takes it.
+    open_slots(db, clock, MONDAY, hours=MORNING_ONLY)
+    assert [(start, status) for _, _, start, status in live(db, incident_id)] == [
+        (paris(MONDAY, 10), "booked")
+    ]
+
+
+def test_a_raised_priority_is_booked_at_once_where_a_slot_fits_the_new_deadline(
+    app: Any, db: Database, clock: Clock
+) -> None:
+    headers = setup(db, clock)
+    colomiers_monday = open_slots(db, clock, MONDAY, hours=MORNING_ONLY, station="csp-colomiers")
+    incident_id = submit(app, headers, "RAISE-2", state="over")
+    assert book(db, incident_id, clock.now) == [(0, "waiting")]  # nothing in Toulouse
+
+    clock.advance(hours=1)
+    amend(app, headers, incident_id, {"state": "in_progress", **moved_to(COLOMIERS)})
+    apply(db, clock, amended_event(db, incident_id))
+
+    assert requests(db, incident_id) == [("booked", "csp-colomiers", "P1", paris(MONDAY, 18, 30))]
+    assert [(slot, station) for slot, station, _, _ in live(db, incident_id)] == [
+        (colomiers_monday[0], "csp-colomiers")
+    ]
+    [detail] = updates(db)
+    assert detail["priority"] == {"from": "P3", "to": "P1"}
+    assert detail["station"] == {"from": "csp-toulouse", "to": "csp-colomiers"}
+    assert [kind for kind, _, _ in emails(db)] == ["waiting_alert", "booked"]
+
+
+def test_a_lowered_priority_lengthens_the_deadline_and_books_a_slot_that_now_fits(
+    app: Any, db: Database, clock: Clock
+) -> None:
+    headers = setup(db, clock)
+    [tuesday] = open_slots(db, clock, TUESDAY, hours=MORNING_ONLY)  # after the P1 delay
+    incident_id = submit(app, headers, "LOWER-1")
+    assert book(db, incident_id, clock.now) == [(0, "waiting")]
+
+    clock.advance(hours=1)
+    assert amend(app, headers, incident_id, {"state": "over"})["priority"] == "P3"
+    apply(db, clock, amended_event(db, incident_id))
+
+    assert requests(db, incident_id) == [("booked", "csp-toulouse", "P3", paris(FRIDAY, 18, 30))]
+    assert [slot for slot, _, _, _ in live(db, incident_id)] == [tuesday]
+
+
+def test_an_offer_takes_the_new_priority_which_its_acceptance_then_uses(
+    app: Any, db: Database, clock: Clock
+) -> None:
+    headers = setup(db, clock)
+    incident_id = submit(
+        app,
+        headers,
+        "OFFER-RAISE-1",
+        state="over",
+        victims=[victim(wants_to_file_complaint="undecided")],
+    )
+    assert book(db, incident_id, clock.now) == [(0, "offered")]
+    clock.advance(hours=1)
+    amend(app, headers, incident_id, {"state": "in_progress"})
+    apply(db, clock, amended_event(db, incident_id))
+    assert requests(db, incident_id) == [("offered", "csp-toulouse", "P1", paris(MONDAY, 18, 30))]
+    assert emails(db) == []  # an offer waits for the operator, not for a slot
+
+    clock.advance(hours=1)
+    with db.transaction() as session:
+        request_id = session.scalars(select(AppointmentRequest.id)).one()
+        accepted = appointments.accept_offer(
+            session, OPERATOR, request_id, clock.now, policy=POLICY
+        )
+        # The P1 delay, from the acceptance (P3 would give Friday).
+        assert accepted.book_by == clock.now + dt.timedelta(days=2)
+
+
+def test_an_accepted_offer_keeps_its_delay_running_from_the_acceptance(
+    app: Any, db: Database, clock: Clock
+) -> None:
+    headers = setup(db, clock)
+    incident_id = submit(
+        app, headers, "OFFER-LOWER-1", victims=[victim(wants_to_file_complaint="undecided")]
+    )
+    book(db, incident_id, clock.now)
+    clock.advance(hours=2)  # accepted on Saturday at 20:30; no slot: it waits
+    with db.transaction() as session:
+        request_id = session.scalars(select(AppointmentRequest.id)).one()
+        appointments.accept_offer(session, OPERATOR, request_id, clock.now, policy=POLICY)
+    assert requests(db, incident_id) == [("waiting", "csp-toulouse", "P1", paris(MONDAY, 20, 30))]
+
+    clock.advance(hours=1)
+    amend(app, headers, incident_id, {"state": "over"})
+    apply(db, clock, amended_event(db, incident_id))
+    # Five working days from the acceptance, not from the reception (18:30).
+    assert requests(db, incident_id) == [("waiting", "csp-toulouse", "P3", paris(FRIDAY, 20, 30))]
+
+    # Raised again: the P3 deadline no longer tells when the delay started, so it runs
+    # from this amendment (Saturday 22:30), and never gives more time than before.
+    clock.advance(hours=1)
+    amend(app, headers, incident_id, {"state": "in_progress"})
+    apply(db, clock, amended_event(db, incident_id))
+    assert requests(db, incident_id) == [("waiting", "csp-toulouse", "P1", paris(MONDAY, 22, 30))]
+
+
+# --- station ----------------------------------------------------------------------------------
+
+
+def test_a_place_in_another_stations_area_moves_the_request_to_its_queue_at_its_place(
+    app: Any, db: Database, clock: Clock
+) -> None:
+    headers = setup(db, clock)
+    moved = submit(app, headers, "PLACE-1")
+    clock.advance(minutes=1)
+    already_there = submit(app, headers, "PLACE-2", insee_code=COLOMIERS)
+    assert book(db, moved, clock.now) == [(0, "waiting")]
+    clock.advance(minutes=1)
+    assert book(db, already_there, clock.now) == [(0, "waiting")]
+    assert queue(db, "csp-toulouse") == [moved]
+    assert queue(db, "csp-colomiers") == [already_there]
+
+    clock.advance(hours=1)
+    assert amend(app, headers, moved, moved_to(COLOMIERS))["insee_code"] == COLOMIERS
+    apply(db, clock, amended_event(db, moved))
+
+    # Out of Toulouse's queue, into Colomiers' ahead of the later request.
+    assert queue(db, "csp-toulouse") == []
+    assert queue(db, "csp-colomiers") == [moved, already_there]
+    [detail] = updates(db)
+    assert detail == {
+        "incident_id": moved,
+        "version": 2,
+        "station": {"from": "csp-toulouse", "to": "csp-colomiers"},
+    }
+    # Colomiers is told it has a request waiting (Toulouse was told at the start).
+    subjects = [subject for kind, subject, _ in emails(db) if kind == "waiting_alert"]
+    assert len(subjects) == 3
+    assert "Colomiers" in subjects[-1]
+
+    # A slot opens in Colomiers: the moved request, the earlier one, takes it.
+    [slot] = open_slots(db, clock, MONDAY, hours={0: [("10:00", "10:30")]}, station="csp-colomiers")
+    assert [(s, station) for s, station, _, _ in live(db, moved)] == [(slot, "csp-colomiers")]
+    assert queue(db, "csp-colomiers") == [already_there]
+
+
+def test_a_place_in_another_stations_area_books_there_when_a_slot_is_free(
+    app: Any, db: Database, clock: Clock
+) -> None:
+    headers = setup(db, clock)
+    [colomiers] = open_slots(
+        db, clock, MONDAY, hours={0: [("10:00", "10:30")]}, station="csp-colomiers"
+    )
+    incident_id = submit(app, headers, "PLACE-3")
+    assert book(db, incident_id, clock.now) == [(0, "waiting")]
+
+    clock.advance(hours=1)
+    amend(app, headers, incident_id, moved_to(COLOMIERS))
+    apply(db, clock, amended_event(db, incident_id))
+
+    assert requests(db, incident_id) == [("booked", "csp-colomiers", "P1", paris(MONDAY, 18, 30))]
+    assert [(slot, status) for slot, _, _, status in live(db, incident_id)] == [
+        (colomiers, "booked")
+    ]
+    assert queue(db, "csp-toulouse") == []
+    assert [kind for kind, _, _ in emails(db)] == ["waiting_alert", "booked"]
+
+
+def test_a_request_with_no_station_gets_one_when_the_place_moves_to_a_covered_commune(
+    app: Any, db: Database, clock: Clock
+) -> None:
+    headers = setup(db, clock)
+    [slot] = open_slots(db, clock, MONDAY, hours={0: [("10:00", "10:30")]})
+    incident_id = submit(
+        app,
+        headers,
+        "NOSTATION-2",
+        insee_code=TOURNEFEUILLE,
+        victims=[victim(), victim(wants_to_file_complaint="undecided")],
+    )
+    assert book(db, incident_id, clock.now) == [(0, "waiting"), (1, "offered")]
+    assert [station for _, station, _, _ in requests(db, incident_id)] == [None, None]
+
+    clock.advance(hours=1)
+    amend(app, headers, incident_id, moved_to("31555"))
+    apply(db, clock, amended_event(db, incident_id))
+
+    assert [(state, station) for state, station, _, _ in requests(db, incident_id)] == [
+        ("booked", "csp-toulouse"),
+        ("offered", "csp-toulouse"),
+    ]
+    assert [s for s, _, _, _ in live(db, incident_id)] == [slot]
+    assert [detail["station"] for detail in updates(db)] == [
+        {"from": None, "to": "csp-toulouse"},
+        {"from": None, "to": "csp-toulouse"},
+    ]
+
+
+def test_a_place_no_station_covers_leaves_the_request_at_its_station(
+    app: Any, db: Database, clock: Clock
+) -> None:
+    headers = setup(db, clock)
+    incident_id = submit(app, headers, "UNCOVERED-1")
+    assert book(db, incident_id, clock.now) == [(0, "waiting")]
+
+    amend(app, headers, incident_id, moved_to(TOURNEFEUILLE))
+    apply(db, clock, amended_event(db, incident_id))
+
+    assert requests(db, incident_id) == [("waiting", "csp-toulouse", "P1", paris(MONDAY, 18, 30))]
+    assert updates(db) == []
+
+
+# --- what an amendment leaves alone -----------------------------------------------------------
+
+
+def test_a_booked_appointment_is_untouched_by_an_amendment(
+    app: Any, db: Database, clock: Clock
+) -> None:
+    headers = setup(db, clock)
+    open_slots(db, clock, MONDAY, hours={0: [("10:00", "10:30")]})
+    open_slots(db, clock, MONDAY, hours={0: [("10:00", "10:30")]}, station="csp-colomiers")
+    incident_id = submit(app, headers, "BOOKED-1")
+    assert book(db, incident_id, clock.now) == [(0, "booked")]
+    before = (requests(db, incident_id), live(db, incident_id), emails(db))
+
+    clock.advance(hours=1)
+    amend(app, headers, incident_id, {"state": "over", **moved_to(COLOMIERS)})
+    apply(db, clock, amended_event(db, incident_id))
+
+    # Same priority, deadline, station and appointment; nobody emailed; nothing audited.
+    assert (requests(db, incident_id), live(db, incident_id), emails(db)) == before
+    assert updates(db) == []
+
+
+def test_replaying_the_amended_event_changes_nothing_more(
+    app: Any, db: Database, clock: Clock
+) -> None:
+    headers = setup(db, clock)
+    incident_id = submit(
+        app,
+        headers,
+        "REPLAY-1",
+        state="over",
+        victims=[victim(), victim(wants_to_file_complaint="undecided")],
+    )
+    assert book(db, incident_id, clock.now) == [(0, "waiting"), (1, "offered")]
+    clock.advance(hours=1)
+    amend(app, headers, incident_id, {"state": "in_progress", **moved_to(COLOMIERS)})
+    envelope = amended_event(db, incident_id)
+    assert apply(db, clock, envelope) is True
+    after = (requests(db, incident_id), updates(db), emails(db))
+    assert [(state, station, priority) for state, station, priority, _ in after[0]] == [
+        ("waiting", "csp-colomiers", "P1"),
+        ("offered", "csp-colomiers", "P1"),
+    ]
+    assert len(after[1]) == 2
+
+    # Delivered again (not applied), then applied by hand, later: nothing changes.
+    assert apply(db, clock, envelope) is False
+    clock.advance(minutes=5)
+    assert book(db, incident_id, clock.now) == [(0, "waiting"), (1, "offered")]
+    assert (requests(db, incident_id), updates(db), emails(db)) == after
+    with db.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Appointment)) == 0
