@@ -528,6 +528,15 @@ def status_command() -> None:
         f"{' (see the station page)' if state.emails_failed else ''}"
     )
     click.echo(f"requests  {state.requests_waiting} staff victims waiting for a complaint slot")
+    if state.requests_without_station:
+        communes = ", ".join(
+            f"{insee_code or 'unplaced'} ({count})"
+            for insee_code, count in state.requests_without_station
+        )
+        click.echo(
+            f"          no station covers: {communes} — import one covering it: "
+            "intake-service stations import stations.csv"
+        )
     if not state.workers:
         click.echo("workers   none has reported (intake-service workers)")
     for worker, host, pid, seen_at, alive in state.workers:

@@ -14,7 +14,13 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from intake_service import outbox
-from intake_service.models import AppointmentRequest, EmailMessage, OutboxEvent, WorkerHeartbeat
+from intake_service.models import (
+    AppointmentRequest,
+    EmailMessage,
+    Incident,
+    OutboxEvent,
+    WorkerHeartbeat,
+)
 
 # A worker that has not beaten for this long is reported as gone.
 SILENT_AFTER = dt.timedelta(minutes=2)
@@ -49,6 +55,9 @@ class DeploymentStatus:
     emails_failed: int = 0
     # Staff victims' requests waiting for a slot.
     requests_waiting: int = 0
+    # Of those, the ones no station covers, by the incident's commune (INSEE code):
+    # they wait until a station covering the commune is imported.
+    requests_without_station: list[tuple[str | None, int]] = field(default_factory=list)
 
 
 def read_status(session: Session, now: dt.datetime) -> DeploymentStatus:
@@ -86,6 +95,16 @@ def read_status(session: Session, now: dt.datetime) -> DeploymentStatus:
     status.requests_waiting = int(
         session.scalar(select(func.count()).where(AppointmentRequest.state == "waiting")) or 0
     )
+    status.requests_without_station = [
+        (insee_code, int(count))
+        for insee_code, count in session.execute(
+            select(Incident.insee_code, func.count())
+            .join(AppointmentRequest, AppointmentRequest.incident_id == Incident.id)
+            .where(AppointmentRequest.state == "waiting", AppointmentRequest.station_code.is_(None))
+            .group_by(Incident.insee_code)
+            .order_by(func.count().desc(), Incident.insee_code)
+        )
+    ]
     status.workers = [
         (row.worker, row.host, row.pid, row.seen_at, now - row.seen_at <= SILENT_AFTER)
         for row in session.scalars(select(WorkerHeartbeat).order_by(WorkerHeartbeat.worker))

@@ -75,3 +75,15 @@ def test_status_says_when_the_database_is_down() -> None:
     result = CliRunner().invoke(main, ["status"], env=env)
     assert result.exit_code == 1
     assert "unreachable" in result.output
+
+
+def test_status_names_the_communes_no_station_covers(app: Any, db: Database, clock: Any) -> None:
+    from tests.integration.test_booking import book, setup, submit
+
+    headers = setup(db, clock, with_stations=False)
+    for reference in ("NOSTATION-1", "NOSTATION-2"):
+        assert book(db, submit(app, headers, reference), clock.now) == [(0, "waiting")]
+    with db.transaction() as session:
+        waiting = status.read_status(session, clock.now)
+    assert waiting.requests_waiting == 2
+    assert waiting.requests_without_station == [("31555", 2)]
