@@ -3,8 +3,9 @@
 Counters and histograms are kept by the process that sees the event; under
 gunicorn with several workers set ``PROMETHEUS_MULTIPROC_DIR`` (the deployment
 does) so they are summed over processes. Gauges that describe the deployment
-(outbox lag, queue depths, webhook failures) are read at scrape time from the
-database and the broker, so every process reports the same truth.
+(outbox lag, queue depths, webhook failures) and the appointment delays are read
+at scrape time from the database and the broker, so every process reports the
+same truth.
 """
 
 from __future__ import annotations
@@ -22,14 +23,21 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
 from intake_service import outbox
 from intake_service.config import Config
 from intake_service.db import Database
-from intake_service.models import OutboxEvent, WebhookDelivery
+from intake_service.models import (
+    Appointment,
+    AppointmentRequest,
+    ComplaintSlot,
+    Incident,
+    OutboxEvent,
+    WebhookDelivery,
+)
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +66,10 @@ CONSUMER_EVENTS = Counter(
 )
 RELAYED = Counter("intake_relayed_events_total", "Events published to the feed, by type.", ["type"])
 # --- Priority complaint appointments ---
-APPOINTMENT_DELAY_HOURS = Histogram(
-    "intake_appointment_delay_hours",
-    "From the sheet's acceptance to the start of the booked appointment, by priority.",
-    ["priority"],
-    buckets=(2, 6, 12, 24, 48, 72, 120, 168, 240, 336),
-)
+# Read from the database at scrape time (``DeploymentCollector``): every booking
+# counts, whichever path made it (the worker, a freed slot given to the queue, an
+# accepted offer), and only once it is committed.
+APPOINTMENT_DELAY_BUCKETS = (2, 6, 12, 24, 48, 72, 120, 168, 240, 336)
 
 
 class DeploymentCollector(Collector):
@@ -109,7 +115,54 @@ class DeploymentCollector(Collector):
         yield lag
         yield unsent
         yield webhooks
+        yield self._appointment_delays()
         yield self._queue_depths(services)
+
+    def _appointment_delays(self) -> HistogramMetricFamily:
+        """From a sheet's acceptance to the start of its request's first appointment.
+
+        Over every request that got one (a move or a cancellation later does not
+        change it), so the buckets only grow, as a histogram's must.
+        """
+        family = HistogramMetricFamily(
+            "intake_appointment_delay_hours",
+            "From the sheet's acceptance to the start of the first booked appointment, "
+            "by priority.",
+            labels=["priority"],
+        )
+        first = (
+            select(func.min(Appointment.id).label("id")).group_by(Appointment.request_id).subquery()
+        )
+        delays: dict[str, list[float]] = {}
+        try:
+            with self.db.reading() as session:
+                rows = session.execute(
+                    select(
+                        AppointmentRequest.priority, ComplaintSlot.starts_at, Incident.received_at
+                    )
+                    .select_from(Appointment)
+                    .join(first, first.c.id == Appointment.id)
+                    .join(ComplaintSlot, ComplaintSlot.id == Appointment.slot_id)
+                    .join(AppointmentRequest, AppointmentRequest.id == Appointment.request_id)
+                    .join(Incident, Incident.id == AppointmentRequest.incident_id)
+                ).all()
+        except Exception as exc:  # noqa: BLE001 - a scrape reports what it can
+            log.warning("metrics: database unavailable (%s)", type(exc).__name__)
+            return family
+        for priority, starts_at, received_at in rows:
+            hours = max((starts_at - received_at).total_seconds() / 3600, 0.0)
+            delays.setdefault(priority, []).append(hours)
+        for priority, of_priority in sorted(delays.items()):
+            buckets = [
+                (str(float(bound)), float(sum(1 for h in of_priority if h <= bound)))
+                for bound in APPOINTMENT_DELAY_BUCKETS
+            ]
+            family.add_metric(
+                [priority],
+                [*buckets, ("+Inf", float(len(of_priority)))],
+                sum_value=sum(of_priority),
+            )
+        return family
 
     def _queue_depths(self, services: list[str | None]) -> GaugeMetricFamily:
         depths = GaugeMetricFamily(

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from intake_service import appointments, metrics, stations
+from intake_service import appointments, stations
 from intake_service.config import Config
 from intake_service.db import Database
 from workers.consumer import EventConsumer
@@ -38,12 +38,7 @@ def booking_handler(
 
     def handle(session: Session, envelope: Mapping[str, Any]) -> None:
         incident_id = str(envelope["payload"]["incident"]["id"])
-        now = clock()
-        for request in appointments.book_for_incident(session, incident_id, now, policy=policy):
-            if request.state == "booked" and request.updated_at == now:
-                hours = appointments.booking_delay_hours(session, request)
-                if hours is not None:
-                    metrics.APPOINTMENT_DELAY_HOURS.labels(request.priority).observe(hours)
+        appointments.book_for_incident(session, incident_id, clock(), policy=policy)
 
     return handle
 

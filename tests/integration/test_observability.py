@@ -103,3 +103,22 @@ def test_metrics_count_requests_submissions_and_show_the_outbox_lag(
     assert "intake_outbox_unsent_events 1.0" in after
     assert "intake_outbox_lag_seconds" in after
     assert "intake_feed_queue_depth" in after
+
+
+def test_metrics_show_the_delay_of_every_booking_whatever_made_it(
+    app: Any, db: Any, clock: Any
+) -> None:
+    from tests.integration.test_booking import MONDAY, book, open_slots, setup, submit
+
+    headers = setup(db, clock)
+    waiting = submit(app, headers, "DELAY-1")
+    assert book(db, waiting, clock.now) == [(0, "waiting")]  # no slot yet
+    open_slots(db, clock, MONDAY)  # the new slots go to the queue first: booked there
+    assert book(db, submit(app, headers, "DELAY-2"), clock.now) == [(0, "booked")]
+
+    text = app.test_client().get("/metrics").get_data(as_text=True)
+    # Accepted Saturday 17:30 UTC; slots Monday 9:00 and 9:30 in Paris (8:00 UTC).
+    assert 'intake_appointment_delay_hours_bucket{le="24.0",priority="P1"} 0.0' in text
+    assert 'intake_appointment_delay_hours_bucket{le="48.0",priority="P1"} 2.0' in text
+    assert 'intake_appointment_delay_hours_count{priority="P1"} 2.0' in text
+    assert 'intake_appointment_delay_hours_sum{priority="P1"} 77.5' in text
