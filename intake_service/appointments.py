@@ -358,9 +358,8 @@ def book_for_incident(
             continue
         if decision.outcome == "book" and request.state in ("offered", "declined"):
             # The amended sheet now says yes: the delay runs from now.
-            request.priority = incident.priority
-            request.book_by = policy.book_by(incident.priority, now)
-            request.station_code = competent() or request.station_code
+            book_by = policy.book_by(incident.priority, now)
+            _follow_incident(session, request, incident, competent(), book_by, now)
             _book_or_wait(session, WORKER, request, now, policy)
             continue
         if decision.outcome == "offer" and request.state == "declined":
@@ -368,7 +367,8 @@ def book_for_incident(
             request.updated_at = now
         if request.state not in ("offered", "waiting"):
             continue  # booked: a person moves it; cancelled: over
-        moved = _follow_incident(session, request, incident, competent(), now, policy)
+        book_by = _book_by_for(request, incident.priority, incident.received_at, now, policy)
+        moved = _follow_incident(session, request, incident, competent(), book_by, now)
         if request.state != "waiting":
             continue
         if moved:
@@ -385,20 +385,19 @@ def _follow_incident(
     request: AppointmentRequest,
     incident: Incident,
     competent_code: str | None,
+    book_by: dt.datetime,
     now: dt.datetime,
-    policy: BookingPolicy,
 ) -> bool:
-    """Give an offered or waiting request the incident's priority (and the deadline it
-    gives) and competent station; audited with what changed. True when its deadline or
-    station changed. A place no station covers leaves the request at its station: a
-    station that can take the complaint is better than none."""
+    """Give a request that is not booked the incident's priority, the deadline the caller
+    computed for it, and the competent station; audited with what changed. True when
+    its deadline or station changed. A place no station covers leaves the request at
+    its station: a station that can take the complaint is better than none."""
     changes: dict[str, dict[str, str | None]] = {}
     if request.priority != incident.priority:
-        book_by = _book_by_for(request, incident.priority, incident.received_at, now, policy)
         changes["priority"] = {"from": request.priority, "to": incident.priority}
-        if book_by != request.book_by:
-            changes["book_by"] = {"from": request.book_by.isoformat(), "to": book_by.isoformat()}
         request.priority = incident.priority
+    if book_by != request.book_by:
+        changes["book_by"] = {"from": request.book_by.isoformat(), "to": book_by.isoformat()}
         request.book_by = book_by
     if competent_code is not None and competent_code != request.station_code:
         # The queue is ordered by creation: the request keeps its place in the new one.
@@ -805,20 +804,6 @@ def mark_outcome(
         session, principal, f"appointment.{outcome}", "appointment", str(appointment.id), now=now
     )
     return appointment
-
-
-def booking_delay_hours(session: Session, request: AppointmentRequest) -> float | None:
-    """Hours from the incident's acceptance to the start of the request's live appointment."""
-    row = session.execute(
-        select(ComplaintSlot.starts_at, Incident.received_at)
-        .join(Appointment, Appointment.slot_id == ComplaintSlot.id)
-        .join(AppointmentRequest, AppointmentRequest.id == Appointment.request_id)
-        .join(Incident, Incident.id == AppointmentRequest.incident_id)
-        .where(Appointment.request_id == request.id, Appointment.status == "booked")
-    ).first()
-    if row is None:
-        return None
-    return max((row[0] - row[1]).total_seconds() / 3600, 0.0)
 
 
 # --- lists -------------------------------------------------------------------------------------

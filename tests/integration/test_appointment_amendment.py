@@ -12,11 +12,14 @@ Tournefeuille (31557).
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from typing import Any
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, text
 
-from intake_service import appointments
+from intake_service import appointments, stations
 from intake_service.db import Database
 from intake_service.models import (
     Appointment,
@@ -43,9 +46,14 @@ from workers.appointments import booking_handler
 from workers.consumer import apply_once
 
 FRIDAY = dt.date(2026, 3, 20)
-COLOMIERS = "31149"
-TOURNEFEUILLE = "31557"
-MORNING_ONLY = {0: [("10:00", "10:30")], 1: [("10:00", "10:30")]}
+TOULOUSE, COLOMIERS, TOURNEFEUILLE = "31555", "31149", "31557"
+POINTS = {
+    TOULOUSE: (43.6045, 1.4440),
+    COLOMIERS: (43.6112, 1.3351),
+    TOURNEFEUILLE: (43.5853, 1.3450),
+}
+# One slot, at 10:00, on the Monday or the Tuesday a test opens.
+AT_TEN = {0: [("10:00", "10:30")], 1: [("10:00", "10:30")]}
 
 
 def submit(
@@ -57,24 +65,33 @@ def submit(
     insee_code: str | None = None,
     victims: list[dict[str, Any]] | None = None,
 ) -> str:
-    """A sheet in Toulouse (its coordinates), or in ``insee_code`` (no stop, no point).
+    """A sheet in Toulouse (its stop and point), or at a point of ``insee_code``.
     ``in_progress`` is P1 (an assault going on), ``over`` P3 (a staff victim)."""
     sheet = a_sheet(reference, state=state)
     if insee_code is None:
-        sheet["location"]["insee_code"] = "31555"
+        sheet["location"]["insee_code"] = TOULOUSE
     else:
-        sheet["location"] = {"mode": 3, "place": "on_board", "insee_code": insee_code}
+        sheet["location"] = {"mode": 3, "place": "surroundings", **point_in(insee_code)}
     if victims is not None:
         sheet["victims"] = victims
     response = app.test_client().post("/api/v1/incidents", json=sheet, headers=headers["operator"])
-    assert response.status_code == 201, response.get_json()
+    assert response.status_code == 201, response.get_json()["errors"]
     incident_id: str = response.get_json()["id"]
     return incident_id
 
 
+def point_in(insee_code: str) -> dict[str, Any]:
+    """A place in the commune: its code and a point in it (an assault in progress needs one)."""
+    lat, lon = POINTS[insee_code]
+    return {
+        "insee_code": insee_code,
+        "coordinates": {"lat": lat, "lon": lon, "accuracy_m": 50, "source": "gps"},
+    }
+
+
 def moved_to(insee_code: str) -> dict[str, Any]:
-    """The merge patch that moves the sheet's place to a commune (no stop, no point)."""
-    return {"location": {"stop_id": None, "coordinates": None, "insee_code": insee_code}}
+    """The merge patch that moves the sheet's place to a point of the commune (no stop)."""
+    return {"location": {"stop_id": None, **point_in(insee_code)}}
 
 
 def amend(
@@ -194,7 +211,7 @@ def test_a_raised_priority_tightens_the_deadline_of_a_waiting_request(
     assert "Priorité de l'incident : P1" in second
     assert "lundi 16 mars 2026 à 18 h 30" in second
     # A slot within the new deadline opens: the queue takes it.
-    open_slots(db, clock, MONDAY, hours=MORNING_ONLY)
+    open_slots(db, clock, MONDAY, hours=AT_TEN)
     assert [(start, status) for _, _, start, status in live(db, incident_id)] == [
         (paris(MONDAY, 10), "booked")
     ]
@@ -204,7 +221,7 @@ def test_a_raised_priority_is_booked_at_once_where_a_slot_fits_the_new_deadline(
     app: Any, db: Database, clock: Clock
 ) -> None:
     headers = setup(db, clock)
-    colomiers_monday = open_slots(db, clock, MONDAY, hours=MORNING_ONLY, station="csp-colomiers")
+    colomiers_monday = open_slots(db, clock, MONDAY, hours=AT_TEN, station="csp-colomiers")
     incident_id = submit(app, headers, "RAISE-2", state="over")
     assert book(db, incident_id, clock.now) == [(0, "waiting")]  # nothing in Toulouse
 
@@ -226,7 +243,7 @@ def test_a_lowered_priority_lengthens_the_deadline_and_books_a_slot_that_now_fit
     app: Any, db: Database, clock: Clock
 ) -> None:
     headers = setup(db, clock)
-    [tuesday] = open_slots(db, clock, TUESDAY, hours=MORNING_ONLY)  # after the P1 delay
+    [tuesday] = open_slots(db, clock, TUESDAY, hours=AT_TEN)  # after the P1 delay
     incident_id = submit(app, headers, "LOWER-1")
     assert book(db, incident_id, clock.now) == [(0, "waiting")]
 
@@ -236,6 +253,23 @@ def test_a_lowered_priority_lengthens_the_deadline_and_books_a_slot_that_now_fit
 
     assert requests(db, incident_id) == [("booked", "csp-toulouse", "P3", paris(FRIDAY, 18, 30))]
     assert [slot for slot, _, _, _ in live(db, incident_id)] == [tuesday]
+
+
+def test_a_priority_with_the_same_delay_keeps_the_deadline_and_alerts_nobody(
+    app: Any, db: Database, clock: Clock
+) -> None:
+    headers = setup(db, clock)
+    incident_id = submit(app, headers, "SAME-DELAY-1")
+    assert book(db, incident_id, clock.now) == [(0, "waiting")]
+
+    clock.advance(hours=1)
+    assert amend(app, headers, incident_id, {"state": "just_happened"})["priority"] == "P2"
+    apply(db, clock, amended_event(db, incident_id))
+
+    assert requests(db, incident_id) == [("waiting", "csp-toulouse", "P2", paris(MONDAY, 18, 30))]
+    assert [detail["priority"] for detail in updates(db)] == [{"from": "P1", "to": "P2"}]
+    assert "book_by" not in updates(db)[0]
+    assert [kind for kind, _, _ in emails(db)] == ["waiting_alert"]
 
 
 def test_an_offer_takes_the_new_priority_which_its_acceptance_then_uses(
@@ -329,7 +363,7 @@ def test_a_place_in_another_stations_area_moves_the_request_to_its_queue_at_its_
     assert "Colomiers" in subjects[-1]
 
     # A slot opens in Colomiers: the moved request, the earlier one, takes it.
-    [slot] = open_slots(db, clock, MONDAY, hours={0: [("10:00", "10:30")]}, station="csp-colomiers")
+    [slot] = open_slots(db, clock, MONDAY, hours=AT_TEN, station="csp-colomiers")
     assert [(s, station) for s, station, _, _ in live(db, moved)] == [(slot, "csp-colomiers")]
     assert queue(db, "csp-colomiers") == [already_there]
 
@@ -338,9 +372,7 @@ def test_a_place_in_another_stations_area_books_there_when_a_slot_is_free(
     app: Any, db: Database, clock: Clock
 ) -> None:
     headers = setup(db, clock)
-    [colomiers] = open_slots(
-        db, clock, MONDAY, hours={0: [("10:00", "10:30")]}, station="csp-colomiers"
-    )
+    [colomiers] = open_slots(db, clock, MONDAY, hours=AT_TEN, station="csp-colomiers")
     incident_id = submit(app, headers, "PLACE-3")
     assert book(db, incident_id, clock.now) == [(0, "waiting")]
 
@@ -360,7 +392,7 @@ def test_a_request_with_no_station_gets_one_when_the_place_moves_to_a_covered_co
     app: Any, db: Database, clock: Clock
 ) -> None:
     headers = setup(db, clock)
-    [slot] = open_slots(db, clock, MONDAY, hours={0: [("10:00", "10:30")]})
+    [slot] = open_slots(db, clock, MONDAY, hours=AT_TEN)
     incident_id = submit(
         app,
         headers,
@@ -372,7 +404,7 @@ def test_a_request_with_no_station_gets_one_when_the_place_moves_to_a_covered_co
     assert [station for _, station, _, _ in requests(db, incident_id)] == [None, None]
 
     clock.advance(hours=1)
-    amend(app, headers, incident_id, moved_to("31555"))
+    amend(app, headers, incident_id, moved_to(TOULOUSE))
     apply(db, clock, amended_event(db, incident_id))
 
     assert [(state, station) for state, station, _, _ in requests(db, incident_id)] == [
@@ -407,8 +439,8 @@ def test_a_booked_appointment_is_untouched_by_an_amendment(
     app: Any, db: Database, clock: Clock
 ) -> None:
     headers = setup(db, clock)
-    open_slots(db, clock, MONDAY, hours={0: [("10:00", "10:30")]})
-    open_slots(db, clock, MONDAY, hours={0: [("10:00", "10:30")]}, station="csp-colomiers")
+    open_slots(db, clock, MONDAY, hours=AT_TEN)
+    open_slots(db, clock, MONDAY, hours=AT_TEN, station="csp-colomiers")
     incident_id = submit(app, headers, "BOOKED-1")
     assert book(db, incident_id, clock.now) == [(0, "booked")]
     before = (requests(db, incident_id), live(db, incident_id), emails(db))
@@ -452,3 +484,113 @@ def test_replaying_the_amended_event_changes_nothing_more(
     assert (requests(db, incident_id), updates(db), emails(db)) == after
     with db.transaction() as session:
         assert session.scalar(select(func.count()).select_from(Appointment)) == 0
+
+
+def test_a_victim_who_says_yes_again_takes_the_current_priority_and_station(
+    app: Any, db: Database, clock: Clock
+) -> None:
+    headers = setup(db, clock)
+    incident_id = submit(
+        app,
+        headers,
+        "AGAIN-YES-1",
+        state="over",
+        victims=[victim(wants_to_file_complaint="undecided")],
+    )
+    assert book(db, incident_id, clock.now) == [(0, "offered")]
+    amend(app, headers, incident_id, {"victims": [victim(wants_to_file_complaint="no")]})
+    assert book(db, incident_id, clock.now) == [(0, "declined")]
+
+    clock.advance(hours=1)
+    amend(
+        app,
+        headers,
+        incident_id,
+        {"state": "in_progress", "victims": [victim()], **moved_to(COLOMIERS)},
+    )
+    apply(db, clock, amended_event(db, incident_id))
+    # The delay runs from the amendment that says yes, with the sheet's priority now.
+    assert requests(db, incident_id) == [
+        ("waiting", "csp-colomiers", "P1", clock.now + dt.timedelta(days=2))
+    ]
+    [detail] = updates(db)
+    assert detail["priority"] == {"from": "P3", "to": "P1"}
+    assert detail["station"] == {"from": "csp-toulouse", "to": "csp-colomiers"}
+
+
+@pytest.mark.postgres
+def test_a_slot_opening_while_the_request_moves_books_it_once(pg_app: Any, clock: Clock) -> None:
+    """A slot opens in Toulouse (the queue books the waiting request, uncommitted) while
+    the worker applies an amendment that moves it to Colomiers, where a slot is free:
+    the worker waits for the request's lock, then finds it booked and leaves it."""
+    db: Database = pg_app.extensions["intake.db"]
+    headers = setup(db, clock)
+    [colomiers] = open_slots(db, clock, MONDAY, hours=AT_TEN, station="csp-colomiers")
+    incident_id = submit(pg_app, headers, "RACE-MOVE-1")
+    assert book(db, incident_id, clock.now) == [(0, "waiting")]
+    clock.advance(hours=1)
+    amend(pg_app, headers, incident_id, moved_to(COLOMIERS))
+    envelope = amended_event(db, incident_id)
+
+    opened, go = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def open_toulouse_slot() -> None:
+        try:
+            with db.transaction() as session:
+                stations.create_slot(
+                    session,
+                    "csp-toulouse",
+                    paris(MONDAY, 9),
+                    paris(MONDAY, 9, 30),
+                    reserved=True,
+                    now=clock.now,
+                    policy=POLICY,
+                )
+                opened.set()
+                assert go.wait(20)
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+            opened.set()
+
+    def amendment_applied() -> None:
+        try:
+            apply(db, clock, envelope)
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+
+    opener = threading.Thread(target=open_toulouse_slot)
+    opener.start()
+    assert opened.wait(20)
+    worker = threading.Thread(target=amendment_applied)
+    worker.start()
+    # The worker waits for the request the uncommitted booking holds.
+    deadline = time.monotonic() + 20
+    waiting = False
+    while time.monotonic() < deadline and not waiting:
+        with db.transaction() as session:
+            waiting = bool(
+                session.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                        " AND wait_event_type = 'Lock'"
+                    )
+                )
+            )
+        time.sleep(0.05)
+    assert waiting
+    go.set()
+    opener.join(30)
+    worker.join(30)
+    assert errors == []
+
+    assert [(station, status) for _, station, _, status in live(db, incident_id)] == [
+        ("csp-toulouse", "booked")
+    ]
+    assert requests(db, incident_id) == [("booked", "csp-toulouse", "P1", paris(MONDAY, 18, 30))]
+    assert updates(db) == []
+    with db.transaction() as session:
+        free = session.scalars(
+            appointments.free_slots_query("csp-colomiers", clock.now, None, set())
+        ).all()
+        assert [slot.id for slot in free] == [colomiers]
