@@ -133,6 +133,16 @@ def find_replay(
     return session.get(Incident, record.incident_id)
 
 
+@dataclass(frozen=True)
+class Accepted:
+    """A sheet just accepted: its incident, and the incident's document (``IncidentSchema``
+    dumped) as its ``incident.submitted`` event carries it. The submitter sees the same:
+    the only status change is its own, shown in full to its author's role."""
+
+    incident: Incident
+    document: dict[str, Any]
+
+
 def submit_incident(
     session: Session,
     principal: Principal,
@@ -143,7 +153,7 @@ def submit_incident(
     reference: ReferenceCache,
     claim: IdempotencyClaim | None = None,
     ttl: dt.timedelta = dt.timedelta(hours=24),
-) -> Incident:
+) -> Accepted:
     """Accept a validated sheet: incident, version 1, status and ``incident.submitted`` event.
 
     A sheet whose ``operator_reference`` or idempotency key was already used
@@ -218,12 +228,12 @@ def submit_incident(
     )
     received = _status_change(incident, "received", principal, now, {})
     session.add(received)
-    _record_event(session, incident, "incident.submitted", now, {})
+    submitted = _record_event(session, incident, "incident.submitted", now, {})
     audit.record(session, principal, "incident.submit", "incident", incident_id, now=now)
     # The hot path of intake: every row above, and the webhook delivery if the
     # operator has a webhook, in one statement (on PostgreSQL).
     write_pending(session, webhooks.status_change_delivery(incident, received, now))
-    return incident
+    return Accepted(incident, submitted["payload"]["incident"])
 
 
 SYSTEM = Principal(role="system", scope="*", actor="relay")
@@ -716,8 +726,8 @@ def _record_event(
     extra: dict[str, Any],
     *,
     service_code: str | None = _CURRENT_SERVICE,
-) -> None:
-    """Write the event to the outbox, in the same transaction as the change.
+) -> dict[str, Any]:
+    """Write the event to the outbox, in the same transaction as the change; return it.
 
     It goes to the incident's service, or to ``service_code`` when given (the
     service an incident just left).
@@ -744,6 +754,7 @@ def _record_event(
         priority=incident.priority,
         now=now,
     )
+    return envelope
 
 
 # --- read-only queries for the pages ------------------------------------------------------

@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, g, make_response, request, url_for
+from flask import current_app, g, jsonify, make_response, request, url_for
 from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import ValidationError
@@ -156,7 +156,7 @@ class Incidents(MethodView):
         claim: IdempotencyClaim | None = g.idempotency_claim
         try:
             with database().transaction() as session:
-                incident = incidents.submit_incident(
+                accepted = incidents.submit_incident(
                     session,
                     current_principal(),
                     sheet,
@@ -166,7 +166,6 @@ class Incidents(MethodView):
                     claim=claim,
                     ttl=_ttl(),
                 )
-                document = incidents.incident_document(incident, current_principal())
         except IntegrityError:
             # The key or the reference was used already (maybe by a concurrent request).
             if claim is not None:
@@ -181,8 +180,10 @@ class Incidents(MethodView):
             abort(403, message="This token's operator is not registered.")
         except ValidationError as exc:
             abort(422, errors=flatten_errors(exc.messages))
+        document = accepted.document
         metrics.SUBMISSIONS.labels(document["priority"]).inc()
-        return document, 201, {"Location": _location(document["id"])}
+        # Already IncidentSchema's dump (the event's): a Response is not dumped again.
+        return jsonify(document), 201, {"Location": _location(document["id"])}
 
     @require("incident.list")
     @blp.arguments(IncidentListArgsSchema, location="query", as_kwargs=True)

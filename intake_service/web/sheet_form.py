@@ -132,7 +132,7 @@ def _accept(principal: Principal, sheet: dict[str, Any]) -> tuple[str | None, li
     """Submit the valid sheet in one transaction: the incident's id, or the errors found."""
     try:
         with database().transaction() as session:
-            incident = incidents.submit_incident(
+            accepted = incidents.submit_incident(
                 session,
                 principal,
                 sheet,
@@ -140,7 +140,7 @@ def _accept(principal: Principal, sheet: dict[str, Any]) -> tuple[str | None, li
                 locator=locator(),
                 reference=reference_cache(),
             )
-            incident_id = incident.id
+            incident_id = accepted.incident.id
     except IntegrityError:
         # The unique index on the reference decides, also against a concurrent tab.
         with database().transaction() as session:

@@ -66,6 +66,19 @@ def test_accepted_sheet_is_stored_with_its_version_and_outbox_event(client, head
     assert version.sheet == body["sheet"]
 
 
+def test_the_201_body_is_the_incident_as_read_back_and_as_the_feed_carries_it(
+    client, headers, db
+):
+    sheet = a_sheet()
+    sheet["victims"][0]["contact"]["email"] = "agent.fictif@example.org"
+    created = post_sheet(client, headers["operator"], sheet)
+    read_back = client.get(created.headers["Location"], headers=headers["operator"])
+    assert created.get_json() == read_back.get_json()
+    with db.transaction() as session:
+        event = session.scalars(select(OutboxEvent)).one()
+    assert event.envelope["payload"]["incident"] == created.get_json()
+
+
 def test_warnings_are_returned_without_refusing_the_sheet(client, headers):
     sheet = a_sheet(natures=["weapon"], primary_nature="weapon")
     response = post_sheet(client, headers["operator"], sheet)
