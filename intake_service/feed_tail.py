@@ -13,7 +13,14 @@ from typing import Any
 
 from kombu import Connection, Consumer, Message, Queue
 
-from intake_service.messaging import connect, exchange, feed_queue, is_amqp, qualified
+from intake_service.messaging import (
+    connect,
+    exchange,
+    feed_queue,
+    is_amqp,
+    is_redis,
+    qualified,
+)
 
 # On Redis a tap queue says it is alive with a key its run renews; a run killed
 # without cleaning up (SIGKILL) leaves a binding that would copy every message of
@@ -21,7 +28,7 @@ from intake_service.messaging import connect, exchange, feed_queue, is_amqp, qua
 # has expired. RabbitMQ deletes an exclusive queue with its connection.
 TAP_PREFIX = "tail."
 TAP_ALIVE_SECONDS = 30
-TAP_RENEW_SECONDS = 10
+TAP_RENEW_SECONDS = 10.0
 
 
 class BrokerUnavailable(RuntimeError):
@@ -46,14 +53,29 @@ def describe(envelope: dict[str, Any], routing_key: str) -> str:
     )
 
 
-def _is_redis(connection: Connection) -> bool:
-    return bool(connection.transport.driver_type == "redis")
-
-
-def _redis(connection: Connection) -> Any:
-    """The Redis client of kombu's Redis channel."""
+@contextlib.contextmanager
+def _redis(connection: Connection) -> Iterator[Any]:
+    """A Redis client from the pool of kombu's channel: not ``channel.client``, whose
+    connection may be waiting on the consumer's BRPOP (its reply would be read as ours)."""
     channel: Any = connection.default_channel
-    return channel.client
+    with channel.conn_or_acquire() as client:
+        yield client
+
+
+def _renew(connection: Connection, bound: Any) -> None:
+    """Say the tap is alive; if its key had expired (the run was suspended for more
+    than TAP_ALIVE_SECONDS), a pruner may have unbound it: bind it again."""
+    with _redis(connection) as client:
+        was_alive = client.set(_alive_key(bound.name), "1", ex=TAP_ALIVE_SECONDS, get=True)
+    if was_alive is None:
+        # kombu's channel still holds the binding in memory and would skip a plain
+        # queue_bind: write it to Redis as kombu does (private, pinned and tested).
+        channel: Any = connection.default_channel
+        name = bound.exchange.name
+        meta = channel.typeof(name).prepare_bind(
+            bound.name, name, bound.routing_key, bound.binding_arguments
+        )
+        channel._queue_bind(name, *meta)
 
 
 def _alive_key(queue_name: str) -> str:
@@ -62,17 +84,20 @@ def _alive_key(queue_name: str) -> str:
 
 def prune_dead_taps(connection: Connection, namespace: str = "") -> list[str]:
     """Unbind and empty the tap queues of ``feed tail`` runs that died (Redis only)."""
-    if not _is_redis(connection):
+    if not is_redis(connection):
         return []
     channel: Any = connection.default_channel
     exchange_name = exchange(namespace).name
     prefix = qualified(TAP_PREFIX, namespace)
     pruned = []
-    for routing_key, pattern, queue in channel.get_table(exchange_name):
-        if queue.startswith(prefix) and not _redis(connection).exists(_alive_key(queue)):
-            # kombu's own unbinding: the binding and the queue's priority lists.
-            channel._delete(queue, exchange_name, routing_key, pattern)
-            pruned.append(queue)
+    with _redis(connection) as client:
+        for routing_key, pattern, queue in channel.get_table(exchange_name):
+            if queue.startswith(prefix) and not client.exists(_alive_key(queue)):
+                # kombu's own unbinding (private: kombu is pinned below 6 and
+                # tests/integration/test_feed_tail.py checks it): the binding and the
+                # queue's priority lists.
+                channel._delete(queue, exchange_name, routing_key, pattern)
+                pruned.append(queue)
     return pruned
 
 
@@ -122,11 +147,15 @@ def tail(
         message.ack()
 
     seen = 0
-    tap = not consume and _is_redis(connection)
+    tap = not consume and is_redis(connection)
     if tap:
         prune_dead_taps(connection, namespace)
     bound = queue(connection.default_channel)
-    renewed = 0.0
+    if tap:
+        # Alive before it is bound: a pruner must never find it bound and silent.
+        with _redis(connection) as client:
+            client.set(_alive_key(bound.name), "1", ex=TAP_ALIVE_SECONDS)
+    renewed = time.monotonic()
     try:
         with Consumer(
             connection, [bound], callbacks=[on_message], accept=["json"], prefetch_count=10
@@ -135,7 +164,7 @@ def tail(
                 on_ready(bound.name)
             while count == 0 or seen < count:
                 if tap and time.monotonic() - renewed > TAP_RENEW_SECONDS:
-                    _redis(connection).set(_alive_key(bound.name), "1", ex=TAP_ALIVE_SECONDS)
+                    _renew(connection, bound)
                     renewed = time.monotonic()
                 try:
                     connection.drain_events(timeout=1)
@@ -149,7 +178,8 @@ def tail(
             # Redis keeps an auto-delete queue's binding after the consumer leaves.
             bound.delete()
         if tap:
-            _redis(connection).delete(_alive_key(bound.name))
+            with _redis(connection) as client:
+                client.delete(_alive_key(bound.name))
         # Interrupted mid-poll (Ctrl-C, SIGTERM), kombu may fail to close the
         # connection: the process is leaving and the broker drops it anyway.
         with contextlib.suppress(Exception):

@@ -99,6 +99,10 @@ def is_amqp(connection: Connection) -> bool:
     return bool(connection.transport.driver_type == "amqp")
 
 
+def is_redis(connection: Connection) -> bool:
+    return bool(connection.transport.driver_type == "redis")
+
+
 def broker_priority(connection: Connection, priority: str) -> int:
     table = AMQP_PRIORITY if is_amqp(connection) else VIRTUAL_PRIORITY
     return table[priority]

@@ -6,10 +6,13 @@ import json
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from kombu import Queue
 
 from intake_service import feed_tail
@@ -83,10 +86,12 @@ def test_feed_tail_explains_an_unreachable_broker(tmp_path: Path) -> None:
     assert "cannot reach the broker" in result.stderr
 
 
-def _start_tail(url: str, service: str, tmp_path: Path) -> tuple[subprocess.Popen[str], str]:
+def _start_tail(
+    url: str, service: str, tmp_path: Path, namespace: str = ""
+) -> tuple[subprocess.Popen[str], str]:
     tail = subprocess.Popen(
         [CLI, "feed", "tail", service],
-        env=env_for(url, tmp_path),
+        env={**env_for(url, tmp_path), "BROKER_NAMESPACE": namespace},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -104,34 +109,120 @@ def _tapped_queues(connection: Any, namespace: str = "") -> set[str]:
 
 def test_a_killed_tap_on_redis_is_pruned_and_a_live_one_kept(tmp_path: Path) -> None:
     url = broker_url("redis")
+    namespace = fresh_namespace()
     service = fresh_service_code()
     connection = connect(url)
-    publisher = FeedPublisher(connection)
-    killed, killed_queue = _start_tail(url, service, tmp_path)
-    alive, alive_queue = _start_tail(url, service, tmp_path)
+    publisher = FeedPublisher(connection, namespace)
+    killed, killed_queue = _start_tail(url, service, tmp_path, namespace)
+    alive, alive_queue = _start_tail(url, service, tmp_path, namespace)
+    redis_client = redis.Redis.from_url(url)
     try:
         killed.kill()  # SIGKILL: no clean-up
         killed.wait(timeout=10)
-        assert {killed_queue, alive_queue} <= _tapped_queues(connection)
+        assert {killed_queue, alive_queue} <= _tapped_queues(connection, namespace)
         # Its alive key is renewed no more; here it expires at once instead of in 30 s.
-        redis_client = connection.default_channel.client
         redis_client.delete(f"{killed_queue}.alive")
 
-        assert feed_tail.prune_dead_taps(connection) == [killed_queue]
+        assert feed_tail.prune_dead_taps(connection, namespace) == [killed_queue]
 
-        assert killed_queue not in _tapped_queues(connection)
-        assert alive_queue in _tapped_queues(connection)
+        assert killed_queue not in _tapped_queues(connection, namespace)
+        assert alive_queue in _tapped_queues(connection, namespace)
         publisher.publish(DOC_ENVELOPE, service_code=service, priority="P2")
-        # The feed's message reaches the live tap, and no list of the dead one grows.
-        assert not [key for key in redis_client.keys(f"{killed_queue}*")]
-        assert feed_tail.prune_dead_taps(connection) == []
+        assert alive.stdout is not None
+        assert DOC_ENVELOPE["payload"]["incident"]["id"] in alive.stdout.readline()
+        # No list of the dead tap grows with the feed's messages.
+        assert not redis_client.keys(f"{killed_queue}*")
+        assert feed_tail.prune_dead_taps(connection, namespace) == []
     finally:
         alive.kill()
-        for queue in (killed_queue, alive_queue):
-            Queue(queue, exchange(), routing_key=f"incident.*.{service}.*")(
-                connection.default_channel
-            ).delete()
-        feed_queue(service)(connection.default_channel).delete()
+        alive.wait(timeout=10)
+        # The live one was killed too: its binding goes the same way.
+        redis_client.delete(f"{alive_queue}.alive")
+        feed_tail.prune_dead_taps(connection, namespace)
+        drop_namespace(url, namespace, (service,))
+        connection.release()
+
+
+def test_a_tap_renews_its_key_and_keeps_receiving(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Across several renewals (every 0.3 s here), on the connection kombu also polls on."""
+    monkeypatch.setattr(feed_tail, "TAP_RENEW_SECONDS", 0.3)
+    url = broker_url("redis")
+    namespace = fresh_namespace()
+    service = fresh_service_code()
+    connection = connect(url)
+    publisher = FeedPublisher(connection, namespace)
+    ready = threading.Event()
+    lines: list[str] = []
+
+    def read() -> None:
+        for line in feed_tail.tail(
+            url,
+            service,
+            consume=False,
+            count=4,
+            namespace=namespace,
+            on_ready=lambda _: ready.set(),
+        ):
+            lines.append(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        assert ready.wait(timeout=10)
+        for n in range(4):
+            time.sleep(0.8)  # two renewals between messages
+            publisher.publish(
+                {**DOC_ENVELOPE, "id": f"renew-{n}"}, service_code=service, priority="P3"
+            )
+        reader.join(timeout=15)
+        assert not reader.is_alive()
+        assert len(lines) == 4
+        # Done: it unbound itself and said so.
+        assert not any(
+            q.startswith(f"{namespace}.tail.") for q in _tapped_queues(connection, namespace)
+        )
+    finally:
+        drop_namespace(url, namespace, (service,))
+        connection.release()
+
+
+def test_a_tap_pruned_while_suspended_binds_itself_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(feed_tail, "TAP_RENEW_SECONDS", 0.3)
+    url = broker_url("redis")
+    namespace = fresh_namespace()
+    service = fresh_service_code()
+    connection = connect(url)
+    publisher = FeedPublisher(connection, namespace)
+    queues: list[str] = []
+    ready = threading.Event()
+    lines: list[str] = []
+
+    def read() -> None:
+        def bound(name: str) -> None:
+            queues.append(name)
+            ready.set()
+
+        for line in feed_tail.tail(
+            url, service, consume=False, count=1, namespace=namespace, on_ready=bound
+        ):
+            lines.append(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        assert ready.wait(timeout=10)
+        # As if the run had been suspended past its key's life: a pruner unbinds it.
+        redis.Redis.from_url(url).delete(f"{queues[0]}.alive")
+        assert feed_tail.prune_dead_taps(connection, namespace) == queues
+        time.sleep(1.5)  # its next renewal (the drain loop wakes every second) binds it again
+        assert queues[0] in _tapped_queues(connection, namespace)
+        publisher.publish(DOC_ENVELOPE, service_code=service, priority="P3")
+        reader.join(timeout=15)
+        assert len(lines) == 1
+    finally:
+        drop_namespace(url, namespace, (service,))
         connection.release()
 
 
