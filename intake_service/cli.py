@@ -528,14 +528,17 @@ def status_command() -> None:
         f"{' (see the station page)' if state.emails_failed else ''}"
     )
     click.echo(f"requests  {state.requests_waiting} staff victims waiting for a complaint slot")
-    if state.requests_without_station:
-        communes = ", ".join(
-            f"{insee_code or 'unplaced'} ({count})"
-            for insee_code, count in state.requests_without_station
-        )
+    placed = [(code, n) for code, n in state.requests_without_station if code is not None]
+    unplaced = sum(n for code, n in state.requests_without_station if code is None)
+    if placed:
+        communes = ", ".join(f"{code} ({n})" for code, n in placed)
         click.echo(
-            f"          no station covers: {communes} — import one covering it: "
-            "intake-service stations import stations.csv"
+            f"          no station covers {communes}: import one covering it "
+            "(intake-service stations import), the incident's next event books it"
+        )
+    if unplaced:
+        click.echo(
+            f"          {unplaced} with no commune: the operator must amend the sheet's place"
         )
     if not state.workers:
         click.echo("workers   none has reported (intake-service workers)")

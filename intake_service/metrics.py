@@ -25,7 +25,7 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from intake_service import outbox
 from intake_service.config import Config
@@ -70,6 +70,16 @@ RELAYED = Counter("intake_relayed_events_total", "Events published to the feed, 
 # counts, whichever path made it (the worker, a freed slot given to the queue, an
 # accepted offer), and only once it is committed.
 APPOINTMENT_DELAY_BUCKETS = (2, 6, 12, 24, 48, 72, 120, 168, 240, 336)
+
+
+def _hours_between(dialect: str, start: Any, end: Any) -> Any:
+    """SQL for the hours from ``start`` to ``end``, at least 0 (a slot before its sheet
+    cannot be booked; the floor keeps a clock skew out of the buckets)."""
+    if dialect == "sqlite":
+        hours = (func.julianday(end) - func.julianday(start)) * 24
+    else:
+        hours = func.extract("epoch", end - start) / 3600
+    return case((hours < 0, 0), else_=hours)
 
 
 class DeploymentCollector(Collector):
@@ -133,34 +143,40 @@ class DeploymentCollector(Collector):
         first = (
             select(func.min(Appointment.id).label("id")).group_by(Appointment.request_id).subquery()
         )
-        delays: dict[str, list[float]] = {}
         try:
             with self.db.reading() as session:
+                hours = _hours_between(
+                    session.get_bind().dialect.name, Incident.received_at, ComplaintSlot.starts_at
+                )
+                # Counted by the database: the rows are never read into the process.
                 rows = session.execute(
                     select(
-                        AppointmentRequest.priority, ComplaintSlot.starts_at, Incident.received_at
+                        AppointmentRequest.priority,
+                        *(
+                            func.sum(case((hours <= bound, 1), else_=0))
+                            for bound in APPOINTMENT_DELAY_BUCKETS
+                        ),
+                        func.count(),
+                        func.sum(hours),
                     )
                     .select_from(Appointment)
                     .join(first, first.c.id == Appointment.id)
                     .join(ComplaintSlot, ComplaintSlot.id == Appointment.slot_id)
                     .join(AppointmentRequest, AppointmentRequest.id == Appointment.request_id)
                     .join(Incident, Incident.id == AppointmentRequest.incident_id)
+                    .group_by(AppointmentRequest.priority)
+                    .order_by(AppointmentRequest.priority)
                 ).all()
         except Exception as exc:  # noqa: BLE001 - a scrape reports what it can
             log.warning("metrics: database unavailable (%s)", type(exc).__name__)
             return family
-        for priority, starts_at, received_at in rows:
-            hours = max((starts_at - received_at).total_seconds() / 3600, 0.0)
-            delays.setdefault(priority, []).append(hours)
-        for priority, of_priority in sorted(delays.items()):
+        for priority, *within, total, total_hours in rows:
             buckets = [
-                (str(float(bound)), float(sum(1 for h in of_priority if h <= bound)))
-                for bound in APPOINTMENT_DELAY_BUCKETS
+                (str(float(bound)), float(count))
+                for bound, count in zip(APPOINTMENT_DELAY_BUCKETS, within, strict=True)
             ]
             family.add_metric(
-                [priority],
-                [*buckets, ("+Inf", float(len(of_priority)))],
-                sum_value=sum(of_priority),
+                [priority], [*buckets, ("+Inf", float(total))], sum_value=float(total_hours)
             )
         return family
 
