@@ -40,6 +40,7 @@ from typing import Any
 
 import requests
 from feed_latency import (
+    drop_broker_queues,
     drop_database,
     free_port,
     log,
@@ -226,12 +227,15 @@ def main() -> None:
     threads = args.threads or args.consoles + 56
 
     service = f"bench{uuid.uuid4().hex[:6]}-31"
+    namespace = f"bench{uuid.uuid4().hex[:6]}"
     database = prepare_database(DATABASE)
     port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": database,
         "BROKER_URL": REDIS,
+        # The service's queues in a namespace of this run, deleted at its end.
+        "BROKER_NAMESPACE": namespace,
         "SECRET_KEY": "bench",
         "RATE_LIMIT_SUBMISSION": "",
         "RATE_LIMIT_SUBMISSION_ADDRESS": "",
@@ -319,17 +323,7 @@ def main() -> None:
                 process.kill()
         zones_csv.unlink(missing_ok=True)
         drop_database(DATABASE)
-        try:
-            from kombu import Connection
-
-            from intake_service.messaging import feed_queue
-
-            with Connection(REDIS) as connection:
-                queue = feed_queue(service)(connection.default_channel)
-                queue.declare()  # kombu forgets only the bindings it knows of
-                queue.delete()  # the queue's lists and its binding
-        except Exception as error:  # noqa: BLE001 - cleanup only
-            log(f"could not delete the bench's feed queue: {error}")
+        drop_broker_queues(namespace, service)
 
     print(
         f"\nPOST /api/v1/incidents → event on the console stream(s), {args.sheets} sheets at "

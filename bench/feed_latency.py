@@ -124,19 +124,43 @@ def queue_depth(client: redis.Redis, name: str) -> int:
     return int(sum(client.llen(key) for key in keys))
 
 
+def drop_broker_queues(namespace: str, service: str) -> None:
+    """Delete what a bench run left on Redis: the service's feed queues and, in the run's
+    namespace, the service's own consumers' queues (no linker nor booking worker reads
+    them during a bench: they would keep every event)."""
+    from intake_service.messaging import (
+        INTERNAL_CONSUMERS,
+        feed_queue,
+        internal_queue,
+        parked_queue,
+    )
+
+    queues = [feed_queue(service), feed_queue(service, namespace)]
+    for name in INTERNAL_CONSUMERS:
+        queues += [internal_queue(name, namespace), parked_queue(name, namespace)]
+    try:
+        with Connection(REDIS) as connection:
+            for queue in queues:
+                bound = queue(connection.default_channel)
+                bound.declare()  # kombu unbinds only the bindings it knows of
+                bound.delete()  # the queue's lists and its bindings
+    except Exception as error:  # noqa: BLE001 - cleanup only
+        log(f"could not delete the bench's queues: {error}")
+
+
 class FeedWatcher:
     """Consumes feed.<service>; notes when each operator_reference arrives, and in what order."""
 
-    def __init__(self, service: str, consumer_ms: float = 0.0) -> None:
+    def __init__(self, service: str, consumer_ms: float = 0.0, namespace: str = "") -> None:
         from intake_service.messaging import feed_queue, feed_queue_name
 
         self.received: dict[str, float] = {}
         self.order: list[str] = []
         self.consumer_seconds = consumer_ms / 1000
-        self.queue_name = feed_queue_name(service)
+        self.queue_name = feed_queue_name(service, namespace)
         self.redis = redis.Redis.from_url(REDIS)
         self.connection = Connection(REDIS)
-        self.queue = feed_queue(service)(self.connection.default_channel)
+        self.queue = feed_queue(service, namespace)(self.connection.default_channel)
         self.queue.declare()
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -214,17 +238,21 @@ class CeleryWatcher:
 
 
 class Case:
-    def __init__(self, key: str, url: str, headers: dict[str, str], service: str) -> None:
+    def __init__(
+        self, key: str, url: str, headers: dict[str, str], service: str, namespace: str = ""
+    ) -> None:
         self.key = key
         self.name = CASES[key]
         self.url = url
         self.headers = headers
         self.service = service
+        # The broker namespace its feed is in (the service's run has its own).
+        self.namespace = namespace
 
     def watcher(self, consumer_ms: float = 0.0) -> FeedWatcher | CeleryWatcher:
         if self.key == "celery":
             return CeleryWatcher()
-        return FeedWatcher(self.service, consumer_ms)
+        return FeedWatcher(self.service, consumer_ms, self.namespace)
 
 
 def schedule_steady(rate: float, seconds: float) -> list[float]:
@@ -540,11 +568,14 @@ def main() -> None:
     sys.path.insert(0, str(ROOT / "bench"))
 
     service = f"bench{uuid.uuid4().hex[:6]}-31"
+    namespace = f"bench{uuid.uuid4().hex[:6]}"
     database = prepare_database()
     env = {
         **os.environ,
         "DATABASE_URL": database,
         "BROKER_URL": REDIS,
+        # The service's queues in a namespace of this run, deleted at its end.
+        "BROKER_NAMESPACE": namespace,
         "CELERY_BROKER_URL": CELERY_REDIS,
         "SECRET_KEY": "bench",
         # The load generator is one address and one token: no abuse limits here.
@@ -602,7 +633,13 @@ def main() -> None:
                 subprocess.Popen([*gunicorn, "--bind", f"127.0.0.1:{port}", targets[key]], env=env)
             )
             headers = {"Authorization": f"Bearer {token}"} if key == "service" else {}
-            cases[key] = Case(key, f"http://127.0.0.1:{port}/api/v1/incidents", headers, service)
+            cases[key] = Case(
+                key,
+                f"http://127.0.0.1:{port}/api/v1/incidents",
+                headers,
+                service,
+                namespace if key == "service" else "",
+            )
         if "service" in cases:
             processes.append(
                 subprocess.Popen([cli, "workers", "relay"], env=env, stderr=subprocess.DEVNULL)
@@ -633,6 +670,7 @@ def main() -> None:
             process.wait(timeout=30)
         zones_csv.unlink(missing_ok=True)
         purge_celery()
+        drop_broker_queues(namespace, service)
         drop_database()
 
     if args.burst:

@@ -66,9 +66,7 @@ def test_accepted_sheet_is_stored_with_its_version_and_outbox_event(client, head
     assert version.sheet == body["sheet"]
 
 
-def test_the_201_body_is_the_incident_as_read_back_and_as_the_feed_carries_it(
-    client, headers, db
-):
+def test_the_201_body_is_the_incident_as_read_back_and_as_the_feed_carries_it(client, headers, db):
     sheet = a_sheet()
     sheet["victims"][0]["contact"]["email"] = "agent.fictif@example.org"
     created = post_sheet(client, headers["operator"], sheet)
