@@ -337,6 +337,7 @@ def book_for_incident(
                 station_code=competent(),
                 priority=incident.priority,
                 book_by=policy.book_by(incident.priority, incident.received_at),
+                delay_from=incident.received_at,
                 state="offered" if decision.outcome == "offer" else "waiting",
                 created_at=now,
                 updated_at=now,
@@ -358,6 +359,7 @@ def book_for_incident(
             continue
         if decision.outcome == "book" and request.state in ("offered", "declined"):
             # The amended sheet now says yes: the delay runs from now.
+            request.delay_from = now
             book_by = policy.book_by(incident.priority, now)
             _follow_incident(session, request, incident, competent(), book_by, now)
             _book_or_wait(session, WORKER, request, now, policy)
@@ -426,19 +428,23 @@ def _book_by_for(
     now: dt.datetime,
     policy: BookingPolicy,
 ) -> dt.datetime:
-    """The request's deadline under ``priority``, counted from where its delay started.
+    """The request's deadline under ``priority``, counted from where its delay started
+    (``delay_from``: the incident's reception, or when the offer was accepted or the
+    victim said yes in an amended sheet), so that a priority raised then lowered gives
+    back the deadline it had. P1/P2 share one delay, P3/P4 another: a change within
+    one keeps the deadline (and alerts nobody), even if the delay settings changed since.
 
-    That start is not stored. A request booked from the sheet counts from the
-    incident's reception (as ``book_for_incident`` creates it), an offer accepted or a
-    victim who said yes in an amended sheet from that moment. P1/P2 share one delay,
-    P3/P4 another, so only a change between the two moves the deadline. A P1/P2 delay
-    is calendar days: its start is exact. A P3/P4 one is working days, which a weekend
-    blurs: its start is the reception when the deadline matches it, else (the victim
-    said yes later) the amendment, and a raised priority never gives more time.
+    A request made before the start was stored (migration 0010) has ``delay_from``
+    null; its start is then inferred from its deadline. A P1/P2 delay is calendar
+    days: its start is exact. A P3/P4 one is working days, which a weekend blurs: its
+    start is the reception when the deadline matches it, else (the victim said yes
+    later) the amendment, and a raised priority never gives more time.
     """
     urgent = eligibility.URGENT_PRIORITIES
     if (request.priority in urgent) == (priority in urgent):
         return request.book_by
+    if request.delay_from is not None:
+        return policy.book_by(priority, request.delay_from)
     if request.priority in urgent:
         return policy.book_by(priority, request.book_by - dt.timedelta(days=policy.urgent_days))
     if request.book_by == policy.book_by(request.priority, received_at):
@@ -651,6 +657,7 @@ def accept_offer(
     assert incident is not None
     if incident.status == "withdrawn":
         raise Refused("state", "The incident was withdrawn: its offers have lapsed.")
+    request.delay_from = now
     request.book_by = policy.book_by(request.priority, now)
     if request.station_code is None:
         found = stations.competent_station(session, incident.insee_code)

@@ -582,6 +582,10 @@ class AppointmentRequest(Base):
     priority: Mapped[str] = mapped_column(String(2))
     # The latest start the delay allows (2 days P1/P2, 5 working days otherwise).
     book_by: Mapped[dt.datetime]
+    # Where that delay started (the incident's reception, or when the victim said yes):
+    # a new priority's deadline counts from it. Null for requests made before it was
+    # stored (migration 0010), whose start is inferred from ``book_by``.
+    delay_from: Mapped[dt.datetime | None]
     # offered (undecided), waiting (no slot fits yet), booked, declined, cancelled
     state: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[dt.datetime]

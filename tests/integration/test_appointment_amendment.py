@@ -14,10 +14,11 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 
 from intake_service import appointments, stations
 from intake_service.db import Database
@@ -45,7 +46,8 @@ from tests.integration.test_booking import (
 from workers.appointments import booking_handler
 from workers.consumer import apply_once
 
-FRIDAY = dt.date(2026, 3, 20)
+WEDNESDAY, FRIDAY = dt.date(2026, 3, 18), dt.date(2026, 3, 20)
+NEXT_WEDNESDAY = dt.date(2026, 3, 25)
 TOULOUSE, COLOMIERS, TOURNEFEUILLE = "31555", "31149", "31557"
 POINTS = {
     TOULOUSE: (43.6045, 1.4440),
@@ -137,6 +139,41 @@ def requests(db: Database, incident_id: str) -> list[tuple[str, str | None, str,
             .order_by(AppointmentRequest.victim_index)
         ).all()
         return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+def delays_from(db: Database, incident_id: str) -> list[dt.datetime | None]:
+    """Where each of the incident's requests' delay started, by victim."""
+    with db.transaction() as session:
+        return list(
+            session.scalars(
+                select(AppointmentRequest.delay_from)
+                .where(AppointmentRequest.incident_id == incident_id)
+                .order_by(AppointmentRequest.victim_index)
+            )
+        )
+
+
+def forget_delay_start(db: Database, incident_id: str) -> None:
+    """As a request made before the start was stored (migration 0010) has it."""
+    with db.transaction() as session:
+        session.execute(
+            update(AppointmentRequest)
+            .where(AppointmentRequest.incident_id == incident_id)
+            .values(delay_from=None)
+        )
+
+
+def reprioritise(
+    app: Any, db: Database, clock: Clock, headers: dict[str, dict[str, str]], incident_id: str
+) -> Callable[[str], str]:
+    """Amend the sheet's state (``in_progress`` P1, ``over`` P3) and apply the event."""
+
+    def amended(state: str) -> str:
+        priority: str = amend(app, headers, incident_id, {"state": state})["priority"]
+        assert apply(db, clock, amended_event(db, incident_id)) is True
+        return priority
+
+    return amended
 
 
 def updates(db: Database) -> list[dict[str, Any]]:
@@ -320,12 +357,138 @@ def test_an_accepted_offer_keeps_its_delay_running_from_the_acceptance(
     # Five working days from the acceptance, not from the reception (18:30).
     assert requests(db, incident_id) == [("waiting", "csp-toulouse", "P3", paris(FRIDAY, 20, 30))]
 
-    # Raised again: the P3 deadline no longer tells when the delay started, so it runs
-    # from this amendment (Saturday 22:30), and never gives more time than before.
+    # Raised again: still from the acceptance, the deadline it had at P1.
     clock.advance(hours=1)
     amend(app, headers, incident_id, {"state": "in_progress"})
     apply(db, clock, amended_event(db, incident_id))
+    assert requests(db, incident_id) == [("waiting", "csp-toulouse", "P1", paris(MONDAY, 20, 30))]
+
+
+def test_a_priority_raised_then_lowered_gives_back_the_deadline_of_a_request_from_the_sheet(
+    app: Any, db: Database, clock: Clock
+) -> None:
+    headers = setup(db, clock)
+    received_at = clock.now
+    incident_id = submit(app, headers, "TOGGLE-SHEET-1", state="over")
+    assert book(db, incident_id, clock.now) == [(0, "waiting")]
+    assert delays_from(db, incident_id) == [received_at]
+    amended = reprioritise(app, db, clock, headers, incident_id)
+
+    for _ in range(2):  # toggled twice: nothing creeps
+        clock.advance(days=1)
+        assert amended("in_progress") == "P1"
+        assert requests(db, incident_id) == [
+            ("waiting", "csp-toulouse", "P1", paris(MONDAY, 18, 30))
+        ]
+        clock.advance(hours=1)
+        assert amended("over") == "P3"
+        assert requests(db, incident_id) == [
+            ("waiting", "csp-toulouse", "P3", paris(FRIDAY, 18, 30))
+        ]
+    assert delays_from(db, incident_id) == [received_at]
+
+
+def test_a_priority_raised_then_lowered_gives_back_the_deadline_of_an_accepted_offer(
+    app: Any, db: Database, clock: Clock
+) -> None:
+    """Accepted on Wednesday at P3 (next Wednesday), raised on Friday (P1: Friday, two
+    days after the acceptance), lowered the same Friday: next Wednesday again, not five
+    working days from the Friday."""
+    headers = setup(db, clock)
+    incident_id = submit(
+        app,
+        headers,
+        "TOGGLE-OFFER-1",
+        state="over",
+        victims=[victim(wants_to_file_complaint="undecided")],
+    )
+    assert book(db, incident_id, clock.now) == [(0, "offered")]
+    clock.now = paris(WEDNESDAY, 10)
+    with db.transaction() as session:
+        request_id = session.scalars(select(AppointmentRequest.id)).one()
+        appointments.accept_offer(session, OPERATOR, request_id, clock.now, policy=POLICY)
+    assert requests(db, incident_id) == [
+        ("waiting", "csp-toulouse", "P3", paris(NEXT_WEDNESDAY, 10))
+    ]
+    assert delays_from(db, incident_id) == [paris(WEDNESDAY, 10)]
+    amended = reprioritise(app, db, clock, headers, incident_id)
+
+    clock.now = paris(FRIDAY, 9)
+    assert amended("in_progress") == "P1"
+    assert requests(db, incident_id) == [("waiting", "csp-toulouse", "P1", paris(FRIDAY, 10))]
+    for hour in (11, 12):
+        clock.now = paris(FRIDAY, hour)
+        assert amended("over") == "P3"
+        assert requests(db, incident_id) == [
+            ("waiting", "csp-toulouse", "P3", paris(NEXT_WEDNESDAY, 10))
+        ]
+        clock.advance(minutes=30)
+        assert amended("in_progress") == "P1"
+        assert requests(db, incident_id) == [("waiting", "csp-toulouse", "P1", paris(FRIDAY, 10))]
+    assert [detail["book_by"] for detail in updates(db)] == [
+        {"from": iso(paris(NEXT_WEDNESDAY, 10)), "to": iso(paris(FRIDAY, 10))},
+        {"from": iso(paris(FRIDAY, 10)), "to": iso(paris(NEXT_WEDNESDAY, 10))},
+    ] * 2 + [{"from": iso(paris(NEXT_WEDNESDAY, 10)), "to": iso(paris(FRIDAY, 10))}]
+
+
+def test_a_priority_raised_then_lowered_gives_back_the_deadline_of_a_later_yes(
+    app: Any, db: Database, clock: Clock
+) -> None:
+    """A victim who says yes in an amended sheet: the delay runs from that amendment,
+    whatever the priority does next."""
+    headers = setup(db, clock)
+    incident_id = submit(
+        app,
+        headers,
+        "TOGGLE-YES-1",
+        state="over",
+        victims=[victim(wants_to_file_complaint="undecided")],
+    )
+    assert book(db, incident_id, clock.now) == [(0, "offered")]
+    clock.now = paris(WEDNESDAY, 10)
+    amend(app, headers, incident_id, {"victims": [victim()]})
+    assert apply(db, clock, amended_event(db, incident_id)) is True
+    assert requests(db, incident_id) == [
+        ("waiting", "csp-toulouse", "P3", paris(NEXT_WEDNESDAY, 10))
+    ]
+    assert delays_from(db, incident_id) == [paris(WEDNESDAY, 10)]
+    amended = reprioritise(app, db, clock, headers, incident_id)
+
+    clock.now = paris(FRIDAY, 9)
+    assert amended("in_progress") == "P1"
+    assert requests(db, incident_id) == [("waiting", "csp-toulouse", "P1", paris(FRIDAY, 10))]
+    clock.advance(hours=1)
+    assert amended("over") == "P3"
+    assert requests(db, incident_id) == [
+        ("waiting", "csp-toulouse", "P3", paris(NEXT_WEDNESDAY, 10))
+    ]
+
+
+def test_a_request_made_before_its_start_was_stored_infers_it_from_its_deadline(
+    app: Any, db: Database, clock: Clock
+) -> None:
+    """``delay_from`` null (migration 0010 leaves old rows so): a P1/P2 deadline gives
+    its start exactly; a P3/P4 one that is not the reception's counts from the
+    amendment, never giving more time than before."""
+    headers = setup(db, clock)
+    incident_id = submit(
+        app, headers, "LEGACY-1", victims=[victim(wants_to_file_complaint="undecided")]
+    )
+    book(db, incident_id, clock.now)
+    clock.advance(hours=2)  # accepted on Saturday at 20:30
+    with db.transaction() as session:
+        request_id = session.scalars(select(AppointmentRequest.id)).one()
+        appointments.accept_offer(session, OPERATOR, request_id, clock.now, policy=POLICY)
+    forget_delay_start(db, incident_id)
+    amended = reprioritise(app, db, clock, headers, incident_id)
+
+    clock.advance(hours=1)
+    assert amended("over") == "P3"
+    assert requests(db, incident_id) == [("waiting", "csp-toulouse", "P3", paris(FRIDAY, 20, 30))]
+    clock.advance(hours=1)
+    assert amended("in_progress") == "P1"
     assert requests(db, incident_id) == [("waiting", "csp-toulouse", "P1", paris(MONDAY, 22, 30))]
+    assert delays_from(db, incident_id) == [None]
 
 
 # --- station ----------------------------------------------------------------------------------
