@@ -17,8 +17,8 @@ queue is served earliest request first whenever a slot opens (created, or freed 
 a cancellation or a move), then with the earliest slot even past the delay: late is
 better than never. A request whose incident's commune no station covers waits
 with no station (``station_code`` null): an administrator must import a station
-covering it (``intake-service stations import``); it is then booked at the next
-event of the incident.
+covering it (``intake-service stations import``), which then places it
+(``place_requests_without_station``).
 
 An amended incident carries its offers and waiting requests along (not its bookings:
 a person moves those). They take its new priority, hence a new ``book_by`` counted
@@ -529,6 +529,26 @@ def _cancel_coming(
                 detail={"cause": "incident_withdrawn"},
             )
             freed.add(appointment.station_code)
+
+
+def place_requests_without_station(
+    session: Session, now: dt.datetime, *, policy: BookingPolicy
+) -> int:
+    """Requests waiting with no station whose commune a station now covers (after a
+    station import): each incident is processed as at its next event, so they are
+    booked there or join its queue, without waiting for an event that may never
+    come. Returns how many requests got a station."""
+    incident_ids = session.scalars(
+        select(AppointmentRequest.incident_id)
+        .where(AppointmentRequest.state == "waiting", AppointmentRequest.station_code.is_(None))
+        .distinct()
+        .order_by(AppointmentRequest.incident_id)
+    ).all()
+    placed = 0
+    for incident_id in incident_ids:
+        requests = book_for_incident(session, incident_id, now, policy=policy)
+        placed += sum(1 for request in requests if request.station_code is not None)
+    return placed
 
 
 def fill_from_queue(

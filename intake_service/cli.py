@@ -378,10 +378,18 @@ def stations_import(path: Path) -> None:
     def progress(what: str, count: int) -> None:
         click.echo(f"  {what}: {count:,}", err=True)
 
+    from intake_service import appointments
+
     with _transaction() as session:
         count = stations.import_stations(session, rows, _now(), progress)
+        # Staff victims who waited for a station covering their commune get one now.
+        placed = appointments.place_requests_without_station(
+            session, _now(), policy=appointments.policy_of(_config())
+        )
     communes = sum(len(row.communes) for row in rows)
     click.echo(f"imported {count} police stations covering {communes} communes")
+    if placed:
+        click.echo(f"{placed} waiting requests now have a station (booked, or in its queue)")
 
 
 @main.command("workers")
@@ -534,7 +542,7 @@ def status_command() -> None:
         communes = ", ".join(f"{code} ({n})" for code, n in placed)
         click.echo(
             f"          no station covers {communes}: import one covering it "
-            "(intake-service stations import), the incident's next event books it"
+            "(intake-service stations import), which books them"
         )
     if unplaced:
         click.echo(

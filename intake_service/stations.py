@@ -8,7 +8,8 @@ is written: one bad line and nothing is imported.
 The station competent for an incident is the one covering its commune
 (``StationCommune`` by the incident's INSEE code). When no station covers it, the
 appointment request waits with no station (``station_code`` null) until an
-administrator adds one: such requests are listed as waiting with no station.
+administrator adds one (``intake-service status`` names their communes); the import
+then places them (``appointments.place_requests_without_station``).
 
 Slots are complaint-taking times of a station, in Europe/Paris time; French public
 holidays are never offered (``holidays`` package). A share of them is reserved for

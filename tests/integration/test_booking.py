@@ -278,6 +278,25 @@ def test_a_commune_no_station_covers_waits_with_no_station(
     assert request_states(db, incident_id) == [(0, "booked", "csp-toulouse")]
 
 
+def test_importing_a_station_books_the_requests_that_waited_for_one(
+    app: Any, db: Database, clock: Clock
+) -> None:
+    headers = setup(db, clock, with_stations=False)
+    incident_id = submit(app, headers, "NOSTATION-2")
+    assert book(db, incident_id, clock.now) == [(0, "waiting")]
+    assert request_states(db, incident_id) == [(0, "waiting", None)]
+
+    import_demo_stations(db, clock.now)
+    open_slots(db, clock, MONDAY)  # csp-toulouse's queue is empty: nothing booked yet
+    assert request_states(db, incident_id) == [(0, "waiting", None)]
+    with db.transaction() as session:
+        placed = appointments.place_requests_without_station(session, clock.now, policy=POLICY)
+    assert placed == 1
+    assert request_states(db, incident_id) == [(0, "booked", "csp-toulouse")]
+    with db.transaction() as session:  # nothing left to place
+        assert appointments.place_requests_without_station(session, clock.now, policy=POLICY) == 0
+
+
 # --- cancellation, queue, reschedule, outcome -------------------------------------------------
 
 
