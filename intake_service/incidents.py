@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from intake_service import audit, lifecycle, outbox, webhooks
@@ -270,7 +270,24 @@ def mark_queued(session: Session, incident_ids: Sequence[str], now: dt.datetime)
         )
         for row in queued
     ]
-    session.add_all(change for _, change in changes)
+    if not changes:
+        return
+    # The batch's rows in one INSERT, without the unit of work's bookkeeping: nothing
+    # reads them back in this transaction.
+    session.execute(
+        insert(StatusChange),
+        [
+            {
+                "incident_id": change.incident_id,
+                "status": change.status,
+                "at": change.at,
+                "author_role": change.author_role,
+                "author": change.author,
+                "detail": change.detail,
+            }
+            for _, change in changes
+        ],
+    )
     webhooks.enqueue_status_changes(session, changes, now)
 
 

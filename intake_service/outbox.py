@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import psycopg
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from intake_service import logs
@@ -72,9 +72,16 @@ def claim_unsent(session: Session, limit: int) -> Sequence[OutboxEvent]:
     ).all()
 
 
-def mark_sent(event: OutboxEvent, now: dt.datetime) -> None:
-    event.sent_at = now
-    event.attempts += 1
+def mark_sent(session: Session, positions: Sequence[int], now: dt.datetime) -> None:
+    """The events at ``positions`` reached the broker: one UPDATE for the relay's batch."""
+    if not positions:
+        return
+    session.execute(
+        update(OutboxEvent)
+        .where(OutboxEvent.position.in_(positions))
+        .values(sent_at=now, attempts=OutboxEvent.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def record_failure(session: Session, position: int, error: str) -> None:

@@ -105,8 +105,8 @@ class Relay:
                     extra={"request_id": event.request_id, "incident_id": event.incident_id},
                 )
                 metrics.RELAYED.labels(event.event_type).inc()
-                outbox.mark_sent(event, now)
             self.publishing = None
+            outbox.mark_sent(session, [event.position for event in events], now)
             incidents.mark_queued(
                 session,
                 [event.incident_id for event in events if event.event_type == "incident.submitted"],
