@@ -42,7 +42,7 @@ from intake_service.models import (
     PoliceStation,
 )
 from intake_service.web.auth import current_page_principal, page_requires
-from intake_service.web.stations import REASON_MAX, form_reason
+from intake_service.web.stations import REASON_MAX, cancel_from_page
 
 bp = Blueprint("appointment_pages", __name__)
 
@@ -134,24 +134,11 @@ def accept(request_id: int) -> Any:
 @bp.route("/suivi/rendez-vous/<int:appointment_id>/annuler", methods=["POST"])
 @page_requires("appointment.change")
 def cancel(appointment_id: int) -> Any:
-    principal = current_page_principal()
-    if principal.role != "operator":
+    if current_page_principal().role != "operator":
         abort(403)  # the operator's page; stations cancel from theirs
-    reason = form_reason()
-    if reason is None:
-        return _back()
-    try:
-        with database().transaction() as session:
-            appointments.cancel(
-                session, principal, appointment_id, reason, g.now, policy=booking_policy()
-            )
-    except appointments.NotFound:
-        abort(404)
-    except appointments.Refused as refused:
-        flash(f"Annulation refusée : {refused.message}", "erreur")
-        return _back()
-    flash("Le rendez-vous est annulé ; le commissariat est libéré du créneau.", "succes")
-    return _back()
+    return cancel_from_page(
+        appointment_id, "Le rendez-vous est annulé ; le commissariat est libéré du créneau.", _back
+    )
 
 
 def _date_arg(name: str) -> dt.date | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from typing import Any
 
 from flask import (
@@ -177,6 +178,31 @@ def _back() -> Any:
     return redirect(url_for("stations_pages.index"), code=303)
 
 
+def cancel_from_page(appointment_id: int, done: str, back: Callable[[], Any]) -> Any:
+    """Cancel the appointment with the form's reason, as the signed-in person (the
+    station's and the operator's pages); ``done`` is flashed on success."""
+    reason = form_reason()
+    if reason is None:
+        return back()
+    try:
+        with database().transaction() as session:
+            appointments.cancel(
+                session,
+                current_page_principal(),
+                appointment_id,
+                reason,
+                g.now,
+                policy=booking_policy(),
+            )
+    except appointments.NotFound:
+        abort(404)
+    except appointments.Refused as refused:
+        flash(f"Annulation refusée : {refused.message}", "erreur")
+        return back()
+    flash(done, "succes")
+    return back()
+
+
 def form_reason() -> str | None:
     """The form's ``motif`` (cancel, move), or None with the error flashed."""
     reason = request.form.get("motif", "").strip()
@@ -272,22 +298,12 @@ def close(slot_id: int) -> Any:
 @bp.route("/rendez-vous/<int:appointment_id>/annuler", methods=["POST"])
 @page_requires("station.read_appointments")
 def cancel(appointment_id: int) -> Any:
-    principal = current_page_principal()  # the station's page: officers only
-    reason = form_reason()
-    if reason is None:
-        return _back()
-    try:
-        with database().transaction() as session:
-            appointments.cancel(
-                session, principal, appointment_id, reason, g.now, policy=booking_policy()
-            )
-    except appointments.NotFound:
-        abort(404)
-    except appointments.Refused as refused:
-        flash(f"Annulation refusée : {refused.message}", "erreur")
-        return _back()
-    flash("Le rendez-vous est annulé ; la victime et l'opérateur sont prévenus.", "succes")
-    return _back()
+    # The station's page: officers only.
+    return cancel_from_page(
+        appointment_id,
+        "Le rendez-vous est annulé ; la victime et l'opérateur sont prévenus.",
+        _back,
+    )
 
 
 @bp.route("/rendez-vous/<int:appointment_id>/deplacer", methods=["POST"])
