@@ -128,7 +128,7 @@ def drop_broker_queues(namespace: str, service: str) -> None:
     """Delete what a bench run left on Redis: the service's feed queues and, in the run's
     namespace, the service's own consumers' queues (no linker nor booking worker reads
     them during a bench: they would keep every event)."""
-    from intake_service.messaging import (
+    from intake_service.feed.topology import (
         INTERNAL_CONSUMERS,
         feed_queue,
         internal_queue,
@@ -152,7 +152,7 @@ class FeedWatcher:
     """Consumes feed.<service>; notes when each operator_reference arrives, and in what order."""
 
     def __init__(self, service: str, consumer_ms: float = 0.0, namespace: str = "") -> None:
-        from intake_service.messaging import feed_queue, feed_queue_name
+        from intake_service.feed.topology import feed_queue, feed_queue_name
 
         self.received: dict[str, float] = {}
         self.order: list[str] = []

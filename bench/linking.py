@@ -41,11 +41,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from feed_latency import drop_database, prepare_database
 from sqlalchemy import insert, select, text
 
-from intake_service import gpo_scope, gtfs, linking, problem_lifecycle
-from intake_service.db import Database
-from intake_service.gpo_scope import IncidentFacts
-from intake_service.migrate import upgrade
+from intake_service.gpo import linker
+from intake_service.gpo.rules import lifecycle as problem_lifecycle
+from intake_service.gpo.rules import scope as gpo_scope
+from intake_service.gpo.rules.scope import IncidentFacts
 from intake_service.models import Gpo, Problem, ProblemScopeKey
+from intake_service.platform.db import Database
+from intake_service.platform.migrate import upgrade
+from intake_service.territory import gtfs_feed
 from schemas.vocabulary import NATURES
 
 SHARED = Path(os.environ.get("SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))
@@ -62,7 +65,7 @@ def log(message: str) -> None:
 class Network:
     """The Tisséo stops (platforms with their station) and routes."""
 
-    def __init__(self, feed: gtfs.ParsedFeed) -> None:
+    def __init__(self, feed: gtfs_feed.ParsedFeed) -> None:
         self.platforms = [
             s
             for s in feed.stops
@@ -189,7 +192,7 @@ def add_problems(
 def indexed(db: Database, facts: IncidentFacts) -> tuple[set[str], int]:
     """The candidate lookup and match of ``linking.apply_event``; (matches, candidates)."""
     with db.reading() as session:
-        candidates = linking.candidate_problems(session, gpo_scope.incident_keys(facts))
+        candidates = linker.candidate_problems(session, gpo_scope.incident_keys(facts))
         found = {
             p.id
             for p in candidates
@@ -295,7 +298,7 @@ def main() -> None:
     levels = [int(level) for level in args.levels.split(",")]
 
     log("reading the Tisséo feed…")
-    network = Network(gtfs.read_feed(TISSEO_GTFS))
+    network = Network(gtfs_feed.read_feed(TISSEO_GTFS))
     results = [
         row
         for layout in args.layouts.split(",")

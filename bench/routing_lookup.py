@@ -26,7 +26,7 @@ import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere
 
-from intake_service.communes import CommuneIndex
+from intake_service.territory.communes import CommuneIndex
 
 Point = tuple[float, float]  # (lat, lon)
 CASES = {

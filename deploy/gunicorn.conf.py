@@ -26,7 +26,7 @@ max_requests_jitter = 2000
 
 def post_fork(server, worker):  # type: ignore[no-untyped-def]
     """Each worker logs JSON lines with request ids."""
-    from intake_service.logs import configure
+    from intake_service.platform.logs import configure
 
     configure(os.environ.get("LOG_LEVEL", "INFO").upper())
 

@@ -8,18 +8,15 @@ from typing import Any
 
 from flask import Flask, g
 
-from intake_service.config import Config
-from intake_service.db import Database
-from intake_service.expiring import Expiring
-from intake_service.places import SharedCommunes
-from intake_service.reference_cache import ReferenceCache
+from intake_service.intake.places import SharedCommunes
+from intake_service.platform.clock import utc_now
+from intake_service.platform.config import Config
+from intake_service.platform.db import Database
+from intake_service.platform.expiring import Expiring
+from intake_service.territory.reference_cache import ReferenceCache
 from schemas.sheet import reset_reference_time, set_reference_time
 
 Clock = Callable[[], dt.datetime]
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def create_app(
@@ -64,8 +61,8 @@ def create_app(
             reset_reference_time(token)
 
     from intake_service.api import init_api
-    from intake_service.observability import init_observability
-    from intake_service.rate_limits import init_rate_limits
+    from intake_service.serving.observability import init_observability
+    from intake_service.serving.rate_limits import init_rate_limits
     from intake_service.web import init_web
 
     init_observability(app)

@@ -12,7 +12,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from intake_service.db import Database
 from intake_service.models import (
     Appointment,
     AppointmentRequest,
@@ -22,6 +21,7 @@ from intake_service.models import (
     PoliceStation,
     StationCommune,
 )
+from intake_service.platform.db import Database
 from tests.factories import a_sheet
 
 STAFF_VICTIM: dict[str, Any] = {
@@ -151,7 +151,7 @@ PAGE_PASSWORD = "mot-de-passe-de-test"
 
 def page_client(app: Any, db: Database, now: dt.datetime, role: str, scope: str) -> Any:
     """A test client signed in (session cookie) as a new account of ``role`` and ``scope``."""
-    from intake_service.accounts import add_user
+    from intake_service.access.accounts import add_user
 
     app.config["WTF_CSRF_ENABLED"] = False  # CSRF has its own tests (tests/e2e)
     email = f"{role}.{scope}@pages.test".replace("*", "all")

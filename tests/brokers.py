@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from kombu import Connection
 
-from intake_service.messaging import INTERNAL_CONSUMERS, connect, feed_queue, internal_queue
+from intake_service.feed.topology import INTERNAL_CONSUMERS, connect, feed_queue, internal_queue
 from tests.conftest import RABBITMQ_URL, REDIS_URL, require_service
 
 BROKERS = {"redis": ("Redis", 6379, REDIS_URL), "rabbitmq": ("RabbitMQ", 5672, RABBITMQ_URL)}

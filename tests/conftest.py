@@ -19,10 +19,10 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from intake_service import create_app
-from intake_service.config import Config
-from intake_service.db import Database
-from intake_service.migrate import upgrade
 from intake_service.models import Base
+from intake_service.platform.config import Config
+from intake_service.platform.db import Database
+from intake_service.platform.migrate import upgrade
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test")

@@ -21,9 +21,10 @@ from typing import Any
 from kombu.message import Message
 from sqlalchemy.orm import Session
 
-from intake_service import audit, logs
-from intake_service.access import Principal
-from intake_service.db import Database
+from intake_service.access import audit
+from intake_service.access.rules.permissions import Principal
+from intake_service.platform import logs
+from intake_service.platform.db import Database
 from workers.consumer import EventConsumer
 from workers.runner import run_workers
 

@@ -6,10 +6,10 @@ import copy
 import datetime as dt
 from typing import Any
 
-from intake_service.db import Database
+from intake_service.access.tokens import create_token
 from intake_service.demo import OPERATORS
-from intake_service.operators import add_operator
-from intake_service.tokens import create_token
+from intake_service.platform.db import Database
+from intake_service.territory.operators import add_operator
 
 BASE_SHEET: dict[str, Any] = {
     "operator_reference": "TSO-2026-000123",

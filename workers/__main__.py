@@ -2,7 +2,7 @@
 
 import sys
 
-from intake_service.config import Config
+from intake_service.platform.config import Config
 from workers.runner import run_configured
 
 if __name__ == "__main__":

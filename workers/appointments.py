@@ -18,9 +18,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from intake_service import appointments, stations
-from intake_service.config import Config
-from intake_service.db import Database
+from intake_service.appointments import incident_events, slots
+from intake_service.appointments.policy import BookingPolicy, policy_of
+from intake_service.platform.config import Config
+from intake_service.platform.db import Database
 from workers.consumer import EventConsumer
 
 log = logging.getLogger(__name__)
@@ -31,14 +32,14 @@ def utc_now() -> dt.datetime:
 
 
 def booking_handler(
-    policy: appointments.BookingPolicy, clock: Callable[[], dt.datetime] = utc_now
+    policy: BookingPolicy, clock: Callable[[], dt.datetime] = utc_now
 ) -> Callable[[Session, Mapping[str, Any]], None]:
     """The consumer's handler: book for the event's incident as it is now (or, withdrawn,
     cancel its requests and coming appointments)."""
 
     def handle(session: Session, envelope: Mapping[str, Any]) -> None:
         incident_id = str(envelope["payload"]["incident"]["id"])
-        appointments.book_for_incident(session, incident_id, clock(), policy=policy)
+        incident_events.book_for_incident(session, incident_id, clock(), policy=policy)
 
     return handle
 
@@ -63,7 +64,7 @@ class SlotReleaser:
 
     def run_once(self) -> int:
         with self.db.transaction() as session:
-            return stations.release_reserved(session, self.clock(), self.release_before)
+            return slots.release_reserved(session, self.clock(), self.release_before)
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
@@ -84,7 +85,7 @@ class AppointmentWorker:
     def __init__(
         self, config: Config, db: Database, *, clock: Callable[[], dt.datetime] = utc_now
     ) -> None:
-        policy = appointments.policy_of(config)
+        policy = policy_of(config)
         self.consumer = EventConsumer(
             "appointments",
             db,

@@ -28,9 +28,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
-from intake_service import metrics
-from intake_service.db import Database
-from intake_service.messaging import (
+from intake_service.deployment import metrics
+from intake_service.feed.topology import (
     CONTENT_TYPE,
     REDIS_VISIBILITY_SECONDS,
     connect,
@@ -38,6 +37,7 @@ from intake_service.messaging import (
     parked_queue,
 )
 from intake_service.models import AppliedEvent
+from intake_service.platform.db import Database
 
 log = logging.getLogger(__name__)
 

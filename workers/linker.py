@@ -3,10 +3,10 @@ problems whose scope it fits (``intake_service.linking``), each event exactly on
 
 from __future__ import annotations
 
-from intake_service import linking
-from intake_service.db import Database
+from intake_service.gpo import linker
+from intake_service.platform.db import Database
 from workers.consumer import EventConsumer
 
 
 def build(db: Database, broker_url: str, namespace: str = "") -> EventConsumer:
-    return EventConsumer("linker", db, broker_url, linking.apply_event, namespace=namespace)
+    return EventConsumer("linker", db, broker_url, linker.apply_event, namespace=namespace)

@@ -31,8 +31,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake_service.db import Database
 from intake_service.models import EmailMessage
+from intake_service.platform.db import Database
 
 log = logging.getLogger(__name__)
 

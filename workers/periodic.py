@@ -10,8 +10,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from intake_service import escalation, retention, webhooks
-from intake_service.db import Database
+from intake_service.access import retention
+from intake_service.command_centre import escalation
+from intake_service.feed import webhooks
+from intake_service.platform.db import Database
 
 log = logging.getLogger(__name__)
 

@@ -18,11 +18,12 @@ from collections.abc import Callable
 
 from kombu import Connection
 
-from intake_service import incidents, metrics, outbox
-from intake_service.db import Database
-from intake_service.feed_tail import prune_dead_taps
-from intake_service.messaging import FeedPublisher, connect
-from intake_service.outbox import CommitListener
+from intake_service.deployment import metrics
+from intake_service.feed import outbox, outbox_marks
+from intake_service.feed.commit_listener import CommitListener
+from intake_service.feed.tail import prune_dead_taps
+from intake_service.feed.topology import FeedPublisher, connect
+from intake_service.platform.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +108,7 @@ class Relay:
                 metrics.RELAYED.labels(event.event_type).inc()
             self.publishing = None
             outbox.mark_sent(session, [event.position for event in events], now)
-            incidents.mark_queued(
+            outbox_marks.mark_queued(
                 session,
                 [event.incident_id for event in events if event.event_type == "incident.submitted"],
                 now,

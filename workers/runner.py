@@ -9,9 +9,10 @@ import threading
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from intake_service import logs, status
-from intake_service.config import Config
-from intake_service.db import Database
+from intake_service.deployment import status
+from intake_service.platform import logs
+from intake_service.platform.config import Config
+from intake_service.platform.db import Database
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import ValidationError, fields, validates_schema
 
-from intake_service import appointment_measures
 from intake_service.api.auth import current_principal, require
 from intake_service.api.blueprint import ApiBlueprint
+from intake_service.appointments import measures as appointment_measures
 from schemas.base import BaseSchema
 from schemas.fields import UtcDateTime
 

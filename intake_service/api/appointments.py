@@ -13,11 +13,14 @@ from typing import Any, NoReturn
 from flask.views import MethodView
 from flask_smorest import abort
 
-from intake_service import appointments, eligibility, incidents, stations
 from intake_service.api.auth import current_principal, require
 from intake_service.api.blueprint import ApiBlueprint
-from intake_service.context import booking_policy, database, request_now
+from intake_service.appointments import changes, queries, slots, stations
+from intake_service.appointments.rules import eligibility
+from intake_service.intake import queries as incident_queries
 from intake_service.models import Appointment, AppointmentRequest, ComplaintSlot, Incident
+from intake_service.platform.errors import NotFound, Refused
+from intake_service.serving.context import booking_policy, database, request_now
 from schemas.appointments import (
     AcceptSchema,
     AppointmentArgsSchema,
@@ -61,7 +64,7 @@ def _not_found(what: str) -> NoReturn:
     raise AssertionError  # unreachable: abort raises
 
 
-def _refused(exc: appointments.Refused | stations.SlotRefused) -> NoReturn:
+def _refused(exc: Refused | slots.SlotRefused) -> NoReturn:
     abort(
         409 if exc.conflict else 422,
         message=exc.message,
@@ -160,11 +163,11 @@ class Slots(MethodView):
         since, until = _range(args)
         try:
             with database().transaction() as session:
-                found = appointments.station_slots(
+                found = queries.station_slots(
                     session, current_principal(), station_code, since, until
                 )
                 return {"items": [slot_document(slot, held) for slot, held in found]}
-        except stations.NotFound:
+        except NotFound:
             _not_found("station")
 
     @require("station.manage_slots")
@@ -184,7 +187,7 @@ class Slots(MethodView):
                 station = stations.get_station(session, principal, station_code)
                 if "starts_at" in body:
                     created = [
-                        stations.create_slot(
+                        slots.create_slot(
                             session,
                             station.code,
                             body["starts_at"],
@@ -201,7 +204,7 @@ class Slots(MethodView):
                         hours.setdefault(opening["weekday"], []).append(
                             (opening["start"], opening["end"])
                         )
-                    created = stations.generate_slots(
+                    created = slots.generate_slots(
                         session,
                         station.code,
                         body["start_date"],
@@ -220,9 +223,9 @@ class Slots(MethodView):
                     .all()
                 )
                 return {"items": [slot_document(slot, held.get(slot.id)) for slot in created]}
-        except stations.NotFound:
+        except NotFound:
             _not_found("station")
-        except stations.SlotRefused as exc:
+        except slots.SlotRefused as exc:
             _refused(exc)
 
 
@@ -236,11 +239,11 @@ class SlotClose(MethodView):
         """Close a slot (no booking will take it); refused while an appointment holds it"""
         try:
             with database().transaction() as session:
-                slot = stations.close_slot(session, current_principal(), slot_id, request_now())
+                slot = slots.close_slot(session, current_principal(), slot_id, request_now())
                 return slot_document(slot, None)
-        except stations.NotFound:
+        except NotFound:
             _not_found("slot")
-        except stations.SlotRefused as exc:
+        except slots.SlotRefused as exc:
             _refused(exc)
 
 
@@ -254,7 +257,7 @@ class StationAppointments(MethodView):
         since, until = _range(args)
         try:
             with database().transaction() as session:
-                found = appointments.station_appointments(
+                found = queries.station_appointments(
                     session,
                     current_principal(),
                     station_code,
@@ -268,7 +271,7 @@ class StationAppointments(MethodView):
                         for appointment, slot, request in found
                     ]
                 }
-        except stations.NotFound:
+        except NotFound:
             _not_found("station")
 
 
@@ -280,9 +283,9 @@ class StationQueue(MethodView):
         """The station's waiting requests, earliest first (they are booked in this order)"""
         try:
             with database().transaction() as session:
-                queue = appointments.station_queue(session, current_principal(), station_code)
+                queue = queries.station_queue(session, current_principal(), station_code)
                 return {"items": [request_document(request) for request in queue]}
-        except stations.NotFound:
+        except NotFound:
             _not_found("station")
 
 
@@ -297,11 +300,11 @@ class AppointmentView(MethodView):
         """An appointment, with the victim's contact (the read is audited)"""
         try:
             with database().transaction() as session:
-                appointment = appointments.read_appointment(
+                appointment = changes.read_appointment(
                     session, current_principal(), appointment_id, request_now()
                 )
                 return _full_document(session, appointment, with_victim=True)
-        except appointments.NotFound:
+        except NotFound:
             _not_found("appointment")
 
 
@@ -315,7 +318,7 @@ class AppointmentCancel(MethodView):
         """Cancel an appointment; its slot goes to the waiting queue first"""
         try:
             with database().transaction() as session:
-                appointment = appointments.cancel(
+                appointment = changes.cancel(
                     session,
                     current_principal(),
                     appointment_id,
@@ -324,9 +327,9 @@ class AppointmentCancel(MethodView):
                     policy=booking_policy(),
                 )
                 return _full_document(session, appointment, with_victim=False)
-        except appointments.NotFound:
+        except NotFound:
             _not_found("appointment")
-        except appointments.Refused as exc:
+        except Refused as exc:
             _refused(exc)
 
 
@@ -343,7 +346,7 @@ class AppointmentReschedule(MethodView):
         """
         try:
             with database().transaction() as session:
-                moved = appointments.reschedule(
+                moved = changes.reschedule(
                     session,
                     current_principal(),
                     appointment_id,
@@ -353,9 +356,9 @@ class AppointmentReschedule(MethodView):
                     policy=booking_policy(),
                 )
                 return _full_document(session, moved, with_victim=False)
-        except appointments.NotFound:
+        except NotFound:
             _not_found("appointment")
-        except appointments.Refused as exc:
+        except Refused as exc:
             _refused(exc)
 
 
@@ -369,13 +372,13 @@ class AppointmentOutcome(MethodView):
         """Say whether the victim came (``honoured``) or not (``missed``)"""
         try:
             with database().transaction() as session:
-                appointment = appointments.mark_outcome(
+                appointment = changes.mark_outcome(
                     session, current_principal(), appointment_id, body["outcome"], request_now()
                 )
                 return _full_document(session, appointment, with_victim=False)
-        except appointments.NotFound:
+        except NotFound:
             _not_found("appointment")
-        except appointments.Refused as exc:
+        except Refused as exc:
             _refused(exc)
 
 
@@ -391,8 +394,8 @@ class IncidentAppointments(MethodView):
         requests and their appointments"""
         try:
             with database().transaction() as session:
-                incident = incidents.get_incident(session, current_principal(), incident_id)
-                found = appointments.incident_requests(session, current_principal(), incident)
+                incident = incident_queries.get_incident(session, current_principal(), incident_id)
+                found = queries.incident_requests(session, current_principal(), incident)
                 return {
                     "incident_id": incident.id,
                     "decisions": [
@@ -401,7 +404,7 @@ class IncidentAppointments(MethodView):
                     ],
                     "requests": [request_document(request, held) for request, held in found],
                 }
-        except incidents.IncidentNotFound:
+        except NotFound:
             _not_found("incident")
 
 
@@ -415,12 +418,12 @@ class OfferAccept(MethodView):
         """Accept an offer for your staff victim: booked at once, or queued"""
         try:
             with database().transaction() as session:
-                request = appointments.accept_offer(
+                request = changes.accept_offer(
                     session, current_principal(), request_id, request_now(), policy=booking_policy()
                 )
-                held = appointments.request_appointments(session, request)
+                held = queries.request_appointments(session, request)
                 return request_document(request, held)
-        except appointments.NotFound:
+        except NotFound:
             _not_found("appointment request")
-        except appointments.Refused as exc:
+        except Refused as exc:
             _refused(exc)

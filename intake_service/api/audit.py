@@ -9,7 +9,7 @@ from typing import Any
 from flask import Response, current_app, g
 from flask.views import MethodView
 
-from intake_service import audit
+from intake_service.access import audit
 from intake_service.api.auth import current_principal, require
 from intake_service.api.blueprint import ApiBlueprint
 from schemas.audit import AuditArgsSchema, AuditPageSchema

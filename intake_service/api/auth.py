@@ -9,9 +9,9 @@ from typing import Any, TypeVar, cast
 from flask import current_app, g, request
 from flask_smorest import abort
 
-from intake_service.access import Principal, may
-from intake_service.expiring import Expiring
-from intake_service.tokens import hash_token, principal_for
+from intake_service.access.rules.permissions import Principal, may
+from intake_service.access.tokens import hash_token, principal_for
+from intake_service.platform.expiring import Expiring
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -8,10 +8,15 @@ from flask import g
 from flask.views import MethodView
 from flask_smorest import abort
 
-from intake_service import incidents, metrics
+from intake_service import models
 from intake_service.api.auth import current_principal, require
 from intake_service.api.blueprint import ApiBlueprint
-from intake_service.context import database
+from intake_service.command_centre import actions, queue
+from intake_service.deployment import metrics
+from intake_service.intake import documents, queries
+from intake_service.intake.rules import lifecycle
+from intake_service.platform.errors import NotFound
+from intake_service.serving.context import database
 from schemas.incident import (
     IncidentSchema,
     QueueArgsSchema,
@@ -27,9 +32,9 @@ blp = ApiBlueprint(
 )
 
 
-def queue_item(incident: incidents.Incident) -> dict[str, Any]:
+def queue_item(incident: models.Incident) -> dict[str, Any]:
     return {
-        **incidents.summary_document(incident),
+        **documents.summary_document(incident),
         "operator": incident.operator.code,
         "escalated": incident.escalated_for is not None,
         "service_code": incident.service_code,
@@ -50,7 +55,7 @@ class Queue(MethodView):
         present, then the most recent.
         """
         with database().transaction() as session:
-            found = incidents.command_centre_queue(
+            found = queue.command_centre_queue(
                 session,
                 current_principal(),
                 statuses=status or (),
@@ -74,15 +79,15 @@ class Status(MethodView):
         """
         try:
             with database().transaction() as session:
-                incident = incidents.change_status(
+                incident = actions.change_status(
                     session, current_principal(), incident_id, request, now=g.now
                 )
-                document = incidents.incident_document(incident, current_principal())
-        except incidents.IncidentNotFound:
+                document = documents.incident_document(incident, current_principal())
+        except NotFound:
             abort(404, message="No such incident.")
-        except incidents.TransitionRefused as exc:
+        except lifecycle.TransitionRefused as exc:
             abort(409, message=exc.message, slug="invalid-transition")
-        except incidents.UnknownService:
+        except queries.UnknownService:
             abort(
                 422,
                 errors=[{"field": "redirect_to", "message": "No such service (or the same one)."}],

@@ -17,11 +17,12 @@ from flask import request, url_for
 from flask.views import MethodView
 from flask_smorest import abort
 
-from intake_service import problems
 from intake_service.api.auth import current_principal, require
 from intake_service.api.blueprint import ApiBlueprint
-from intake_service.context import database, request_now
+from intake_service.gpo import actions, gpos, journal, problems
 from intake_service.models import Problem as ProblemRow
+from intake_service.platform.errors import Conflict, Forbidden, NotFound
+from intake_service.serving.context import database, request_now
 from schemas.gpo import (
     ActionListSchema,
     ActionOutSchema,
@@ -54,11 +55,11 @@ def _answers() -> Iterator[None]:
     """The use cases' refusals as problems (the transaction inside has rolled back)."""
     try:
         yield
-    except problems.NotFound:
+    except NotFound:
         abort(404, message="No such problem, action or GPO in your scope.")
-    except problems.Forbidden:
+    except Forbidden:
         abort(403, message="Only the GPO's referent, or the action's own partner, may do this.")
-    except problems.Conflict as exc:
+    except Conflict as exc:
         abort(
             409,
             message=str(exc),
@@ -110,8 +111,8 @@ class Gpo(MethodView):
     def get(self, gpo_code: str) -> Any:
         """Your GPO: the services and operators it covers, its partners"""
         with _answers(), database().transaction() as session:
-            gpo = problems.get_gpo(session, current_principal(), gpo_code)
-            return problems.gpo_document(session, gpo)
+            gpo = gpos.get_gpo(session, current_principal(), gpo_code)
+            return gpos.gpo_document(session, gpo)
 
 
 @blp.route("/gpos/<gpo_code>/problems")
@@ -209,8 +210,8 @@ class Actions(MethodView):
     def get(self, problem_id: str) -> Any:
         """The problem's actions, by due date"""
         with _answers(), database().transaction() as session:
-            found = problems.list_actions(session, current_principal(), problem_id)
-            return {"items": [problems.action_document(action) for action in found]}
+            found = actions.list_actions(session, current_principal(), problem_id)
+            return {"items": [actions.action_document(action) for action in found]}
 
     @require("gpo.manage")
     @blp.arguments(ActionSchema)
@@ -219,10 +220,10 @@ class Actions(MethodView):
     def post(self, body: dict[str, Any], problem_id: str) -> Any:
         """Add an action to the plan"""
         with _answers(), database().transaction() as session:
-            action = problems.add_action(
+            action = actions.add_action(
                 session, current_principal(), problem_id, body, request_now()
             )
-            return problems.action_document(action)
+            return actions.action_document(action)
 
 
 @blp.route("/problems/<problem_id>/actions/<int:action_id>")
@@ -233,10 +234,10 @@ class Action(MethodView):
     def patch(self, body: dict[str, Any], problem_id: str, action_id: int) -> Any:
         """Change an action (what, owner, dates, status, service order)"""
         with _answers(), database().transaction() as session:
-            action = problems.update_action(
+            action = actions.update_action(
                 session, current_principal(), problem_id, action_id, body, request_now()
             )
-            return problems.action_document(action)
+            return actions.action_document(action)
 
 
 @blp.route("/problems/<problem_id>/actions/<int:action_id>/done")
@@ -250,10 +251,10 @@ class ActionDone(MethodView):
         The referent, any action of its GPO; a partner, the actions it owns.
         """
         with _answers(), database().transaction() as session:
-            action = problems.complete_action(
+            action = actions.complete_action(
                 session, current_principal(), problem_id, action_id, request_now()
             )
-            return problems.action_document(action)
+            return actions.action_document(action)
 
 
 @blp.route("/problems/<problem_id>/journal")
@@ -267,7 +268,7 @@ class Journal(MethodView):
         """
         with _answers(), database().transaction() as session:
             found = problems.read_journal(session, current_principal(), problem_id, request_now())
-            return {"items": [problems.journal_document(entry) for entry in found]}
+            return {"items": [journal.journal_document(entry) for entry in found]}
 
     @require("gpo.manage")
     @blp.arguments(JournalEntrySchema)
@@ -281,4 +282,4 @@ class Journal(MethodView):
             entry = problems.add_journal_entry(
                 session, current_principal(), problem_id, body, request_now()
             )
-            return problems.journal_document(entry)
+            return journal.journal_document(entry)

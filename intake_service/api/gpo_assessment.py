@@ -16,10 +16,12 @@ from flask import Response
 from flask.views import MethodView
 from flask_smorest import abort
 
-from intake_service import assessment, brief, problems
 from intake_service.api.auth import current_principal, require
 from intake_service.api.blueprint import ApiBlueprint
-from intake_service.context import database, request_now
+from intake_service.gpo import assessment, brief, brief_export
+from intake_service.gpo.rules import weekly_figures
+from intake_service.platform.errors import NotFound
+from intake_service.serving.context import database, request_now
 from schemas.gpo_assessment import (
     AssessmentArgsSchema,
     AssessmentSchema,
@@ -39,7 +41,7 @@ blp = ApiBlueprint(
 def _answers() -> Iterator[None]:
     try:
         yield
-    except problems.NotFound:
+    except NotFound:
         abort(404, message="No such problem or GPO in your scope.")
 
 
@@ -56,7 +58,7 @@ def _assessment(problem_id: str, args: dict[str, Any]) -> assessment.Assessment:
 
 
 def _brief(gpo_code: str, args: dict[str, Any], export: str | None) -> brief.Brief:
-    meeting_date = args.get("date") or assessment.paris_day(request_now())
+    meeting_date = args.get("date") or weekly_figures.paris_day(request_now())
     with _answers(), database().transaction() as session:
         found = brief.meeting_brief(
             session,
@@ -112,7 +114,7 @@ class Brief(MethodView):
         kind ``meeting``, else 28 days), actions due within 14 days or late, the
         before/after figures. Partners get the version without personal data.
         """
-        return brief.brief_document(_brief(gpo_code, args, export=None))
+        return brief_export.brief_document(_brief(gpo_code, args, export=None))
 
 
 @blp.route("/gpos/<gpo_code>/brief.csv")
@@ -127,7 +129,7 @@ class BriefCsv(MethodView):
         """
         found = _brief(gpo_code, args, export="csv")
         return Response(
-            brief.to_csv(found),
+            brief_export.to_csv(found),
             mimetype="text/csv",
             headers={"Content-Disposition": f"attachment; filename={_filename(found, 'csv')}"},
         )
@@ -142,7 +144,7 @@ class BriefPdf(MethodView):
         """The meeting brief as PDF (audited export)"""
         found = _brief(gpo_code, args, export="pdf")
         return Response(
-            brief.to_pdf(found),
+            brief_export.to_pdf(found),
             mimetype="application/pdf",
             headers={"Content-Disposition": f"attachment; filename={_filename(found, 'pdf')}"},
         )

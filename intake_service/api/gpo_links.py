@@ -17,10 +17,11 @@ from flask import current_app
 from flask.views import MethodView
 from flask_smorest import abort
 
-from intake_service import linking, problems
 from intake_service.api.auth import current_principal, require
 from intake_service.api.blueprint import ApiBlueprint
-from intake_service.context import database, request_now
+from intake_service.gpo import emerging, links, problems
+from intake_service.platform.errors import Forbidden, NotFound, Refused
+from intake_service.serving.context import database, request_now
 from schemas.gpo_links import (
     ClusterProblemSchema,
     CreatedProblemSchema,
@@ -44,11 +45,11 @@ def _answers() -> Iterator[None]:
     """The use cases' refusals as problems (the transaction inside has rolled back)."""
     try:
         yield
-    except (linking.NotFound, problems.NotFound):
+    except NotFound:
         abort(404, message="No such problem, incident, link or GPO in your scope.")
-    except (linking.Forbidden, problems.Forbidden):
+    except Forbidden:
         abort(403, message="Only the GPO's referent may do this.")
-    except linking.Refused as exc:
+    except Refused as exc:
         abort(409, message=exc.message, errors=[{"field": "state", "message": exc.message}])
     except problems.InvalidInput as exc:
         abort(422, errors=exc.errors)
@@ -62,7 +63,7 @@ class Proposals(MethodView):
     def get(self, gpo_code: str) -> Any:
         """The proposals waiting for the referent, oldest first, with their reasons"""
         with _answers(), database().transaction() as session:
-            return {"items": linking.proposals(session, current_principal(), gpo_code)}
+            return {"items": links.proposals(session, current_principal(), gpo_code)}
 
 
 @blp.route("/problems/<problem_id>/links")
@@ -73,7 +74,7 @@ class Links(MethodView):
     def get(self, problem_id: str) -> Any:
         """The problem's links (partners: the confirmed ones only)"""
         with _answers(), database().transaction() as session:
-            return {"items": linking.problem_links(session, current_principal(), problem_id)}
+            return {"items": links.problem_links(session, current_principal(), problem_id)}
 
     @require("gpo.manage")
     @blp.arguments(ManualLinkSchema)
@@ -82,10 +83,10 @@ class Links(MethodView):
     def post(self, body: dict[str, Any], problem_id: str) -> Any:
         """Link an incident by hand (confirmed at once)"""
         with _answers(), database().transaction() as session:
-            found = linking.link(
+            found = links.link(
                 session, current_principal(), problem_id, body["incident_id"], request_now()
             )
-            return linking.link_document(session, found)
+            return links.link_document(session, found)
 
 
 @blp.route("/problems/<problem_id>/links/<linked_incident_id>")
@@ -97,10 +98,10 @@ class Link(MethodView):
     def delete(self, problem_id: str, linked_incident_id: str) -> Any:
         """Unlink an incident (the linker will not propose it again)"""
         with _answers(), database().transaction() as session:
-            found = linking.unlink(
+            found = links.unlink(
                 session, current_principal(), problem_id, linked_incident_id, request_now()
             )
-            return linking.link_document(session, found)
+            return links.link_document(session, found)
 
 
 @blp.route("/problems/<problem_id>/links/<linked_incident_id>/confirm")
@@ -111,10 +112,10 @@ class Confirm(MethodView):
     def post(self, problem_id: str, linked_incident_id: str) -> Any:
         """Confirm a proposal: the incident belongs to the problem"""
         with _answers(), database().transaction() as session:
-            found = linking.confirm(
+            found = links.confirm(
                 session, current_principal(), problem_id, linked_incident_id, request_now()
             )
-            return linking.link_document(session, found)
+            return links.link_document(session, found)
 
 
 @blp.route("/problems/<problem_id>/links/<linked_incident_id>/reject")
@@ -127,7 +128,7 @@ class Reject(MethodView):
     def post(self, body: dict[str, Any], problem_id: str, linked_incident_id: str) -> Any:
         """Reject a proposal, with an optional reason"""
         with _answers(), database().transaction() as session:
-            found = linking.reject(
+            found = links.reject(
                 session,
                 current_principal(),
                 problem_id,
@@ -135,7 +136,7 @@ class Reject(MethodView):
                 body.get("reason"),
                 request_now(),
             )
-            return linking.link_document(session, found)
+            return links.link_document(session, found)
 
 
 @blp.route("/gpos/<gpo_code>/emerging")
@@ -147,7 +148,7 @@ class Emerging(MethodView):
         """Clusters of like incidents no open problem covers (settings: CLUSTER_*)"""
         config = current_app.extensions["intake.config"]
         with _answers(), database().transaction() as session:
-            found = linking.emerging(session, current_principal(), gpo_code, request_now(), config)
+            found = emerging.emerging(session, current_principal(), gpo_code, request_now(), config)
             return {"items": found}
 
 
@@ -161,7 +162,7 @@ class EmergingProblems(MethodView):
         """Open a problem from a suggestion, its incidents linked, in one step"""
         config = current_app.extensions["intake.config"]
         with _answers(), database().transaction() as session:
-            problem = linking.create_from_cluster(
+            problem = emerging.create_from_cluster(
                 session,
                 current_principal(),
                 gpo_code,

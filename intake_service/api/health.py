@@ -9,7 +9,7 @@ from flask.views import MethodView
 from marshmallow import fields
 
 from intake_service.api.blueprint import ApiBlueprint
-from intake_service.health import check_broker, check_database
+from intake_service.platform.health import check_broker, check_database
 from schemas.base import BaseSchema
 
 blp = ApiBlueprint("health", __name__, description="Liveness and readiness.")

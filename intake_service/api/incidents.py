@@ -14,12 +14,16 @@ from flask_smorest import abort
 from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from intake_service import incidents, metrics
+from intake_service import models
 from intake_service.api.auth import current_principal, require
 from intake_service.api.blueprint import ApiBlueprint
-from intake_service.context import database, locator, reference_cache, request_now
-from intake_service.incidents import IdempotencyClaim
-from intake_service.rate_limits import rate_limited
+from intake_service.deployment import metrics
+from intake_service.intake import amendments, documents, queries, submission
+from intake_service.intake.rules import lifecycle
+from intake_service.intake.submission import IdempotencyClaim
+from intake_service.platform.errors import NotFound
+from intake_service.serving.context import database, locator, reference_cache, request_now
+from intake_service.serving.rate_limits import rate_limited
 from schemas.errors import flatten_errors
 from schemas.incident import (
     IncidentListArgsSchema,
@@ -49,8 +53,8 @@ def _location(incident_id: str) -> str:
     return url_for("incidents.Incident", incident_id=incident_id)
 
 
-def _incident_response(incident: incidents.Incident, status: int) -> Any:
-    body = _incident_schema.dump(incidents.incident_document(incident, current_principal()))
+def _incident_response(incident: models.Incident, status: int) -> Any:
+    body = _incident_schema.dump(documents.incident_document(incident, current_principal()))
     return make_response(body, status, {"Location": _location(incident.id)})
 
 
@@ -68,20 +72,20 @@ def _idempotency_claim() -> IdempotencyClaim | None:
         body = json.loads(request.get_data(cache=True))
     except (ValueError, RecursionError):
         return None  # the body parser answers 400 for it
-    return IdempotencyClaim(key, incidents.request_hash(body))
+    return IdempotencyClaim(key, submission.request_hash(body))
 
 
 def _replay(claim: IdempotencyClaim) -> Any | None:
     """The first answer to this key, or None; 422 if the key came with another body."""
     try:
         with database().transaction() as session:
-            incident = incidents.find_replay(
+            incident = submission.find_replay(
                 session, current_principal(), claim, now=request_now(), ttl=_ttl()
             )
             if incident is None:
                 return None
             return _incident_response(incident, 201)
-    except incidents.IdempotencyKeyReused:
+    except submission.IdempotencyKeyReused:
         abort(
             422,
             message="This Idempotency-Key was already used with a different body.",
@@ -156,7 +160,7 @@ class Incidents(MethodView):
         claim: IdempotencyClaim | None = g.idempotency_claim
         try:
             with database().transaction() as session:
-                accepted = incidents.submit_incident(
+                accepted = submission.submit_incident(
                     session,
                     current_principal(),
                     sheet,
@@ -176,7 +180,7 @@ class Incidents(MethodView):
             if existing is None:
                 raise
             _duplicate(existing)
-        except incidents.UnknownOperator:
+        except submission.UnknownOperator:
             abort(403, message="This token's operator is not registered.")
         except ValidationError as exc:
             abort(422, errors=flatten_errors(exc.messages))
@@ -201,7 +205,7 @@ class Incidents(MethodView):
 
         Newest first. Follow ``next_cursor`` for the next page.
         """
-        filters = incidents.IncidentFilter(
+        filters = queries.IncidentFilter(
             statuses=status or (),
             priorities=priority or (),
             received_from=received_from,
@@ -209,20 +213,20 @@ class Incidents(MethodView):
         )
         try:
             with database().transaction() as session:
-                page, next_cursor = incidents.list_incidents(
+                page, next_cursor = queries.list_incidents(
                     session, current_principal(), filters, cursor=cursor, limit=limit
                 )
-                items = [incidents.summary_document(incident) for incident in page]
-        except incidents.InvalidCursor:
+                items = [documents.summary_document(incident) for incident in page]
+        except queries.InvalidCursor:
             abort(422, errors=[{"field": "cursor", "message": "Not a cursor of this service."}])
-        except incidents.UnknownOperator:
+        except submission.UnknownOperator:
             abort(403, message="This token's operator is not registered.")
         return {"items": items, "next_cursor": next_cursor}
 
 
 def _existing_reference(reference: str) -> str | None:
     with database().transaction() as session:
-        return incidents.find_by_reference(session, current_principal(), reference)
+        return submission.find_by_reference(session, current_principal(), reference)
 
 
 def _not_found() -> None:
@@ -240,13 +244,13 @@ class Incident(MethodView):
         """
         try:
             with database().transaction() as session:
-                return incidents.incident_document(
-                    incidents.read_incident(
+                return documents.incident_document(
+                    queries.read_incident(
                         session, current_principal(), incident_id, now=request_now()
                     ),
                     current_principal(),
                 )
-        except incidents.IncidentNotFound:
+        except NotFound:
             _not_found()
 
 
@@ -262,7 +266,7 @@ class IncidentVersions(MethodView):
         """
         try:
             with database().transaction() as session:
-                versions = incidents.list_versions(
+                versions = queries.list_versions(
                     session, current_principal(), incident_id, now=request_now()
                 )
                 return {
@@ -278,7 +282,7 @@ class IncidentVersions(MethodView):
                         for version in versions
                     ]
                 }
-        except incidents.IncidentNotFound:
+        except NotFound:
             _not_found()
 
 
@@ -296,7 +300,7 @@ class Amendments(MethodView):
         """
         try:
             with database().transaction() as session:
-                incident = incidents.amend_incident(
+                incident = amendments.amend_incident(
                     session,
                     current_principal(),
                     incident_id,
@@ -305,12 +309,12 @@ class Amendments(MethodView):
                     locator=locator(),
                     reference=reference_cache(),
                 )
-                return incidents.incident_document(incident, current_principal())
-        except incidents.IncidentNotFound:
+                return documents.incident_document(incident, current_principal())
+        except NotFound:
             _not_found()
         except ValidationError as exc:
             abort(422, errors=flatten_errors(exc.messages))
-        except incidents.TransitionRefused as exc:
+        except lifecycle.TransitionRefused as exc:
             abort(409, message=exc.message, slug="invalid-transition")
 
 
@@ -327,11 +331,11 @@ class Withdrawal(MethodView):
         """
         try:
             with database().transaction() as session:
-                incident = incidents.withdraw_incident(
+                incident = amendments.withdraw_incident(
                     session, current_principal(), incident_id, body.get("reason"), now=request_now()
                 )
-                return incidents.incident_document(incident, current_principal())
-        except incidents.IncidentNotFound:
+                return documents.incident_document(incident, current_principal())
+        except NotFound:
             _not_found()
-        except incidents.TransitionRefused as exc:
+        except lifecycle.TransitionRefused as exc:
             abort(409, message=exc.message, slug="invalid-transition")

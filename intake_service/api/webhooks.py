@@ -8,10 +8,11 @@ from flask import current_app, g
 from flask.views import MethodView
 from flask_smorest import abort
 
-from intake_service import incidents, webhooks
 from intake_service.api.auth import current_principal, require
 from intake_service.api.blueprint import ApiBlueprint
-from intake_service.context import database
+from intake_service.feed import webhooks
+from intake_service.intake import submission
+from intake_service.serving.context import database
 from schemas.webhook import (
     DeliveryArgsSchema,
     DeliveryPageSchema,
@@ -49,7 +50,7 @@ class Webhook(MethodView):
         config = current_app.extensions["intake.config"]
         try:
             with database().transaction() as session:
-                operator = incidents.operator_of(session, current_principal())
+                operator = submission.operator_of(session, current_principal())
                 webhook, secret = webhooks.register(
                     session,
                     current_principal(),
@@ -67,7 +68,7 @@ class Webhook(MethodView):
     def get(self) -> Any:
         """Your webhook"""
         with database().transaction() as session:
-            operator = incidents.operator_of(session, current_principal())
+            operator = submission.operator_of(session, current_principal())
             webhook = session.get(webhooks.Webhook, operator.id)
             if webhook is None:
                 abort(404, message="No webhook registered.")
@@ -78,7 +79,7 @@ class Webhook(MethodView):
     def delete(self) -> None:
         """Remove your webhook"""
         with database().transaction() as session:
-            operator = incidents.operator_of(session, current_principal())
+            operator = submission.operator_of(session, current_principal())
             if not webhooks.unregister(session, operator.id):
                 abort(404, message="No webhook registered.")
 
@@ -91,6 +92,6 @@ class Deliveries(MethodView):
     def get(self, limit: int, state: str | None = None) -> Any:
         """Deliveries to your webhook, newest first: pending, delivered or failed"""
         with database().transaction() as session:
-            operator = incidents.operator_of(session, current_principal())
+            operator = submission.operator_of(session, current_principal())
             found = webhooks.deliveries(session, operator.id, state, limit)
             return {"items": [webhooks.delivery_document(delivery) for delivery in found]}

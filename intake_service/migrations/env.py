@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from alembic import context
 
-from intake_service.config import Config
-from intake_service.db import Database
-from intake_service.models import Base
+from intake_service.models import Base  # through models: every table is in its metadata
+from intake_service.platform.config import Config
+from intake_service.platform.db import Database
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or Config.from_env().database_url

@@ -101,9 +101,9 @@ def init_web(app: Flask) -> None:
 
     app.register_blueprint(gpo_link_pages.bp)
     # GPO problems: list, form, detail.
-    from intake_service.web import gpo as gpo_problem_pages
+    from intake_service.web import gpo
 
-    app.register_blueprint(gpo_problem_pages.bp)
+    app.register_blueprint(gpo.bp)
     app.after_request(_security_headers)
 
     @app.errorhandler(CSRFError)

@@ -24,15 +24,8 @@ from flask import (
 )
 from sqlalchemy import select
 
-from intake_service import appointment_measures, appointments
-from intake_service.context import booking_policy, database
-from intake_service.labels import (
-    APPOINTMENT_REQUEST_STATE_LABELS,
-    APPOINTMENT_STATUS_LABELS,
-    PARIS,
-    STAFF_FUNCTION_LABELS,
-    date_time,
-)
+from intake_service.appointments import changes
+from intake_service.appointments import measures as appointment_measures
 from intake_service.models import (
     Appointment,
     AppointmentRequest,
@@ -41,6 +34,15 @@ from intake_service.models import (
     Operator,
     PoliceStation,
 )
+from intake_service.platform.errors import NotFound, Refused
+from intake_service.platform.labels import (
+    APPOINTMENT_REQUEST_STATE_LABELS,
+    APPOINTMENT_STATUS_LABELS,
+    PARIS,
+    STAFF_FUNCTION_LABELS,
+    date_time,
+)
+from intake_service.serving.context import booking_policy, database
 from intake_service.web.auth import current_page_principal, page_requires
 from intake_service.web.stations import REASON_MAX, cancel_from_page
 
@@ -113,13 +115,13 @@ def accept(request_id: int) -> Any:
     principal = current_page_principal()
     try:
         with database().transaction() as session:
-            accepted = appointments.accept_offer(
+            accepted = changes.accept_offer(
                 session, principal, request_id, g.now, policy=booking_policy()
             )
             state = accepted.state
-    except appointments.NotFound:
+    except NotFound:
         abort(404)
-    except appointments.Refused as refused:
+    except Refused as refused:
         flash(f"Refusé : {refused.message}", "erreur")
         return _back()
     flash(

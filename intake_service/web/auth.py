@@ -6,7 +6,6 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -19,14 +18,14 @@ from flask import (
     url_for,
 )
 
-from intake_service import accounts
-from intake_service.access import Principal, may
-from intake_service.context import database
-from intake_service.rate_limits import rate_limited
+from intake_service.access import accounts
+from intake_service.access.rules.permissions import Principal, may
+from intake_service.platform.clock import PARIS
+from intake_service.serving.context import database
+from intake_service.serving.rate_limits import rate_limited
 
 bp = Blueprint("auth", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
-PARIS = ZoneInfo("Europe/Paris")
 
 
 def page_principal() -> Principal | None:

@@ -28,10 +28,15 @@ from flask import (
 )
 from marshmallow import ValidationError
 
-from intake_service import incidents, lifecycle, outbox
-from intake_service.access import Principal, sees_incident
-from intake_service.context import database
-from intake_service.labels import (
+from intake_service.access.rules.permissions import Principal, sees_incident
+from intake_service.command_centre import actions
+from intake_service.command_centre.queue import command_centre_queue
+from intake_service.feed import outbox
+from intake_service.intake import documents, queries
+from intake_service.intake.rules import lifecycle
+from intake_service.models import Incident, IncidentVersion
+from intake_service.platform.errors import NotFound
+from intake_service.platform.labels import (
     CHANNEL_LABELS,
     COMPLAINT_LABELS,
     CONSENT_LABELS,
@@ -58,8 +63,8 @@ from intake_service.labels import (
     WEAPON_LABELS,
     section_label,
 )
-from intake_service.models import Incident, IncidentVersion
-from intake_service.routing import UNROUTED_SERVICE
+from intake_service.serving.context import database
+from intake_service.territory.rules.routing import UNROUTED_SERVICE
 from intake_service.web.auth import current_page_principal, page_requires
 from intake_service.web.live import event_stream
 from schemas.incident import StatusRequestSchema
@@ -172,7 +177,7 @@ def commune_name(insee_code: str | None) -> str | None:
     """The commune's name from the shared index (already loaded by routing)."""
     if not insee_code:
         return None
-    from intake_service.communes import shared_index
+    from intake_service.territory.communes import shared_index
 
     try:
         commune = shared_index(current_app.extensions["intake.communes"].cache_dir).by_code(
@@ -186,7 +191,7 @@ def commune_name(insee_code: str | None) -> str | None:
 # --- data ---------------------------------------------------------------------------------
 
 
-def place_label(incident: Incident, names: incidents.PlaceNames) -> str:
+def place_label(incident: Incident, names: queries.PlaceNames) -> str:
     """Where, in a few words: the stop, else the address, else the commune."""
     location = incident.sheet.get("location") or {}
     if names.stop:
@@ -201,7 +206,7 @@ def place_label(incident: Incident, names: incidents.PlaceNames) -> str:
     return f"Commune {incident.insee_code}" if incident.insee_code else "Lieu non précisé"
 
 
-def queue_row(incident: Incident, names: incidents.PlaceNames, now: dt.datetime) -> dict[str, Any]:
+def queue_row(incident: Incident, names: queries.PlaceNames, now: dt.datetime) -> dict[str, Any]:
     """One line of the queue: what the page shows and what the live stream sends."""
     location = incident.sheet.get("location") or {}
     natures = list(incident.sheet.get("natures") or [incident.primary_nature])
@@ -258,10 +263,10 @@ def queue() -> Any:
     nature = next(iter(_chosen("nature", NATURES)), "")
     line = request.args.get("ligne", "")[:64]
     with database().transaction() as session:
-        found = incidents.command_centre_queue(
+        found = command_centre_queue(
             session, principal, statuses=(), priorities=(), limit=QUEUE_LIMIT
         )
-        all_rows = [queue_row(i, incidents.place_names(session, i), g.now) for i in found]
+        all_rows = [queue_row(i, queries.place_names(session, i), g.now) for i in found]
         position = outbox.last_position(session)
     lines = sorted({(row["route_id"], row["line"]) for row in all_rows if row["route_id"]})
     if line not in {route_id for route_id, _ in lines}:
@@ -297,13 +302,13 @@ def closed_today() -> Any:
     with database().transaction() as session:
         rows = [
             {
-                **queue_row(incident, incidents.place_names(session, incident), g.now),
+                **queue_row(incident, queries.place_names(session, incident), g.now),
                 "closed_time": paris(change.at, "%H:%M"),
                 "outcome": OUTCOME_LABELS.get(change.detail.get("outcome", ""), ""),
                 "comment": change.detail.get("comment", ""),
                 "closed_by": who(change.author),
             }
-            for incident, change in incidents.closed_between(
+            for incident, change in queries.closed_between(
                 session, principal, start.astimezone(dt.UTC), end.astimezone(dt.UTC)
             )
         ]
@@ -328,9 +333,9 @@ def feed() -> Response:
         now = clock()  # a stream lives for an hour: not the request's ``g.now``
         with db.reading() as session:
             events = outbox.events_after(session, after_position, **scope)
-            found = incidents.incidents_by_id(session, [e.incident_id for e in events])
+            found = queries.incidents_by_id(session, [e.incident_id for e in events])
             names = {
-                incident_id: incidents.place_names(session, incident)
+                incident_id: queries.place_names(session, incident)
                 for incident_id, incident in found.items()
             }
             batch = []
@@ -409,14 +414,14 @@ def _render_detail(
     principal = current_page_principal()
     with database().transaction() as session:
         try:
-            incident = incidents.read_incident(session, principal, incident_id, now=g.now)
+            incident = queries.read_incident(session, principal, incident_id, now=g.now)
             versions: list[IncidentVersion] = list(
-                incidents.list_versions(session, principal, incident_id, now=g.now)
+                queries.list_versions(session, principal, incident_id, now=g.now)
             )
-        except incidents.IncidentNotFound:
+        except NotFound:
             abort(404)
-        document = incidents.incident_document(incident, principal)
-        names = incidents.place_names(session, incident)
+        document = documents.incident_document(incident, principal)
+        names = queries.place_names(session, incident)
         position = outbox.last_position(session)
         row = queue_row(incident, names, g.now)
         allowed = [a for a in ACTIONS if lifecycle.can_move(incident.status, a)]
@@ -492,14 +497,14 @@ def act(incident_id: str) -> Any:
         return _render_detail(incident_id, errors=errors, values=values, active=target, status=422)
     try:
         with database().transaction() as session:
-            incidents.change_status(
+            actions.change_status(
                 session, current_page_principal(), incident_id, checked, now=g.now
             )
-    except incidents.IncidentNotFound:
+    except NotFound:
         abort(404)
-    except incidents.TransitionRefused:
+    except lifecycle.TransitionRefused:
         return _render_detail(incident_id, values=values, active=target, refused=target, status=409)
-    except incidents.UnknownService:
+    except queries.UnknownService:
         errors = {"redirect_to": "Service inconnu, ou le service actuel."}
         return _render_detail(incident_id, errors=errors, values=values, active=target, status=422)
     flash(ACTION_DONE[target], "succes")

@@ -24,10 +24,15 @@ from flask import (
     url_for,
 )
 
-from intake_service import gtfs, incidents, outbox
-from intake_service.access import Principal
-from intake_service.context import database
-from intake_service.labels import (
+from intake_service import models
+from intake_service.access.rules.permissions import Principal
+from intake_service.feed import outbox
+from intake_service.intake import amendments, documents, queries, submission
+from intake_service.intake.rules import lifecycle
+from intake_service.intake.rules.lifecycle import can_move
+from intake_service.models import GtfsRoute, OutboxEvent
+from intake_service.platform.errors import NotFound
+from intake_service.platform.labels import (
     FIELD_LABELS,
     NATURE_LABELS,
     OUTCOME_LABELS,
@@ -45,8 +50,8 @@ from intake_service.labels import (
     hour,
     in_sentence,
 )
-from intake_service.lifecycle import can_move
-from intake_service.models import GtfsRoute, OutboxEvent
+from intake_service.serving.context import database
+from intake_service.territory import gtfs
 from intake_service.web.auth import current_page_principal, page_requires
 from intake_service.web.live import event_stream
 from schemas.vocabulary import PRIORITIES, STATUSES
@@ -78,7 +83,7 @@ def command_centre_name(kind: str | None) -> str:
     return "le centre de commandement"
 
 
-def service_label(incident: incidents.Incident) -> str:
+def service_label(incident: models.Incident) -> str:
     if incident.service_name:
         return incident.service_name
     return UNROUTED_LABEL
@@ -144,7 +149,7 @@ def warning_text(warning: Mapping[str, Any]) -> str:
     return WARNING_LABELS.get(str(warning.get("code")), str(warning.get("message", "")))
 
 
-def row_of(incident: incidents.Incident) -> dict[str, Any]:
+def row_of(incident: models.Incident) -> dict[str, Any]:
     """One line of the list, as the page and the live stream show it."""
     return {
         "id": incident.id,
@@ -203,19 +208,19 @@ def incidents_list() -> Any:
     statuses = _chosen("statut", STATUSES)
     priorities = _chosen("priorite", PRIORITIES)
     cursor = request.args.get("curseur") or None
-    filters = incidents.IncidentFilter(statuses=statuses, priorities=priorities)
+    filters = queries.IncidentFilter(statuses=statuses, priorities=priorities)
     try:
         with database().transaction() as session:
             # The position first: an event committed while the page is read is
             # replayed by the stream rather than lost.
             position = outbox.last_position(session)
-            page, next_cursor = incidents.list_incidents(
+            page, next_cursor = queries.list_incidents(
                 session, principal, filters, cursor=cursor, limit=PAGE_SIZE
             )
             rows = [row_of(incident) for incident in page]
-    except incidents.InvalidCursor:
+    except queries.InvalidCursor:
         abort(400)
-    except incidents.UnknownOperator:
+    except submission.UnknownOperator:
         abort(403)
     older = (
         url_for("follow_up.incidents", statut=statuses, priorite=priorities, curseur=next_cursor)
@@ -239,10 +244,10 @@ def incidents_list() -> Any:
 
 
 def _detail_context(session: Any, principal: Principal, incident_id: str) -> dict[str, Any]:
-    """Everything the detail page shows; raises IncidentNotFound outside the operator's scope."""
-    incident = incidents.read_incident(session, principal, incident_id, now=g.now)
-    document = incidents.incident_document(incident, principal)
-    versions = incidents.list_versions(session, principal, incident_id, now=g.now)
+    """Everything the detail page shows; raises NotFound outside the operator's scope."""
+    incident = queries.read_incident(session, principal, incident_id, now=g.now)
+    document = documents.incident_document(incident, principal)
+    versions = queries.list_versions(session, principal, incident_id, now=g.now)
     sheet = incident.sheet
     location = sheet.get("location", {})
     stop_name = route_name = None
@@ -310,7 +315,7 @@ def _render_detail(
                 flux=url_for("follow_up.flux", apres=position),
                 **context,
             )
-    except incidents.IncidentNotFound:
+    except NotFound:
         abort(404)
     return body, status
 
@@ -344,10 +349,10 @@ def withdraw(incident_id: str) -> Any:
         )
     try:
         with database().transaction() as session:
-            incidents.withdraw_incident(session, principal, incident_id, reason or None, now=g.now)
-    except incidents.IncidentNotFound:
+            amendments.withdraw_incident(session, principal, incident_id, reason or None, now=g.now)
+    except NotFound:
         abort(404)
-    except incidents.TransitionRefused as refused:
+    except lifecycle.TransitionRefused as refused:
         return _render_detail(incident_id, status=409, refusal=refusal_message(refused.status))
     flash("La fiche a été retirée. Le centre de commandement en est informé.", "succes")
     return redirect(url_for("follow_up.incident", incident_id=incident_id), code=303)
@@ -378,8 +383,8 @@ def flux() -> Any:
     db = database()
     try:
         with db.reading() as session:
-            operator_id = incidents.operator_of(session, principal).id
-    except incidents.UnknownOperator:
+            operator_id = submission.operator_of(session, principal).id
+    except submission.UnknownOperator:
         abort(403)
 
     def read(position: int) -> list[tuple[int, str, dict[str, Any]]]:

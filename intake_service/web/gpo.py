@@ -7,12 +7,10 @@ incidents confirmed as the problem's (a summary: date, nature, stop). The forms
 post flat fields; they are shaped into the API's bodies and judged by the API's
 schemas and use cases (``schemas.gpo``, ``problems``), so a problem made here and
 one made over the API are the same. The pages work without JavaScript; the script
-only searches stops as you type.
-"""
+only searches stops as you type."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,10 +28,20 @@ from flask import (
 from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
-from intake_service import gtfs, operators, problem_lifecycle, problems
-from intake_service.access import Principal, gpo_of, partner_of
-from intake_service.context import database, request_now
-from intake_service.labels import (
+from intake_service.access.rules.permissions import Principal, gpo_of, partner_of
+from intake_service.gpo import gpos, problems
+from intake_service.gpo.actions import (
+    action_document,
+    add_action,
+    complete_action,
+    list_actions,
+    update_action,
+)
+from intake_service.gpo.problems import add_journal_entry, read_journal
+from intake_service.gpo.rules import lifecycle as problem_lifecycle
+from intake_service.models import Gpo, Problem
+from intake_service.platform.errors import Conflict, Forbidden, NotFound
+from intake_service.platform.labels import (
     ACTION_STATUS_LABELS,
     JOURNAL_KIND_LABELS,
     NATURE_LABELS,
@@ -41,8 +49,20 @@ from intake_service.labels import (
     WEEKDAY_LABELS,
     date_time,
 )
-from intake_service.models import Gpo, Problem
+from intake_service.serving.context import database, request_now
+from intake_service.territory import gtfs
 from intake_service.web.auth import current_page_principal, page_requires
+from intake_service.web.gpo_forms import (
+    _errors,
+    _operator_ids,
+    _route_label,
+    _stop_name,
+    form_to_problem,
+    french,
+    posted_form_values,
+    problem_to_form,
+    scope_lines,
+)
 from schemas.errors import flatten_errors
 from schemas.gpo import (
     ActionSchema,
@@ -59,208 +79,10 @@ STOP_SEARCH_LIMIT = 20
 STOP_QUERY_MAX = 100
 # The list's sections, in lifecycle order; closed ones last.
 LIST_ORDER = [state for state in problem_lifecycle.STATES if state not in ("not_resolved",)]
-# The API's messages most often met on these forms, in French.
-MESSAGES_FR = {
-    "Missing data for required field.": "Champ obligatoire.",
-    "Not a number.": "Ce n'est pas un nombre.",
-    "Not a valid number.": "Ce n'est pas un nombre.",
-    "Not a valid date.": "Date invalide.",
-    "Not a valid integer.": "Ce n'est pas un nombre entier.",
-    "Must not be blank.": "Ne doit pas être vide.",
-    "Shorter than minimum length 1.": "Ne doit pas être vide.",
-    "The point is not in France (WGS84 lat/lon).": "Le point n'est pas en France (latitude, "
-    "longitude en degrés WGS84).",
-    "From 50 to 5000 metres.": "Un rayon de 50 à 5 000 m.",
-    "from and to must differ (to is exclusive; leave hours out for any hour).": "Les heures de "
-    "début et de fin doivent différer (laissez vide pour toute heure).",
-    "The due date is before the start date.": "L'échéance est avant le début.",
-    "The due date is before the start.": "L'échéance est avant le début.",
-    "At most 200 values.": "200 au plus.",
-    "Length must be between 1 and 200.": "Obligatoire, 200 caractères au plus.",
-    "0 (Monday) to 6.": "Jour invalide.",
-    "An hour from 0 to 23.": "Une heure de 0 à 23.",
-}
 CONFLICT = (
     "Le problème a été modifié par quelqu'un d'autre depuis l'ouverture de cette page : "
     "rechargez-le, puis refaites vos changements."
 )
-
-
-def french(message: str) -> str:
-    if " is not a partner of " in message:
-        return "Ce partenaire ne fait pas partie du GPO."
-    if message.startswith("Must be one of"):
-        return "Valeur non prévue."
-    if message.startswith("A reason is required"):
-        return "Un motif est obligatoire pour ce changement d'état."
-    return MESSAGES_FR.get(message, message)
-
-
-def _errors(errors: list[dict[str, str]]) -> dict[str, str]:
-    """Errors by form field (the scope's paths without their index), in French."""
-    shown: dict[str, str] = {}
-    for error in errors:
-        parts = [part for part in error["field"].split(".") if not part.isdigit()]
-        if parts and parts[0] == "scope":
-            parts = parts[1:]
-        shown.setdefault(".".join(parts) or "formulaire", french(error["message"]))
-    return shown
-
-
-def french_date(day: dt.date | str | None) -> str:
-    if not day:
-        return ""
-    if isinstance(day, str):
-        day = dt.date.fromisoformat(day)
-    return f"{day:%d/%m/%Y}"
-
-
-# --- from the form to the API's bodies ----------------------------------------------------
-
-
-def _number(text: str) -> Any:
-    """A number typed with a comma or a point; what is not one goes to the schema as text."""
-    cleaned = text.strip().replace(",", ".").replace(" ", "")
-    try:
-        value = float(cleaned)
-    except ValueError:
-        return text
-    return int(value) if value.is_integer() and "." not in cleaned else value
-
-
-def _pairs(values: list[str]) -> list[tuple[str, str]]:
-    pairs = []
-    for value in values:
-        operator, sep, ident = value.strip().partition("|")
-        if sep and operator and ident:
-            pairs.append((operator, ident))
-    return list(dict.fromkeys(pairs))
-
-
-def form_to_problem(form: Any) -> dict[str, Any]:
-    """The posted fields shaped as ProblemCreateSchema's body."""
-    scope: dict[str, Any] = {}
-    if form.getlist("operators"):
-        scope["operators"] = form.getlist("operators")
-    routes = _pairs(form.getlist("routes"))
-    if routes:
-        scope["routes"] = [{"operator": op, "route_id": ident} for op, ident in routes]
-    stops = _pairs([*form.getlist("stops"), form.get("stop_add", "")])
-    if stops:
-        scope["stops"] = [{"operator": op, "stop_id": ident} for op, ident in stops]
-    if form.getlist("natures"):
-        scope["natures"] = form.getlist("natures")
-    if form.getlist("weekdays"):
-        scope["weekdays"] = [_number(day) for day in form.getlist("weekdays")]
-    start, end = form.get("hours_from", ""), form.get("hours_to", "")
-    if start.strip() or end.strip():
-        scope["hours"] = {"from": _number(start) if start else None, "to": _number(end)}
-        if not start.strip():
-            del scope["hours"]["from"]
-        if not end.strip():
-            del scope["hours"]["to"]
-    lat, lon, radius = (form.get(name, "") for name in ("lat", "lon", "radius_m"))
-    if lat.strip() or lon.strip():
-        scope["point"] = {"lat": _number(lat), "lon": _number(lon)}
-        scope["point"]["radius_m"] = _number(radius) if radius.strip() else 300
-    if form.get("start_date", "").strip():
-        scope["start_date"] = form["start_date"].strip()
-    return {
-        "title": form.get("title", ""),
-        "description": form.get("description", ""),
-        "scope": scope,
-        "partners": form.getlist("partners"),
-    }
-
-
-def problem_to_form(problem: Problem | None) -> dict[str, Any]:
-    """A problem as the form's values (empty for a new one)."""
-    if problem is None:
-        return {"title": "", "description": "", "partners": [], "scope": {}}
-    return {
-        "title": problem.title,
-        "description": problem.description,
-        "partners": list(problem.partners),
-        "scope": dict(problem.scope),
-        "version": problem.version,
-    }
-
-
-def posted_form_values(form: Any) -> dict[str, Any]:
-    """The posted values to show again with the errors."""
-    body = form_to_problem(form)
-    body["version"] = form.get("version", "")
-    return body
-
-
-# --- what the pages show ------------------------------------------------------------------
-
-
-def _operator_ids(session: Session, codes: list[str]) -> dict[str, int]:
-    found = {}
-    for code in codes:
-        operator = operators.find_operator(session, code)
-        if operator is not None:
-            found[code] = operator.id
-    return found
-
-
-def _stop_name(session: Session, ids: Mapping[str, int], operator: str, stop_id: str) -> str:
-    if operator in ids:
-        stop = gtfs.find_stop(session, ids[operator], stop_id)
-        if stop is not None:
-            return stop.name
-    return stop_id
-
-
-def _route_label(route: Any) -> str:
-    return " — ".join(part for part in (route.short_name, route.long_name) if part) or str(
-        route.route_id
-    )
-
-
-def scope_lines(session: Session, scope: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """The scope in French, one (label, value) per constrained dimension."""
-    codes = sorted(
-        {str(item["operator"]) for key in ("stops", "routes") for item in scope.get(key) or []}
-        | set(scope.get("operators") or [])
-    )
-    ids = _operator_ids(session, codes)
-    lines: list[tuple[str, str]] = []
-    if scope.get("operators"):
-        lines.append(("Réseaux", ", ".join(scope["operators"])))
-    if scope.get("routes"):
-        names = []
-        for route in scope["routes"]:
-            found = (
-                gtfs.find_route(session, ids[route["operator"]], route["route_id"])
-                if route["operator"] in ids
-                else None
-            )
-            names.append(_route_label(found) if found else route["route_id"])
-        lines.append(("Lignes", ", ".join(names)))
-    if scope.get("stops"):
-        names = [
-            _stop_name(session, ids, stop["operator"], stop["stop_id"]) for stop in scope["stops"]
-        ]
-        lines.append(("Arrêts", ", ".join(dict.fromkeys(names))))
-    point = scope.get("point")
-    if point:
-        lines.append(
-            ("Zone", f"{point['radius_m']} m autour de {point['lat']:.5f}, {point['lon']:.5f}")
-        )
-    if scope.get("natures"):
-        lines.append(("Natures", ", ".join(NATURE_LABELS.get(n, n) for n in scope["natures"])))
-    if scope.get("weekdays"):
-        lines.append(("Jours", ", ".join(WEEKDAY_LABELS[day] for day in scope["weekdays"])))
-    hours = scope.get("hours")
-    if hours:
-        lines.append(("Heures", f"de {hours['from']} h à {hours['to']} h"))
-    if scope.get("start_date"):
-        lines.append(("Depuis le", french_date(scope["start_date"])))
-    if not lines:
-        lines.append(("Périmètre", "Tous les incidents du GPO"))
-    return lines
 
 
 def _form_context(session: Session, gpo: Gpo, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -283,7 +105,7 @@ def _form_context(session: Session, gpo: Gpo, values: Mapping[str, Any]) -> dict
     ]
     return {
         "gpo": gpo,
-        "partners": problems.partners_of(session, gpo.code),
+        "partners": gpos.partners_of(session, gpo.code),
         "routes": routes,
         "chosen_routes": {
             f"{route.get('operator')}|{route.get('route_id')}"
@@ -298,8 +120,8 @@ def _form_context(session: Session, gpo: Gpo, values: Mapping[str, Any]) -> dict
 
 def _page_gpo(session: Session, principal: Principal, gpo_code: str) -> Gpo:
     try:
-        return problems.get_gpo(session, principal, gpo_code)
-    except problems.NotFound:
+        return gpos.get_gpo(session, principal, gpo_code)
+    except NotFound:
         abort(404)
         raise  # unreachable: abort raises
 
@@ -307,7 +129,7 @@ def _page_gpo(session: Session, principal: Principal, gpo_code: str) -> Gpo:
 def _page_problem(session: Session, principal: Principal, problem_id: str) -> Problem:
     try:
         return problems.get_problem(session, principal, problem_id)
-    except problems.NotFound:
+    except NotFound:
         abort(404)
         raise  # unreachable: abort raises
 
@@ -383,7 +205,7 @@ def problem_new(gpo_code: str) -> Any:
             errors = _errors(flatten_errors(exc.messages))
         except problems.InvalidInput as exc:
             errors = _errors(exc.errors)
-        except problems.NotFound:
+        except NotFound:
             abort(404)
         status = 422
     with database().transaction() as session:
@@ -431,10 +253,10 @@ def problem_edit(problem_id: str) -> Any:
         except problems.InvalidInput as exc:
             errors = _errors(exc.errors)
             status = 422
-        except problems.Conflict:
+        except Conflict:
             errors = {"formulaire": CONFLICT}
             status = 409
-        except problems.NotFound:
+        except NotFound:
             abort(404)
     with database().transaction() as session:
         problem = _page_problem(session, principal, problem_id)
@@ -483,12 +305,11 @@ def problem_detail(problem_id: str) -> Any:
     with database().transaction() as session:
         problem = _page_problem(session, principal, problem_id)
         partner_names = {
-            partner.code: partner.name
-            for partner in problems.partners_of(session, problem.gpo_code)
+            partner.code: partner.name for partner in gpos.partners_of(session, problem.gpo_code)
         }
         actions = [
             {
-                **problems.action_document(action),
+                **action_document(action),
                 "status_label": ACTION_STATUS_LABELS.get(action.status, action.status),
                 "owner_name": partner_names.get(action.owner_partner, action.owner_partner),
                 "may_complete": action.status not in ("done", "cancelled")
@@ -497,7 +318,7 @@ def problem_detail(problem_id: str) -> Any:
                     or partner_of(principal) == action.owner_partner
                 ),
             }
-            for action in problems.list_actions(session, principal, problem_id)
+            for action in list_actions(session, principal, problem_id)
         ]
         journal = [
             {
@@ -506,7 +327,7 @@ def problem_detail(problem_id: str) -> Any:
                 "text": _journal_text(entry.kind, entry.text, entry.detail),
                 "author": entry.author,
             }
-            for entry in problems.read_journal(session, principal, problem_id, now)
+            for entry in read_journal(session, principal, problem_id, now)
         ]
         view = {
             "id": problem.id,
@@ -582,13 +403,13 @@ def problem_transition(problem_id: str) -> Any:
                 int(version) if version.isdigit() else None,
             )
             label = PROBLEM_STATE_LABELS.get(problem.state, problem.state)
-    except problems.NotFound:
+    except NotFound:
         abort(404)
     except ValidationError:
         return _refused(problem_id, "#etat", "Choisissez le nouvel état.")
     except problems.TransitionRefused as exc:
         return _refused(problem_id, "#etat", french(exc.message))
-    except problems.Conflict:
+    except Conflict:
         return _refused(problem_id, "#etat", CONFLICT)
     flash(f"État du problème : {label.lower()}.", "succes")
     return _back(problem_id, "#etat")
@@ -618,8 +439,8 @@ def action_add(problem_id: str) -> Any:
     try:
         body = ActionSchema().load(_action_body(request.form, partial=False))
         with database().transaction() as session:
-            problems.add_action(session, principal, problem_id, body, request_now())
-    except problems.NotFound:
+            add_action(session, principal, problem_id, body, request_now())
+    except NotFound:
         abort(404)
     except ValidationError as exc:
         return _refused(problem_id, "#actions", _summary(flatten_errors(exc.messages)))
@@ -654,10 +475,10 @@ def action_edit(problem_id: str, action_id: int) -> Any:
     try:
         body = ActionUpdateSchema().load(_action_body(request.form, partial=True))
         with database().transaction() as session:
-            problems.update_action(session, principal, problem_id, action_id, body, request_now())
-    except problems.NotFound:
+            update_action(session, principal, problem_id, action_id, body, request_now())
+    except NotFound:
         abort(404)
-    except problems.Forbidden:
+    except Forbidden:
         abort(403)
     except ValidationError as exc:
         return _refused(problem_id, "#actions", _summary(flatten_errors(exc.messages)))
@@ -674,10 +495,10 @@ def action_done(problem_id: str, action_id: int) -> Any:
     principal = current_page_principal()
     try:
         with database().transaction() as session:
-            problems.complete_action(session, principal, problem_id, action_id, request_now())
-    except problems.NotFound:
+            complete_action(session, principal, problem_id, action_id, request_now())
+    except NotFound:
         abort(404)
-    except problems.Forbidden:
+    except Forbidden:
         abort(403)
     flash("Action marquée comme réalisée.", "succes")
     return _back(problem_id, "#actions")
@@ -693,8 +514,8 @@ def journal_add(problem_id: str) -> Any:
             {"kind": request.form.get("kind", ""), "text": request.form.get("text", "")}
         )
         with database().transaction() as session:
-            problems.add_journal_entry(session, principal, problem_id, body, request_now())
-    except problems.NotFound:
+            add_journal_entry(session, principal, problem_id, body, request_now())
+    except NotFound:
         abort(404)
     except ValidationError:
         return _refused(problem_id, "#journal", "Choisissez le type d'entrée et écrivez son texte.")

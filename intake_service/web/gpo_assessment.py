@@ -13,15 +13,18 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, g, render_template, request
 
-from intake_service import assessment, brief, problems
-from intake_service.context import database, request_now
-from intake_service.labels import (
+from intake_service.gpo import assessment, brief, brief_export
+from intake_service.gpo.rules import weekly_figures
+from intake_service.platform.clock import PARIS
+from intake_service.platform.errors import NotFound
+from intake_service.platform.labels import (
     ACTION_STATUS_LABELS,
     NATURE_LABELS,
     PRIORITY_LABELS,
     PROBLEM_STATE_LABELS,
     SEVERITY_LABELS,
 )
+from intake_service.serving.context import database, request_now
 from intake_service.web.auth import current_page_principal, page_requires
 
 bp = Blueprint("gpo_evaluation", __name__)
@@ -65,13 +68,13 @@ def _assessment(problem_id: str, errors: dict[str, str]) -> assessment.Assessmen
             return assessment.problem_assessment(
                 session, current_page_principal(), problem_id, pivot, window, request_now()
             )
-    except problems.NotFound:
+    except NotFound:
         abort(404)
 
 
 def _brief(gpo_code: str, export: str | None) -> brief.Brief:
     errors: dict[str, str] = {}
-    meeting_date = _date_arg("date", errors) or assessment.paris_day(request_now())
+    meeting_date = _date_arg("date", errors) or weekly_figures.paris_day(request_now())
     if errors and export is not None:
         abort(400)
     try:
@@ -88,7 +91,7 @@ def _brief(gpo_code: str, export: str | None) -> brief.Brief:
                 brief.record_export(session, current_page_principal(), found, export, request_now())
             g.brief_errors = errors
             return found
-    except problems.NotFound:
+    except NotFound:
         abort(404)
 
 
@@ -96,12 +99,12 @@ def _jour(day: dt.date | dt.datetime | None) -> str:
     if day is None:
         return ""
     if isinstance(day, dt.datetime):
-        day = assessment.paris_day(day)
+        day = weekly_figures.paris_day(day)
     return day.strftime("%d/%m/%Y")
 
 
 def _heure(moment: dt.datetime) -> str:
-    return moment.astimezone(assessment.PARIS).strftime("%d/%m/%Y %H:%M")
+    return moment.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
 
 
 def _pct(value: float | None, unit: str = " %") -> str:
@@ -128,8 +131,8 @@ TEMPLATE_HELPERS = {
     "action_labels": ACTION_STATUS_LABELS,
     "severity_labels": SEVERITY_LABELS,
     "priority_labels": PRIORITY_LABELS,
-    "priorities": assessment.PRIORITIES,
-    "severities": assessment.SEVERITIES,
+    "priorities": weekly_figures.PRIORITIES,
+    "severities": weekly_figures.SEVERITIES,
 }
 
 
@@ -140,7 +143,9 @@ def evaluation(problem_id: str) -> Any:
     errors: dict[str, str] = {}
     result = _assessment(problem_id, errors)
     figures = (
-        assessment.figures_document(result.comparison) if result.comparison is not None else None
+        weekly_figures.figures_document(result.comparison)
+        if result.comparison is not None
+        else None
     )
     return render_template(
         "gpo_assessment.html",
@@ -173,7 +178,7 @@ def meeting(gpo_code: str) -> Any:
         partner=found.version == "partner",
         errors=g.get("brief_errors", {}),
         date_value=found.meeting_date.isoformat(),
-        figures_of=assessment.figures_document,
+        figures_of=weekly_figures.figures_document,
         **TEMPLATE_HELPERS,
     )
 
@@ -187,7 +192,7 @@ def _filename(found: brief.Brief, extension: str) -> str:
 def meeting_pdf(gpo_code: str) -> Any:
     found = _brief(gpo_code, export="pdf")
     return Response(
-        brief.to_pdf(found),
+        brief_export.to_pdf(found),
         mimetype="application/pdf",
         headers={"Content-Disposition": f"attachment; filename={_filename(found, 'pdf')}"},
     )
@@ -198,7 +203,7 @@ def meeting_pdf(gpo_code: str) -> Any:
 def meeting_csv(gpo_code: str) -> Any:
     found = _brief(gpo_code, export="csv")
     return Response(
-        brief.to_csv(found),
+        brief_export.to_csv(found),
         mimetype="text/csv",
         headers={"Content-Disposition": f"attachment; filename={_filename(found, 'csv')}"},
     )

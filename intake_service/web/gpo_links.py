@@ -23,10 +23,14 @@ from flask import (
     url_for,
 )
 
-from intake_service import labels, linking, problem_lifecycle, problems
-from intake_service.access import gpo_of
-from intake_service.context import database
-from intake_service.labels import (
+from intake_service.access.rules.permissions import gpo_of
+from intake_service.gpo import emerging as gpo_emerging
+from intake_service.gpo import links as gpo_links
+from intake_service.gpo import problems
+from intake_service.gpo.rules import lifecycle as problem_lifecycle
+from intake_service.platform import labels
+from intake_service.platform.errors import Forbidden, NotFound, Refused
+from intake_service.platform.labels import (
     NATURE_LABELS,
     PRIORITY_LABELS,
     REPORTER_ROLE_LABELS,
@@ -35,6 +39,7 @@ from intake_service.labels import (
     VICTIM_KIND_LABELS,
     WEAPON_LABELS,
 )
+from intake_service.serving.context import database
 from intake_service.web.auth import current_page_principal, page_requires
 
 bp = Blueprint("gpo_links", __name__, url_prefix="/gpo")
@@ -69,8 +74,8 @@ def proposals(gpo_code: str) -> Any:
     _own_gpo(gpo_code)
     try:
         with database().transaction() as session:
-            found = linking.proposals(session, current_page_principal(), gpo_code)
-    except linking.NotFound:
+            found = gpo_links.proposals(session, current_page_principal(), gpo_code)
+    except NotFound:
         abort(404)
     items = [{**item, "incident": _incident_view(item["incident"])} for item in found]
     return render_template("gpo_proposals.html", gpo_code=gpo_code, items=items)
@@ -84,9 +89,9 @@ def _decided(
     try:
         with database().transaction() as session:
             decide(session, principal, problem_id, incident_id)
-    except (linking.NotFound, linking.Forbidden):
+    except (NotFound, Forbidden):
         abort(404)
-    except linking.Refused as refused:
+    except Refused as refused:
         flash(refused.message, "info")
     else:
         flash(message, "succes")
@@ -99,7 +104,7 @@ def confirm(problem_id: str, linked_incident_id: str) -> Any:
     return _decided(
         problem_id,
         linked_incident_id,
-        lambda s, p, pid, iid: linking.confirm(s, p, pid, iid, g.now),
+        lambda s, p, pid, iid: gpo_links.confirm(s, p, pid, iid, g.now),
         "Lien confirmé : l'incident est rattaché au problème.",
     )
 
@@ -111,7 +116,7 @@ def reject(problem_id: str, linked_incident_id: str) -> Any:
     return _decided(
         problem_id,
         linked_incident_id,
-        lambda s, p, pid, iid: linking.reject(s, p, pid, iid, reason, g.now),
+        lambda s, p, pid, iid: gpo_links.reject(s, p, pid, iid, reason, g.now),
         "Proposition rejetée : elle ne sera plus proposée.",
     )
 
@@ -123,7 +128,7 @@ def unlink(problem_id: str, linked_incident_id: str) -> Any:
     return _decided(
         problem_id,
         linked_incident_id,
-        lambda s, p, pid, iid: linking.unlink(s, p, pid, iid, g.now),
+        lambda s, p, pid, iid: gpo_links.unlink(s, p, pid, iid, g.now),
         "Incident délié du problème.",
         back=url_for("gpo.problem_detail", problem_id=problem_id) + "#incidents",
     )
@@ -145,7 +150,7 @@ def link(gpo_code: str, linked_incident_id: str) -> Any:
     return _decided(
         problem_id,
         linked_incident_id,
-        lambda s, p, pid, iid: linking.link(s, p, pid, iid, g.now),
+        lambda s, p, pid, iid: gpo_links.link(s, p, pid, iid, g.now),
         "Incident rattaché au problème.",
         back=url_for("gpo.problem_detail", problem_id=problem_id) + "#incidents",
     )
@@ -160,10 +165,10 @@ def incident(gpo_code: str, linked_incident_id: str) -> Any:
     principal = current_page_principal()
     try:
         with database().transaction() as session:
-            found = linking.read_incident(session, principal, gpo_code, linked_incident_id, g.now)
-            summary = _incident_view(linking.incident_summary(session, found))
+            found = gpo_links.read_incident(session, principal, gpo_code, linked_incident_id, g.now)
+            summary = _incident_view(gpo_links.incident_summary(session, found))
             sheet = found.sheet
-            links = linking.links_of_incident(session, gpo_code, found.id)
+            links = gpo_links.links_of_incident(session, gpo_code, found.id)
             linked = {item["problem_id"] for item in links if item["state"] == "confirmed"}
             linkable = sorted(
                 (
@@ -174,7 +179,7 @@ def incident(gpo_code: str, linked_incident_id: str) -> Any:
                 ),
                 key=lambda choice: choice[0].casefold(),
             )
-    except (linking.NotFound, problems.NotFound):
+    except NotFound:
         abort(404)
     return render_template(
         "gpo_incident.html",
@@ -200,8 +205,10 @@ def emerging(gpo_code: str) -> Any:
     config = current_app.extensions["intake.config"]
     try:
         with database().transaction() as session:
-            found = linking.emerging(session, current_page_principal(), gpo_code, g.now, config)
-    except linking.NotFound:
+            found = gpo_emerging.emerging(
+                session, current_page_principal(), gpo_code, g.now, config
+            )
+    except NotFound:
         abort(404)
     items = [
         {
@@ -234,7 +241,7 @@ def open_problem(gpo_code: str) -> Any:
     config = current_app.extensions["intake.config"]
     try:
         with database().transaction() as session:
-            problem = linking.create_from_cluster(
+            problem = gpo_emerging.create_from_cluster(
                 session,
                 current_page_principal(),
                 gpo_code,
@@ -244,9 +251,9 @@ def open_problem(gpo_code: str) -> Any:
                 config,
             )
             problem_id = problem.id
-    except (linking.NotFound, problems.NotFound):
+    except NotFound:
         abort(404)
-    except (linking.Refused, problems.InvalidInput) as refused:
+    except (Refused, problems.InvalidInput) as refused:
         flash(str(refused), "info")
         return redirect(url_for("gpo_links.emerging", gpo_code=gpo_code), code=303)
     flash("Problème ouvert ; ses incidents y sont rattachés.", "succes")

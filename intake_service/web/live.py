@@ -18,8 +18,8 @@ from typing import Any
 
 from flask import Response, current_app, request, stream_with_context
 
-from intake_service import outbox
-from intake_service.db import Database
+from intake_service.feed import commit_listener, outbox
+from intake_service.platform.db import Database
 
 HEARTBEAT_SECONDS = 15.0
 # Shared reads kept per process (scope × position); older generations are dropped.
@@ -50,7 +50,7 @@ class LiveHub:
                 self.started = True
 
     def _watch(self) -> None:
-        listener = outbox.CommitListener(self.db)
+        listener = commit_listener.CommitListener(self.db)
         last = -1
         while not self.stop.is_set():
             committed = listener.wait(self.poll_seconds, self.stop)

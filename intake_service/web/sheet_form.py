@@ -25,9 +25,12 @@ from flask import (
 from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from intake_service import gtfs, incidents, labels
-from intake_service.access import Principal
-from intake_service.context import database, locator, reference_cache, request_now
+from intake_service.access.rules.permissions import Principal
+from intake_service.intake import documents, queries, submission
+from intake_service.platform import labels
+from intake_service.platform.errors import NotFound
+from intake_service.serving.context import database, locator, reference_cache, request_now
+from intake_service.territory import gtfs
 from intake_service.web import sheet_form_labels as form_labels
 from intake_service.web.auth import current_page_principal, page_requires
 from schemas.errors import flatten_errors
@@ -132,7 +135,7 @@ def _accept(principal: Principal, sheet: dict[str, Any]) -> tuple[str | None, li
     """Submit the valid sheet in one transaction: the incident's id, or the errors found."""
     try:
         with database().transaction() as session:
-            accepted = incidents.submit_incident(
+            accepted = submission.submit_incident(
                 session,
                 principal,
                 sheet,
@@ -144,11 +147,11 @@ def _accept(principal: Principal, sheet: dict[str, Any]) -> tuple[str | None, li
     except IntegrityError:
         # The unique index on the reference decides, also against a concurrent tab.
         with database().transaction() as session:
-            existing = incidents.find_by_reference(session, principal, sheet["operator_reference"])
+            existing = submission.find_by_reference(session, principal, sheet["operator_reference"])
         if existing is None:
             raise
         return None, [{"field": "operator_reference", "message": form_labels.DUPLICATE_REFERENCE}]
-    except incidents.UnknownOperator:
+    except submission.UnknownOperator:
         abort(403)
     except ValidationError as exc:  # a line or stop the operator's feed does not have
         return None, flatten_errors(exc.messages)
@@ -181,8 +184,8 @@ def receipt(incident_id: str) -> Any:
         abort(404)
     try:
         with database().transaction() as session:
-            incident = incidents.read_incident(session, principal, incident_id, now=g.now)
-            document = incidents.incident_document(incident, principal)
+            incident = queries.read_incident(session, principal, incident_id, now=g.now)
+            document = documents.incident_document(incident, principal)
             operator = gtfs.require_operator(session, principal.scope)
             sheet = document["sheet"]
             location = sheet.get("location", {})
@@ -197,7 +200,7 @@ def receipt(incident_id: str) -> Any:
                 if location.get(key)
                 and (stop := gtfs.find_stop(session, operator.id, location[key])) is not None
             }
-    except incidents.IncidentNotFound:
+    except NotFound:
         abort(404)
     return render_template(
         "sheet_receipt.html",

@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from intake_service.labels import (
+from intake_service.platform.labels import (
     CONSENT_LABELS,
     FIELD_LABELS,
     PARIS,

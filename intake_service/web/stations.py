@@ -30,10 +30,18 @@ from flask import (
 )
 from sqlalchemy import or_, select
 
-from intake_service import appointments, complaint_summary, pdf, stations
-from intake_service.access import Principal, station_of
-from intake_service.context import booking_policy, database
-from intake_service.labels import (
+from intake_service.access.rules.permissions import Principal, station_of
+from intake_service.appointments import changes, complaint_summary, queries, stations
+from intake_service.appointments.slots import SlotRefused, close_slot, generate_slots
+from intake_service.models import (
+    Appointment,
+    AppointmentRequest,
+    EmailMessage,
+    Incident,
+)
+from intake_service.platform import pdf
+from intake_service.platform.errors import NotFound, Refused
+from intake_service.platform.labels import (
     APPOINTMENT_STATUS_LABELS,
     EMAIL_KIND_LABELS,
     PRIORITY_LABELS,
@@ -43,12 +51,7 @@ from intake_service.labels import (
     hour,
     in_paris,
 )
-from intake_service.models import (
-    Appointment,
-    AppointmentRequest,
-    EmailMessage,
-    Incident,
-)
+from intake_service.serving.context import booking_policy, database
 from intake_service.web.auth import current_page_principal, page_requires
 
 bp = Blueprint("stations_pages", __name__, url_prefix="/commissariat")
@@ -81,9 +84,9 @@ def index() -> Any:
     with database().transaction() as session:
         try:
             station = stations.get_station(session, principal, code)
-        except stations.NotFound:
+        except NotFound:
             abort(404)
-        booked = appointments.station_appointments(
+        booked = queries.station_appointments(
             session, principal, code, now - dt.timedelta(days=1), now + UPCOMING, ("booked",)
         )
         upcoming = []
@@ -101,7 +104,7 @@ def index() -> Any:
                 }
             )
         queue = []
-        for req in appointments.station_queue(session, principal, code):
+        for req in queries.station_queue(session, principal, code):
             incident = session.get(Incident, req.incident_id)
             queue.append(
                 {
@@ -123,7 +126,7 @@ def index() -> Any:
                 "closed": slot.closed_at is not None,
                 "appointment_id": appointment_id,
             }
-            for slot, appointment_id in appointments.station_slots(
+            for slot, appointment_id in queries.station_slots(
                 session, principal, code, now, now + SLOT_WINDOW
             )
         ]
@@ -186,7 +189,7 @@ def cancel_from_page(appointment_id: int, done: str, back: Callable[[], Any]) ->
         return back()
     try:
         with database().transaction() as session:
-            appointments.cancel(
+            changes.cancel(
                 session,
                 current_page_principal(),
                 appointment_id,
@@ -194,9 +197,9 @@ def cancel_from_page(appointment_id: int, done: str, back: Callable[[], Any]) ->
                 g.now,
                 policy=booking_policy(),
             )
-    except appointments.NotFound:
+    except NotFound:
         abort(404)
-    except appointments.Refused as refused:
+    except Refused as refused:
         flash(f"Annulation refusée : {refused.message}", "erreur")
         return back()
     flash(done, "succes")
@@ -254,7 +257,7 @@ def generate() -> Any:
     try:
         with database().transaction() as session:
             stations.get_station(session, principal, code)
-            created = stations.generate_slots(
+            created = generate_slots(
                 session,
                 code,
                 start,
@@ -267,10 +270,10 @@ def generate() -> Any:
                 principal=principal,
             )
             count = len(created)
-    except stations.SlotRefused as refused:
+    except SlotRefused as refused:
         flash(f"Créneaux refusés : {refused.message}", "erreur")
         return _back()
-    except stations.NotFound:
+    except NotFound:
         abort(404)
     flash(f"{count} créneau(x) créé(s).", "succes")
     return _back()
@@ -282,10 +285,10 @@ def close(slot_id: int) -> Any:
     principal = current_page_principal()
     try:
         with database().transaction() as session:
-            stations.close_slot(session, principal, slot_id, g.now)
-    except stations.NotFound:
+            close_slot(session, principal, slot_id, g.now)
+    except NotFound:
         abort(404)
-    except stations.SlotRefused:
+    except SlotRefused:
         flash(
             "Un rendez-vous occupe ce créneau : annulez-le ou déplacez-le d'abord.",
             "erreur",
@@ -320,12 +323,12 @@ def reschedule(appointment_id: int) -> Any:
         return _back()
     try:
         with database().transaction() as session:
-            appointments.reschedule(
+            changes.reschedule(
                 session, principal, appointment_id, slot_id, reason, g.now, policy=booking_policy()
             )
-    except appointments.NotFound:
+    except NotFound:
         abort(404)
-    except appointments.Refused as refused:
+    except Refused as refused:
         flash(f"Déplacement refusé : {refused.message}", "erreur")
         return _back()
     flash("Le rendez-vous est déplacé ; la victime et l'opérateur sont prévenus.", "succes")
@@ -337,15 +340,15 @@ def reschedule(appointment_id: int) -> Any:
 def outcome(appointment_id: int) -> Any:
     principal = current_page_principal()
     value = request.form.get("issue", "")
-    if value not in appointments.OUTCOMES:
+    if value not in changes.OUTCOMES:
         flash("Indiquez si la victime est venue.", "erreur")
         return _back()
     try:
         with database().transaction() as session:
-            appointments.mark_outcome(session, principal, appointment_id, value, g.now)
-    except appointments.NotFound:
+            changes.mark_outcome(session, principal, appointment_id, value, g.now)
+    except NotFound:
         abort(404)
-    except appointments.Refused as refused:
+    except Refused as refused:
         flash(f"Refusé : {refused.message}", "erreur")
         return _back()
     flash(
@@ -357,7 +360,7 @@ def outcome(appointment_id: int) -> Any:
 
 def _commune_name(insee_code: str) -> str | None:
     """From the process's commune index (already loaded by routing in this process)."""
-    from intake_service.communes import shared_index
+    from intake_service.territory.communes import shared_index
 
     try:
         cache_dir = current_app.extensions["intake.communes"].cache_dir

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from intake_service import stations
+from intake_service.appointments import stations
 from intake_service.models import Appointment, AppointmentRequest, ComplaintSlot, Incident
 
 STATIONS_CSV = (

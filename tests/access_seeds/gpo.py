@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from intake_service import problems
-from intake_service.access import Principal, gpo_of
+from intake_service.access.rules.permissions import Principal, gpo_of
+from intake_service.gpo import actions, gpos, problems
 
 TOULOUSE = "gpo-toulouse"
 VAR = "gpo-var"
@@ -34,17 +34,15 @@ _titles = itertools.count(1)
 
 def make_gpos(session: Session, now: dt.datetime) -> None:
     """gpo-toulouse (ddsp-31, tisseo) with its partners, and gpo-var (ddsp-83, mistral)."""
-    problems.add_gpo(
-        session, TOULOUSE, "GPO transports Toulouse", ["ddsp-31"], ["tisseo"], False, now
-    )
+    gpos.add_gpo(session, TOULOUSE, "GPO transports Toulouse", ["ddsp-31"], ["tisseo"], False, now)
     for code, name in (
         ("pm-toulouse", "Police municipale de Toulouse"),
         ("tisseo", "Tisséo Réseau"),
         ("smtc", "Tisséo Collectivités"),
     ):
-        problems.add_partner(session, TOULOUSE, code, name)
-    problems.add_gpo(session, VAR, "GPO transports Var", ["ddsp-83"], ["mistral"], False, now)
-    problems.add_partner(session, VAR, "pm-toulon", "Police municipale de Toulon")
+        gpos.add_partner(session, TOULOUSE, code, name)
+    gpos.add_gpo(session, VAR, "GPO transports Var", ["ddsp-83"], ["mistral"], False, now)
+    gpos.add_partner(session, VAR, "pm-toulon", "Police municipale de Toulon")
 
 
 def make_problem(
@@ -67,7 +65,7 @@ def seed(setting: Any) -> dict[str, str]:
     with db.transaction() as session:
         make_gpos(session, now)
         problem_id = make_problem(session, now)
-        action = problems.add_action(
+        action = actions.add_action(
             session,
             REFERENT,
             problem_id,

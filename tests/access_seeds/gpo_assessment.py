@@ -20,14 +20,16 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
-from intake_service import linking, problems, zones
-from intake_service.access import Principal
-from intake_service.assessment import paris_day
+from intake_service.access.rules.permissions import Principal
+from intake_service.access.tokens import create_token
 from intake_service.demo import GTFS_FEEDS
-from intake_service.gtfs import import_feed, read_feed
+from intake_service.gpo import actions, gpos, links, problems
+from intake_service.gpo.rules.weekly_figures import paris_day
 from intake_service.models import GtfsStop, Operator
-from intake_service.operators import add_operator
-from intake_service.tokens import create_token
+from intake_service.territory import zones
+from intake_service.territory.gtfs import import_feed
+from intake_service.territory.gtfs_feed import read_feed
+from intake_service.territory.operators import add_operator
 from tests.factories import a_sheet
 
 TOULOUSE = "gpo-toulouse"
@@ -130,12 +132,10 @@ class Scenario:
 
 
 def make_gpos(session: Any, now: dt.datetime) -> None:
-    problems.add_gpo(
-        session, TOULOUSE, "GPO transports Toulouse", ["ddsp-31"], ["tisseo"], False, now
-    )
-    problems.add_partner(session, TOULOUSE, "pm-toulouse", "Police municipale de Toulouse")
-    problems.add_partner(session, TOULOUSE, "tisseo", "Tisséo Réseau")
-    problems.add_gpo(session, VAR, "GPO transports Var", ["ddsp-83"], ["mistral"], False, now)
+    gpos.add_gpo(session, TOULOUSE, "GPO transports Toulouse", ["ddsp-31"], ["tisseo"], False, now)
+    gpos.add_partner(session, TOULOUSE, "pm-toulouse", "Police municipale de Toulouse")
+    gpos.add_partner(session, TOULOUSE, "tisseo", "Tisséo Réseau")
+    gpos.add_gpo(session, VAR, "GPO transports Var", ["ddsp-83"], ["mistral"], False, now)
 
 
 def build_scenario(app: Flask, now: dt.datetime) -> Scenario:
@@ -195,15 +195,13 @@ def build_scenario(app: Flask, now: dt.datetime) -> Scenario:
         scenario.incident_ids[name] = response.get_json()["id"]
 
     with db.transaction() as session:
-        linking.link(
-            session, REFERENT, scenario.problem_id, scenario.incident_ids["new-linked"], now
-        )
+        links.link(session, REFERENT, scenario.problem_id, scenario.incident_ids["new-linked"], now)
         for what, starts_on, due_on, status in (
             ("Patrouilles renforcées le soir", pivot, today - dt.timedelta(days=2), "in_progress"),
             ("Intervention au collège voisin", None, today + dt.timedelta(days=5), "planned"),
             ("Nettoyage des abords", pivot + dt.timedelta(days=3), pivot, "done"),
         ):
-            problems.add_action(
+            actions.add_action(
                 session,
                 REFERENT,
                 scenario.problem_id,

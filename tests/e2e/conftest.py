@@ -21,13 +21,15 @@ import pytest
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
-from intake_service import create_app, zones
-from intake_service.accounts import add_user
-from intake_service.config import Config
+from intake_service import create_app
+from intake_service.access.accounts import add_user
 from intake_service.demo import GTFS_FEEDS
-from intake_service.gtfs import import_feed, read_feed
-from intake_service.operators import add_operator
-from intake_service.places import SharedCommunes
+from intake_service.intake.places import SharedCommunes
+from intake_service.platform.config import Config
+from intake_service.territory import zones
+from intake_service.territory.gtfs import import_feed
+from intake_service.territory.gtfs_feed import read_feed
+from intake_service.territory.operators import add_operator
 from tests.conftest import IN_CI
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")

@@ -23,9 +23,10 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from intake_service import appointments, create_app, stations
-from intake_service.accounts import add_user
-from intake_service.config import Config
+from intake_service import create_app
+from intake_service.access.accounts import add_user
+from intake_service.access.tokens import create_token
+from intake_service.appointments import policy, slots, stations
 from intake_service.models import (
     Appointment,
     AppointmentRequest,
@@ -33,7 +34,7 @@ from intake_service.models import (
     Incident,
     Operator,
 )
-from intake_service.tokens import create_token
+from intake_service.platform.config import Config
 from tests.e2e.conftest import PASSWORD, LiveServer, add_reference_data, screenshot
 from tests.smtp import SmtpServer, calendar_part, running
 from workers.runner import build_workers, run_workers
@@ -84,7 +85,7 @@ def live_server(
         # Slots every day of the coming fortnight, half reserved for priority appointments.
         today = now.astimezone(dt.UTC).date()
         for code in ("csp-toulouse", "csp-toulon"):
-            stations.generate_slots(
+            slots.generate_slots(
                 session,
                 code,
                 today,
@@ -93,7 +94,7 @@ def live_server(
                 60,
                 0.5,
                 now,
-                policy=appointments.policy_of(config),
+                policy=policy.policy_of(config),
             )
         add_user(session, OFFICER, PASSWORD, "station_officer", "csp-toulouse", now=now)
         add_user(session, OTHER_OFFICER, PASSWORD, "station_officer", "csp-toulon", now=now)

@@ -17,9 +17,9 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from intake_service import outbox
-from intake_service.accounts import add_user
-from intake_service.tokens import create_token
+from intake_service.access.accounts import add_user
+from intake_service.access.tokens import create_token
+from intake_service.feed import outbox
 from tests.e2e.conftest import PASSWORD, LiveServer, screenshot
 
 CIC = "cic@ddsp31.test"

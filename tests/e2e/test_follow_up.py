@@ -9,14 +9,14 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 import requests
 from playwright.sync_api import expect
 
-from intake_service import outbox
-from intake_service.tokens import create_token
+from intake_service.access.tokens import create_token
+from intake_service.feed import outbox
+from intake_service.platform.clock import PARIS
 from intake_service.web import follow_up
 from tests.e2e.conftest import LiveServer, screenshot
 from tests.factories import a_sheet
@@ -24,7 +24,6 @@ from tests.factories import a_sheet
 CC_LABEL = "Pupitre 4 — brigadier Martin"  # the command centre's token label: never shown
 CC_COMMENT = "Individu connu des services, conduit au commissariat central."
 CALL_SIGN = "TV-31-ALPHA"
-PARIS = ZoneInfo("Europe/Paris")
 
 
 class Api:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from intake_service.accounts import add_user
+from intake_service.access.accounts import add_user
 from tests.access_seeds.gpo_assessment import PERSONAL, TITLE, Scenario, build_scenario
 from tests.e2e.conftest import PASSWORD, LiveServer, screenshot
 

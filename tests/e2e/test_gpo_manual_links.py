@@ -13,10 +13,11 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from intake_service import linking
-from intake_service.accounts import add_user
+from intake_service.access.accounts import add_user
+from intake_service.access.tokens import create_token
+from intake_service.gpo import linker
+from intake_service.gpo.links import link
 from intake_service.models import AuditEntry, ProblemJournalEntry, ProblemLink
-from intake_service.tokens import create_token
 from tests.access_seeds.gpo import REFERENT as REFERENT_PRINCIPAL
 from tests.access_seeds.gpo import make_gpos, make_problem
 from tests.e2e.conftest import PASSWORD, LiveServer, screenshot
@@ -71,7 +72,7 @@ def scenario(live_server: LiveServer) -> dict[str, str]:
     assert response.status_code == 201, response.get_json()
     incident_id: str = response.get_json()["id"]
     with db.transaction() as session:
-        linking.apply_event(session, {"payload": {"incident": {"id": incident_id}}})
+        linker.apply_event(session, {"payload": {"incident": {"id": incident_id}}})
     return {"proposed_for": proposed_for, "linked_to": linked_to, "incident": incident_id}
 
 
@@ -181,7 +182,7 @@ def test_a_partner_sees_no_link_controls_and_a_forged_link_is_refused(
             "gpo-toulouse:pm-toulouse",
             now=dt.datetime.now(dt.UTC),
         )
-        linking.link(
+        link(
             session,
             REFERENT_PRINCIPAL,
             scenario["linked_to"],

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from intake_service import problems
-from intake_service.accounts import add_user
+from intake_service.access.accounts import add_user
+from intake_service.gpo import actions
 from intake_service.models import Problem
 from tests.access_seeds.gpo import REFERENT as REFERENT_PRINCIPAL
 from tests.access_seeds.gpo import make_gpos, make_problem
@@ -117,14 +117,14 @@ def test_partner_marks_its_own_action_done(
     now = dt.datetime.now(dt.UTC)
     with db.transaction() as session:
         problem_id = make_problem(session, now, title="Vols à l'arraché à Capitole")
-        own = problems.add_action(
+        own = actions.add_action(
             session,
             REFERENT_PRINCIPAL,
             problem_id,
             {"what": "Patrouilles de la police municipale", "owner_partner": "pm-toulouse"},
             now,
         )
-        other = problems.add_action(
+        other = actions.add_action(
             session,
             REFERENT_PRINCIPAL,
             problem_id,

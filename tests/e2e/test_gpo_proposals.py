@@ -13,10 +13,10 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from intake_service import linking
-from intake_service.accounts import add_user
+from intake_service.access.accounts import add_user
+from intake_service.access.tokens import create_token
+from intake_service.gpo import linker
 from intake_service.models import AuditEntry, ProblemLink
-from intake_service.tokens import create_token
 from tests.access_seeds.gpo import REFERENT as REFERENT_PRINCIPAL
 from tests.access_seeds.gpo import make_gpos, make_problem
 from tests.e2e.conftest import PASSWORD, LiveServer, screenshot
@@ -53,7 +53,7 @@ def submit(
     incident_id: str = response.get_json()["id"]
     db = live_server.app.extensions["intake.db"]
     with db.transaction() as session:
-        linking.apply_event(session, {"payload": {"incident": {"id": incident_id}}})
+        linker.apply_event(session, {"payload": {"incident": {"id": incident_id}}})
     return incident_id
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import requests
 from playwright.sync_api import expect
 
-from intake_service.tokens import create_token
+from intake_service.access.tokens import create_token
 from intake_service.web.sheet_form_labels import field_anchor
 from tests.e2e.conftest import LiveServer, screenshot
 

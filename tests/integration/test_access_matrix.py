@@ -34,12 +34,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 import tests.access_seeds
-from intake_service import create_app, webhooks, zones
-from intake_service.access import Principal
-from intake_service.accounts import add_user
-from intake_service.config import Config
+from intake_service import create_app
+from intake_service.access.accounts import add_user
+from intake_service.access.rules.permissions import Principal
+from intake_service.access.tokens import create_token
+from intake_service.feed import webhooks
 from intake_service.models import Incident, Operator
-from intake_service.tokens import create_token
+from intake_service.platform.config import Config
+from intake_service.territory import zones
 from tests.conftest import REFERENCE_INSTANT, Clock, _truncate
 from tests.factories import a_sheet, create_tokens
 

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from intake_service import accounts
+from intake_service.access import accounts
 from intake_service.cli import main
 from intake_service.models import User
 from tests.factories import create_tokens

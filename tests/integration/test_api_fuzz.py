@@ -31,8 +31,8 @@ from hypothesis import strategies as st
 from schemathesis import checks
 
 from intake_service import create_app
-from intake_service.config import Config
-from intake_service.tokens import create_token
+from intake_service.access.tokens import create_token
+from intake_service.platform.config import Config
 from tests.conftest import REFERENCE_INSTANT
 from tests.factories import a_sheet, create_tokens
 

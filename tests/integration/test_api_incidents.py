@@ -148,7 +148,7 @@ def test_other_roles_may_not_submit(client, headers, role):
 
 
 def test_revoked_token_answers_401(client, headers, db, clock):
-    from intake_service.tokens import list_tokens, revoke_token
+    from intake_service.access.tokens import list_tokens, revoke_token
 
     with db.transaction() as session:
         token_id = next(t.id for t in list_tokens(session) if t.label == "test operator")

@@ -20,8 +20,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text, update
 
-from intake_service import appointments, stations
-from intake_service.db import Database
+from intake_service.appointments import booking, changes, slots
 from intake_service.models import (
     Appointment,
     AppointmentRequest,
@@ -29,6 +28,7 @@ from intake_service.models import (
     EmailMessage,
     OutboxEvent,
 )
+from intake_service.platform.db import Database
 from tests.conftest import Clock
 from tests.factories import a_sheet
 from tests.integration.test_booking import (
@@ -330,9 +330,7 @@ def test_an_offer_takes_the_new_priority_which_its_acceptance_then_uses(
     clock.advance(hours=1)
     with db.transaction() as session:
         request_id = session.scalars(select(AppointmentRequest.id)).one()
-        accepted = appointments.accept_offer(
-            session, OPERATOR, request_id, clock.now, policy=POLICY
-        )
+        accepted = changes.accept_offer(session, OPERATOR, request_id, clock.now, policy=POLICY)
         # The P1 delay, from the acceptance (P3 would give Friday).
         assert accepted.book_by == clock.now + dt.timedelta(days=2)
 
@@ -348,7 +346,7 @@ def test_an_accepted_offer_keeps_its_delay_running_from_the_acceptance(
     clock.advance(hours=2)  # accepted on Saturday at 20:30; no slot: it waits
     with db.transaction() as session:
         request_id = session.scalars(select(AppointmentRequest.id)).one()
-        appointments.accept_offer(session, OPERATOR, request_id, clock.now, policy=POLICY)
+        changes.accept_offer(session, OPERATOR, request_id, clock.now, policy=POLICY)
     assert requests(db, incident_id) == [("waiting", "csp-toulouse", "P1", paris(MONDAY, 20, 30))]
 
     clock.advance(hours=1)
@@ -406,7 +404,7 @@ def test_a_priority_raised_then_lowered_gives_back_the_deadline_of_an_accepted_o
     clock.now = paris(WEDNESDAY, 10)
     with db.transaction() as session:
         request_id = session.scalars(select(AppointmentRequest.id)).one()
-        appointments.accept_offer(session, OPERATOR, request_id, clock.now, policy=POLICY)
+        changes.accept_offer(session, OPERATOR, request_id, clock.now, policy=POLICY)
     assert requests(db, incident_id) == [
         ("waiting", "csp-toulouse", "P3", paris(NEXT_WEDNESDAY, 10))
     ]
@@ -478,7 +476,7 @@ def test_a_request_made_before_its_start_was_stored_infers_it_from_its_deadline(
     clock.advance(hours=2)  # accepted on Saturday at 20:30
     with db.transaction() as session:
         request_id = session.scalars(select(AppointmentRequest.id)).one()
-        appointments.accept_offer(session, OPERATOR, request_id, clock.now, policy=POLICY)
+        changes.accept_offer(session, OPERATOR, request_id, clock.now, policy=POLICY)
     forget_delay_start(db, incident_id)
     amended = reprioritise(app, db, clock, headers, incident_id)
 
@@ -701,7 +699,7 @@ def test_a_slot_opening_while_the_request_moves_books_it_once(pg_app: Any, clock
     def open_toulouse_slot() -> None:
         try:
             with db.transaction() as session:
-                stations.create_slot(
+                slots.create_slot(
                     session,
                     "csp-toulouse",
                     paris(MONDAY, 9),
@@ -754,6 +752,6 @@ def test_a_slot_opening_while_the_request_moves_books_it_once(pg_app: Any, clock
     assert updates(db) == []
     with db.transaction() as session:
         free = session.scalars(
-            appointments.free_slots_query("csp-colomiers", clock.now, None, set())
+            booking.free_slots_query("csp-colomiers", clock.now, None, set())
         ).all()
         assert [slot.id for slot in free] == [colomiers]

@@ -11,7 +11,6 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from intake_service.cli import main
-from intake_service.db import Database
 from intake_service.models import (
     Appointment,
     AppointmentRequest,
@@ -19,6 +18,7 @@ from intake_service.models import (
     EmailMessage,
     Operator,
 )
+from intake_service.platform.db import Database
 from tests.appointment_data import (
     add_request,
     add_slot,
@@ -188,7 +188,7 @@ def test_operators_add_takes_the_referent_email(tmp_path: Path) -> None:
 
 
 def test_an_email_that_cannot_be_sent_is_listed_on_the_station_page(app, db, clock, headers):
-    from intake_service import notifications
+    from intake_service.appointments import notifications
 
     now = clock.now
     response = app.test_client().post(

@@ -14,9 +14,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
-from intake_service import appointments, stations
-from intake_service.db import Database
-from intake_service.messaging import connect, internal_queue
+from intake_service.appointments import booking, changes, incident_events, queries, slots
+from intake_service.feed.topology import connect, internal_queue
 from intake_service.models import (
     Appointment,
     AppointmentRequest,
@@ -24,6 +23,8 @@ from intake_service.models import (
     EmailMessage,
     OutboxEvent,
 )
+from intake_service.platform.db import Database
+from intake_service.platform.errors import Refused
 from tests.appointment_data import set_referent
 from tests.brokers import broker_url, drop_namespace, fresh_namespace
 from tests.conftest import Clock
@@ -59,7 +60,7 @@ def prepare(db: Database, clock: Clock) -> dict[str, dict[str, str]]:
 
 def reserved_slot(db: Database, clock: Clock, hour: int) -> int:
     with db.transaction() as session:
-        return stations.create_slot(
+        return slots.create_slot(
             session,
             "csp-toulouse",
             paris(MONDAY, hour),
@@ -124,7 +125,7 @@ def audit_actions(db: Database) -> list[tuple[str, str, str | None, dict[str, An
 def slot_is_free(db: Database, slot_id: int, clock: Clock) -> bool:
     with db.transaction() as session:
         free = session.scalars(
-            appointments.free_slots_query("csp-toulouse", clock.now, None, set())
+            booking.free_slots_query("csp-toulouse", clock.now, None, set())
         ).all()
         return slot_id in {slot.id for slot in free}
 
@@ -163,8 +164,8 @@ def test_a_withdrawal_cancels_the_booking_ends_the_requests_and_frees_the_slot(
                 AppointmentRequest.incident_id == withdrawn, AppointmentRequest.victim_index == 2
             )
         ).one()
-        with pytest.raises(appointments.Refused):
-            appointments.accept_offer(session, OPERATOR, offer_id, clock.now, policy=POLICY)
+        with pytest.raises(Refused):
+            changes.accept_offer(session, OPERATOR, offer_id, clock.now, policy=POLICY)
     assert apply(db, clock, withdrawal_event(db, withdrawn)) is True
 
     assert request_states(db, withdrawn) == [
@@ -178,19 +179,19 @@ def test_a_withdrawal_cancels_the_booking_ends_the_requests_and_frees_the_slot(
     assert [(slot, status) for slot, _, _, status in live(db, other)] == [(only, "booked")]
     assert request_states(db, other) == [(0, "booked", "csp-toulouse")]
     with db.transaction() as session:
-        queue = appointments.station_queue(session, OFFICER, "csp-toulouse")
+        queue = queries.station_queue(session, OFFICER, "csp-toulouse")
         assert queue == []
 
     written = emails(db)[before:]
     assert [kind for kind, *_ in written] == ["cancelled", "booked"]
     _, recipients, appointment_id, body = written[0]
     assert recipients == [VICTIM_EMAIL, REFERENT]
-    assert appointments.WITHDRAWAL_REASON in body
+    assert incident_events.WITHDRAWAL_REASON in body
     assert OPERATOR_REASON not in body  # written for the command centre, not the victim
     with db.transaction() as session:
         cancelled = session.get(Appointment, appointment_id)
         assert cancelled is not None
-        assert cancelled.end_reason == appointments.WITHDRAWAL_REASON
+        assert cancelled.end_reason == incident_events.WITHDRAWAL_REASON
         assert cancelled.ended_at == clock.now
 
     ending = ("appointment.cancel", "appointment_request.cancel", "appointment_request.decline")
@@ -296,7 +297,7 @@ def test_an_appointment_that_has_started_is_left_to_the_station(
         )
         started = session.scalars(select(Appointment).where(Appointment.slot_id == early)).one()
         # The station still records whether the victim came.
-        done = appointments.mark_outcome(session, OFFICER, started.id, "honoured", clock.now)
+        done = changes.mark_outcome(session, OFFICER, started.id, "honoured", clock.now)
         assert done.status == "honoured"
 
 
@@ -382,7 +383,7 @@ def test_a_move_racing_the_withdrawal_is_cancelled_too(pg_app: Any, clock: Clock
     def move() -> None:
         try:
             with db.transaction() as session:
-                appointments.reschedule(
+                changes.reschedule(
                     session, OFFICER, appointment_id, other, "Plus tard.", clock.now, policy=POLICY
                 )
                 moved.set()

@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from intake_service import accounts, zones
+from intake_service.access import accounts
 from intake_service.models import AuditEntry
+from intake_service.territory import zones
 from tests.factories import a_sheet, create_tokens
 
 

@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from intake_service import appointments, stations
-from intake_service.access import Principal
-from intake_service.db import Database
-from intake_service.eligibility import PARIS
-from intake_service.messaging import connect, internal_queue
+from intake_service.access.rules.permissions import Principal
+from intake_service.appointments import incident_events, policy, queries, stations
+from intake_service.appointments.changes import accept_offer, cancel, mark_outcome, reschedule
+from intake_service.appointments.slots import close_slot, create_slot, generate_slots
+from intake_service.feed.topology import connect, internal_queue
 from intake_service.models import (
     AppliedEvent,
     Appointment,
@@ -31,6 +31,9 @@ from intake_service.models import (
     EmailMessage,
     OutboxEvent,
 )
+from intake_service.platform.clock import PARIS
+from intake_service.platform.db import Database
+from intake_service.platform.errors import NotFound, Refused
 from tests.brokers import broker_url, drop_namespace, fresh_namespace
 from tests.conftest import Clock
 from tests.factories import BASE_SHEET, a_sheet, create_tokens
@@ -56,7 +59,7 @@ TUESDAY = dt.date(2026, 3, 17)
 MORNING = {0: [("09:00", "12:00")], 1: [("09:00", "12:00")]}
 STAFF_VICTIM: dict[str, Any] = copy.deepcopy(BASE_SHEET["victims"][0])
 # The default delays and the packaged email texts (no deployment overrides).
-POLICY = appointments.BookingPolicy()
+POLICY = policy.BookingPolicy()
 
 
 def paris(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
@@ -107,7 +110,7 @@ def open_slots(
     station: str = "csp-toulouse",
 ) -> list[int]:
     with db.transaction() as session:
-        created = stations.generate_slots(
+        created = generate_slots(
             session, station, day, day, hours or MORNING, 30, share, clock.now, policy=POLICY
         )
         return [slot.id for slot in created]
@@ -115,7 +118,7 @@ def open_slots(
 
 def book(db: Database, incident_id: str, now: dt.datetime) -> list[tuple[int, str]]:
     with db.transaction() as session:
-        found = appointments.book_for_incident(session, incident_id, now, policy=POLICY)
+        found = incident_events.book_for_incident(session, incident_id, now, policy=POLICY)
         return [(request.victim_index, request.state) for request in found]
 
 
@@ -196,12 +199,12 @@ def test_no_slot_within_the_delay_waits_and_alerts_the_station(
     [alert] = emails(db, "waiting_alert")
     assert alert.recipients == ["accueil.csp-toulouse@interieur.example"]
     with db.transaction() as session:
-        queue = appointments.station_queue(session, OFFICER, "csp-toulouse")
+        queue = queries.station_queue(session, OFFICER, "csp-toulouse")
         assert [request.incident_id for request in queue] == [incident_id]
 
     # A slot opens within the delay: the queue takes it at once.
     with db.transaction() as session:
-        stations.create_slot(
+        create_slot(
             session,
             "csp-toulouse",
             paris(MONDAY, 14),
@@ -290,11 +293,13 @@ def test_importing_a_station_books_the_requests_that_waited_for_one(
     open_slots(db, clock, MONDAY)  # csp-toulouse's queue is empty: nothing booked yet
     assert request_states(db, incident_id) == [(0, "waiting", None)]
     with db.transaction() as session:
-        placed = appointments.place_requests_without_station(session, clock.now, policy=POLICY)
+        placed = incident_events.place_requests_without_station(session, clock.now, policy=POLICY)
     assert placed == 1
     assert request_states(db, incident_id) == [(0, "booked", "csp-toulouse")]
     with db.transaction() as session:  # nothing left to place
-        assert appointments.place_requests_without_station(session, clock.now, policy=POLICY) == 0
+        assert (
+            incident_events.place_requests_without_station(session, clock.now, policy=POLICY) == 0
+        )
 
 
 # --- cancellation, queue, reschedule, outcome -------------------------------------------------
@@ -305,7 +310,7 @@ def test_cancellation_frees_the_slot_for_the_earliest_waiting_request(
 ) -> None:
     headers = setup(db, clock)
     with db.transaction() as session:
-        only = stations.create_slot(
+        only = create_slot(
             session,
             "csp-toulouse",
             paris(MONDAY, 9),
@@ -324,17 +329,11 @@ def test_cancellation_frees_the_slot_for_the_earliest_waiting_request(
 
     with db.transaction() as session:
         [appointment] = session.scalars(select(Appointment)).all()
-        with pytest.raises(appointments.NotFound):
-            appointments.cancel(
-                session, OTHER_OFFICER, appointment.id, "x", clock.now, policy=POLICY
-            )
-        with pytest.raises(appointments.NotFound):
-            appointments.cancel(
-                session, OTHER_OPERATOR, appointment.id, "x", clock.now, policy=POLICY
-            )
-        appointments.cancel(
-            session, OFFICER, appointment.id, "Agent en arrêt.", clock.now, policy=POLICY
-        )
+        with pytest.raises(NotFound):
+            cancel(session, OTHER_OFFICER, appointment.id, "x", clock.now, policy=POLICY)
+        with pytest.raises(NotFound):
+            cancel(session, OTHER_OPERATOR, appointment.id, "x", clock.now, policy=POLICY)
+        cancel(session, OFFICER, appointment.id, "Agent en arrêt.", clock.now, policy=POLICY)
 
     assert [status for _, _, _, status in live(db, first)] == ["cancelled"]
     assert request_states(db, first) == [(0, "cancelled", "csp-toulouse")]
@@ -349,10 +348,8 @@ def test_cancellation_frees_the_slot_for_the_earliest_waiting_request(
             select(Appointment.id).where(Appointment.status == "cancelled")
         )
         assert appointment_id is not None
-        with pytest.raises(appointments.Refused):
-            appointments.cancel(
-                session, OPERATOR, appointment_id, "again", clock.now, policy=POLICY
-            )
+        with pytest.raises(Refused):
+            cancel(session, OPERATOR, appointment_id, "again", clock.now, policy=POLICY)
 
 
 def test_reschedule_moves_the_appointment_and_gives_the_old_slot_to_the_queue(
@@ -360,7 +357,7 @@ def test_reschedule_moves_the_appointment_and_gives_the_old_slot_to_the_queue(
 ) -> None:
     headers = setup(db, clock)
     with db.transaction() as session:
-        reserved = stations.create_slot(
+        reserved = create_slot(
             session,
             "csp-toulouse",
             paris(MONDAY, 9),
@@ -369,7 +366,7 @@ def test_reschedule_moves_the_appointment_and_gives_the_old_slot_to_the_queue(
             now=clock.now,
             policy=POLICY,
         ).id
-        ordinary = stations.create_slot(
+        ordinary = create_slot(
             session,
             "csp-toulouse",
             paris(TUESDAY, 10),
@@ -378,7 +375,7 @@ def test_reschedule_moves_the_appointment_and_gives_the_old_slot_to_the_queue(
             now=clock.now,
             policy=POLICY,
         ).id
-        elsewhere = stations.create_slot(
+        elsewhere = create_slot(
             session,
             "csp-colomiers",
             paris(TUESDAY, 11),
@@ -395,13 +392,11 @@ def test_reschedule_moves_the_appointment_and_gives_the_old_slot_to_the_queue(
 
     with db.transaction() as session:
         [appointment] = session.scalars(select(Appointment)).all()
-        with pytest.raises(appointments.Refused) as taken:
-            appointments.reschedule(
-                session, OPERATOR, appointment.id, reserved, "x", clock.now, policy=POLICY
-            )
+        with pytest.raises(Refused) as taken:
+            reschedule(session, OPERATOR, appointment.id, reserved, "x", clock.now, policy=POLICY)
         assert taken.value.field == "slot_id"
     with db.transaction() as session:
-        new = appointments.reschedule(
+        new = reschedule(
             session,
             OPERATOR,
             appointment.id,
@@ -421,7 +416,7 @@ def test_reschedule_moves_the_appointment_and_gives_the_old_slot_to_the_queue(
 
     # Another station of the same police service (ddsp-31) is allowed.
     with db.transaction() as session:
-        again = appointments.reschedule(
+        again = reschedule(
             session, OFFICER, new.id, elsewhere, "Plus près du domicile.", clock.now, policy=POLICY
         )
         assert again.station_code == "csp-colomiers"
@@ -435,13 +430,13 @@ def test_the_station_records_whether_the_victim_came(app: Any, db: Database, clo
     book(db, incident_id, clock.now)
     with db.transaction() as session:
         appointment_id = session.scalars(select(Appointment.id)).one()
-        with pytest.raises(appointments.Refused):
-            appointments.mark_outcome(session, OFFICER, appointment_id, "honoured", clock.now)
-        with pytest.raises(appointments.NotFound):
-            appointments.mark_outcome(session, OPERATOR, appointment_id, "honoured", clock.now)
+        with pytest.raises(Refused):
+            mark_outcome(session, OFFICER, appointment_id, "honoured", clock.now)
+        with pytest.raises(NotFound):
+            mark_outcome(session, OPERATOR, appointment_id, "honoured", clock.now)
     clock.now = paris(MONDAY, 10)
     with db.transaction() as session:
-        done = appointments.mark_outcome(session, OFFICER, appointment_id, "honoured", clock.now)
+        done = mark_outcome(session, OFFICER, appointment_id, "honoured", clock.now)
         assert done.status == "honoured"
 
 
@@ -449,7 +444,7 @@ def test_closed_and_released_slots_are_not_booked(app: Any, db: Database, clock:
     headers = setup(db, clock)
     slot_ids = open_slots(db, clock, MONDAY, hours={0: [("09:00", "10:00")]})
     with db.transaction() as session:
-        stations.close_slot(session, OFFICER, slot_ids[0], clock.now)
+        close_slot(session, OFFICER, slot_ids[0], clock.now)
         session.get(ComplaintSlot, slot_ids[1]).released_at = clock.now  # type: ignore[union-attr]
     incident_id = submit(app, headers, "CLOSED-1")
     assert book(db, incident_id, clock.now) == [(0, "waiting")]
@@ -469,19 +464,17 @@ def test_an_undecided_victim_gets_an_offer_the_operator_accepts(
 
     with db.transaction() as session:
         request_id = session.scalars(select(AppointmentRequest.id)).one()
-        with pytest.raises(appointments.NotFound):
-            appointments.accept_offer(session, OTHER_OPERATOR, request_id, clock.now, policy=POLICY)
+        with pytest.raises(NotFound):
+            accept_offer(session, OTHER_OPERATOR, request_id, clock.now, policy=POLICY)
     clock.advance(hours=2)
     with db.transaction() as session:
-        accepted = appointments.accept_offer(
-            session, OPERATOR, request_id, clock.now, policy=POLICY
-        )
+        accepted = accept_offer(session, OPERATOR, request_id, clock.now, policy=POLICY)
         assert accepted.state == "booked"
         # The delay runs from the acceptance.
         assert accepted.book_by == clock.now + dt.timedelta(days=2)
     assert [status for _, _, _, status in live(db, incident_id)] == ["booked"]
-    with db.transaction() as session, pytest.raises(appointments.Refused):
-        appointments.accept_offer(session, OPERATOR, request_id, clock.now, policy=POLICY)
+    with db.transaction() as session, pytest.raises(Refused):
+        accept_offer(session, OPERATOR, request_id, clock.now, policy=POLICY)
 
 
 def test_an_amended_sheet_books_a_victim_who_now_says_yes_and_keeps_bookings(

@@ -13,9 +13,9 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from intake_service import appointments
-from intake_service.db import Database
+from intake_service.appointments import booking, incident_events
 from intake_service.models import Appointment, AppointmentRequest, ComplaintSlot, EmailMessage
+from intake_service.platform.db import Database
 from tests.conftest import Clock
 from tests.integration.test_booking import MONDAY, POLICY, open_slots, setup, submit
 
@@ -29,9 +29,7 @@ def _unlocked_free_slot(
     session: Session, station_code: str, now: Any, deadline: Any, exclude: set[int]
 ) -> ComplaintSlot | None:
     """The earliest free slot without any lock: every racer goes for the same one."""
-    return session.scalar(
-        appointments.free_slots_query(station_code, now, deadline, exclude).limit(1)
-    )
+    return session.scalar(booking.free_slots_query(station_code, now, deadline, exclude).limit(1))
 
 
 @pytest.mark.slow
@@ -44,7 +42,7 @@ def test_a_hundred_bookings_race_for_ten_slots(
     forgot to lock), the unique index alone still refuses every second booking, and the
     loser tries the next slot."""
     if not locking:
-        monkeypatch.setattr(appointments, "_free_slot", _unlocked_free_slot)
+        monkeypatch.setattr(booking, "_free_slot", _unlocked_free_slot)
     db: Database = pg_app.extensions["intake.db"]
     headers = setup(db, clock)
     # Ten reserved slots on Monday morning, within the P1 delay, and ordinary ones beside.
@@ -59,7 +57,7 @@ def test_a_hundred_bookings_race_for_ten_slots(
     def attempt(incident_id: str) -> str:
         barrier.wait()
         with racing.transaction() as session:
-            [request] = appointments.book_for_incident(
+            [request] = incident_events.book_for_incident(
                 session, incident_id, clock.now, policy=POLICY
             )
             return request.state
@@ -112,8 +110,8 @@ def test_the_database_refuses_a_second_booked_appointment_on_a_slot(
     first = submit(app, headers, "RAW-1")
     second = submit(app, headers, "RAW-2")
     with db.transaction() as session:
-        appointments.book_for_incident(session, first, clock.now, policy=POLICY)
-        appointments.book_for_incident(session, second, clock.now, policy=POLICY)
+        incident_events.book_for_incident(session, first, clock.now, policy=POLICY)
+        incident_events.book_for_incident(session, second, clock.now, policy=POLICY)
     with db.transaction() as session:
         held = session.scalars(select(Appointment)).one()
         waiting = session.scalars(

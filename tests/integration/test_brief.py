@@ -15,9 +15,9 @@ from flask.testing import FlaskClient
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from intake_service.accounts import add_user
-from intake_service.db import Database
+from intake_service.access.accounts import add_user
 from intake_service.models import AuditEntry
+from intake_service.platform.db import Database
 from tests.access_seeds.gpo_assessment import PERSONAL, TITLE, Scenario, build_scenario
 from tests.conftest import Clock
 from tests.factories import create_tokens

@@ -10,11 +10,11 @@ from alembic.script import ScriptDirectory
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from intake_service.access.tokens import principal_for
 from intake_service.cli import main
-from intake_service.db import Database
-from intake_service.migrate import alembic_config
 from intake_service.models import ApiToken
-from intake_service.tokens import principal_for
+from intake_service.platform.db import Database
+from intake_service.platform.migrate import alembic_config
 
 
 @pytest.fixture

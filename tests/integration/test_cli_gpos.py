@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from intake_service.cli import main
-from intake_service.db import Database
 from intake_service.models import Gpo, GpoPartner
+from intake_service.platform.db import Database
 
 
 @pytest.fixture

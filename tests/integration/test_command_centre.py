@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from intake_service import zones
+from intake_service.access.tokens import create_token
 from intake_service.models import Incident, OutboxEvent
-from intake_service.tokens import create_token
+from intake_service.territory import zones
 from tests.factories import a_sheet, create_tokens
 from workers.periodic import Escalator
 
@@ -304,11 +304,11 @@ def test_acknowledge_dispatch_close_records_each_step(
 
 
 def test_acknowledge_a_queued_incident(client: Any, headers: Headers, db: Any, clock: Any) -> None:
-    from intake_service import incidents
+    from intake_service.feed import outbox_marks
 
     incident_id = submit(client, headers["operator"], toulouse("L-2"))["id"]
     with db.transaction() as session:
-        incidents.mark_queued(session, [incident_id], clock.now)
+        outbox_marks.mark_queued(session, [incident_id], clock.now)
     response = set_status(client, headers["command_centre"], incident_id, status="acknowledged")
     assert response.status_code == 200
     assert history(response.get_json()) == ["received", "queued", "acknowledged"]

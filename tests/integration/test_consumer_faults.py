@@ -26,9 +26,10 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from sqlalchemy import func, select
 
-from intake_service import create_app, zones
-from intake_service.db import Database
+from intake_service import create_app
 from intake_service.models import AppliedEvent, AuditEntry, Incident, IncidentVersion, OutboxEvent
+from intake_service.platform.db import Database
+from intake_service.territory import zones
 from tests.brokers import broker_url, drop_namespace, fresh_namespace, fresh_service_code
 from tests.conftest import _truncate, app_config
 from tests.consumer_process import CONSUMER, EFFECT, apply

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from intake_service import db as db_module
-from intake_service.db import Database
+from intake_service.platform import db as db_module
+from intake_service.platform.db import Database
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from intake_service import problems
-from intake_service.access import Principal
+from intake_service.access.rules.permissions import Principal
+from intake_service.gpo import gpos
 from tests.factories import a_sheet, create_tokens
 
 REFERENT = Principal(role="gpo_referent", scope="gpo-toulouse", actor="test referent")
@@ -40,7 +40,7 @@ def setup(app: Any, clock: Any) -> tuple[Any, dict[str, dict[str, str]], dict[st
     db = app.extensions["intake.db"]
     headers = create_tokens(db, clock.now)
     with db.transaction() as session:
-        problems.add_gpo(
+        gpos.add_gpo(
             session,
             "gpo-toulouse",
             "GPO Toulouse",

@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from intake_service import incidents, zones
-from intake_service.config import DEFAULT_ESCALATION_DELAYS, Config, ConfigError
+from intake_service.feed import outbox_marks
 from intake_service.models import Incident, OutboxEvent
+from intake_service.platform.config import DEFAULT_ESCALATION_DELAYS, Config, ConfigError
+from intake_service.territory import zones
 from tests.factories import a_sheet, create_tokens
 from workers.periodic import Escalator
 from workers.runner import build_workers
@@ -183,7 +184,7 @@ def test_queued_p1_is_still_unacknowledged(
 ) -> None:
     incident_id = submit(client, headers, p1("E-6"), "P1")
     with db.transaction() as session:
-        incidents.mark_queued(session, [incident_id], clock.now)
+        outbox_marks.mark_queued(session, [incident_id], clock.now)
     clock.advance(minutes=2)
     assert Escalator(db, clock=clock).run_once() == [incident_id]
 
@@ -341,7 +342,7 @@ def test_escalated_incidents_never_crowd_out_the_next_ones(
     client: Any, headers: Headers, db: Any, clock: Any
 ) -> None:
     """Incidents nobody acknowledges pile up; a batch limit must not hide new overdue ones."""
-    from intake_service.escalation import escalate_overdue
+    from intake_service.command_centre.escalation import escalate_overdue
 
     first = [submit(client, headers, p1(f"E-PILE-{n}"), "P1") for n in range(3)]
     clock.advance(minutes=2)

@@ -15,11 +15,11 @@ from kombu import Producer
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from intake_service import audit
-from intake_service.access import Principal
-from intake_service.db import Database
-from intake_service.messaging import connect, exchange, internal_queue, parked_queue
+from intake_service.access import audit
+from intake_service.access.rules.permissions import Principal
+from intake_service.feed.topology import connect, exchange, internal_queue, parked_queue
 from intake_service.models import AppliedEvent, AuditEntry
+from intake_service.platform.db import Database
 from tests.brokers import broker_url, drop_namespace, fresh_namespace
 from workers.consumer import EventConsumer, apply_once
 

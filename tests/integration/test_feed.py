@@ -17,9 +17,10 @@ from typing import Any, ClassVar
 import pytest
 from sqlalchemy import select
 
-from intake_service import create_app, gtfs, zones
+from intake_service import create_app
+from intake_service.intake.places import SharedCommunes
 from intake_service.models import OutboxEvent
-from intake_service.places import SharedCommunes
+from intake_service.territory import gtfs, gtfs_feed, zones
 from schemas.messages import EnvelopeSchema
 from schemas.sheet import evaluated_at
 from tests.brokers import broker_url, feed_reader, fresh_service_code
@@ -38,8 +39,8 @@ def broker(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="module")
-def tisseo_feed() -> gtfs.ParsedFeed:
-    return gtfs.read_feed(TISSEO_GTFS)
+def tisseo_feed() -> gtfs_feed.ParsedFeed:
+    return gtfs_feed.read_feed(TISSEO_GTFS)
 
 
 @pytest.fixture
@@ -73,7 +74,7 @@ def stack(
             commune_of=communes.commune_at,
         )
         zones.replace_zones(session, [("31555", service_code, "DIPN 31 — test")])
-        from intake_service.tokens import create_token
+        from intake_service.access.tokens import create_token
 
         secret = create_token(
             session, "command_centre", service_code, "test CIC", now=clock.now

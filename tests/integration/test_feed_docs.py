@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from intake_service.messaging import AMQP_PRIORITY, VIRTUAL_PRIORITY, connect, feed_queue
+from intake_service.feed.topology import AMQP_PRIORITY, VIRTUAL_PRIORITY, connect, feed_queue
 from schemas.messages import EVENT_TYPES, EnvelopeSchema
 from schemas.sheet import evaluated_at
 from tests.brokers import broker_url, fresh_service_code
@@ -53,7 +53,7 @@ def test_the_example_consumer_consumes_deduplicates_and_acks(
     envelope: dict[str, Any] = json.loads(re.findall(r"```json\n(.*?)```", DOC, flags=re.S)[0])
     connection = connect(url)
     try:
-        from intake_service.messaging import FeedPublisher
+        from intake_service.feed.topology import FeedPublisher
 
         publisher = FeedPublisher(connection)
         for _ in range(2):  # the same event twice, as after a relay restart

@@ -19,8 +19,8 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from sqlalchemy import func, select
 
-from intake_service import zones
 from intake_service.models import OutboxEvent
+from intake_service.territory import zones
 from tests.brokers import broker_url, feed_reader, fresh_service_code
 from tests.factories import a_sheet, create_tokens
 from tests.proxy import TcpProxy
@@ -168,7 +168,7 @@ def test_a_blocked_event_says_why_and_goes_once_unblocked(api: Any, clock: Any) 
     [incident_id] = submit(api, headers, 1, "BLOCKED")
     from kombu import Queue
 
-    from intake_service.messaging import EXCHANGE, connect
+    from intake_service.feed.topology import EXCHANGE, connect
 
     connection = connect(url)
     wrong = Queue(

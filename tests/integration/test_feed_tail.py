@@ -15,8 +15,8 @@ import pytest
 import redis
 from kombu import Queue
 
-from intake_service import feed_tail
-from intake_service.messaging import FeedPublisher, connect, exchange, feed_queue
+from intake_service.feed import tail as feed_tail
+from intake_service.feed.topology import FeedPublisher, connect, exchange, feed_queue
 from tests.brokers import broker_url, drop_namespace, fresh_namespace, fresh_service_code
 
 CLI = str(Path(sys.executable).with_name("intake-service"))

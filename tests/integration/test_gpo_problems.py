@@ -10,12 +10,12 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from intake_service import gpo_scope
-from intake_service.accounts import add_user
-from intake_service.db import Database
+from intake_service.access.accounts import add_user
+from intake_service.access.tokens import create_token
+from intake_service.gpo.rules import scope as gpo_scope
 from intake_service.models import AuditEntry, ProblemJournalEntry, ProblemLink, ProblemScopeKey
-from intake_service.operators import add_operator
-from intake_service.tokens import create_token
+from intake_service.platform.db import Database
+from intake_service.territory.operators import add_operator
 from tests.access_seeds.gpo import SCOPE, VAR_REFERENT, make_gpos, make_problem
 from tests.conftest import Clock
 from tests.factories import a_sheet

@@ -15,13 +15,14 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from intake_service import gtfs
 from intake_service.cli import main
-from intake_service.db import Database
 from intake_service.demo import OPERATORS
-from intake_service.gtfs import GtfsError, import_feed, read_feed
 from intake_service.models import GtfsFeed, GtfsStop
-from intake_service.operators import add_operator
+from intake_service.platform.db import Database
+from intake_service.territory import gtfs
+from intake_service.territory.gtfs import import_feed
+from intake_service.territory.gtfs_feed import GtfsError, read_feed
+from intake_service.territory.operators import add_operator
 from tests.conftest import REFERENCE_INSTANT, TISSEO_GTFS, Clock
 
 # The real feed is read where it lies: it is not ours to copy into the repository.
@@ -393,7 +394,7 @@ def test_cli_refuses_a_feed_missing_a_file_and_keeps_the_previous_one(
     env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The commune index is replaced by a fake: this test is about the feed.
-    monkeypatch.setattr("intake_service.cli._commune_of", lambda config: in_toulouse)
+    monkeypatch.setattr("intake_service.cli.gtfs._commune_of", lambda config: in_toulouse)
     assert run(env, "gtfs", "import", "--operator", "tisseo", str(TISSEO_DEMO)).exit_code == 0
     broken = tmp_path / "no-stops"
     shutil.copytree(TISSEO_DEMO, broken)

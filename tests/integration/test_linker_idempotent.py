@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from intake_service import linking, problems
-from intake_service.access import Principal
-from intake_service.db import Database
-from intake_service.messaging import FeedPublisher, connect
+from intake_service.access.rules.permissions import Principal
+from intake_service.feed.topology import FeedPublisher, connect
+from intake_service.gpo import gpos, linker, problems
+from intake_service.gpo.links import confirm, read_incident, reject
 from intake_service.models import (
     Gpo,
     OutboxEvent,
@@ -27,6 +27,8 @@ from intake_service.models import (
     ProblemLink,
     ProblemScopeKey,
 )
+from intake_service.platform.db import Database
+from intake_service.platform.errors import Forbidden, NotFound
 from tests.brokers import broker_url, drop_namespace, fresh_namespace
 from tests.factories import a_sheet, create_tokens
 from workers.consumer import apply_once
@@ -44,7 +46,7 @@ def setup(app: Any, clock: Any, *, auto_confirm: bool = False, scope: Any = None
     db: Database = app.extensions["intake.db"]
     headers = create_tokens(db, clock.now)
     with db.transaction() as session:
-        problems.add_gpo(
+        gpos.add_gpo(
             session,
             "gpo-toulouse",
             "GPO Toulouse",
@@ -96,7 +98,7 @@ def last_event(db: Database, incident_id: str) -> dict[str, Any]:
 
 
 def apply(db: Database, envelope: dict[str, Any], now: dt.datetime) -> bool:
-    return apply_once(db, "linker", envelope, lambda s, e: linking.apply_event(s, e, now=now), now)
+    return apply_once(db, "linker", envelope, lambda s, e: linker.apply_event(s, e, now=now), now)
 
 
 def state_of(db: Database) -> list[tuple[Any, ...]]:
@@ -139,7 +141,7 @@ def test_the_same_event_twice_changes_nothing(app: Any, clock: Any) -> None:
     # The handler alone, again (another event id, same facts): nothing changes either.
     for _ in range(2):
         with db.transaction() as session:
-            linking.apply_event(session, envelope, now=clock.now)
+            linker.apply_event(session, envelope, now=clock.now)
     assert state_of(db) == after_first
 
 
@@ -152,7 +154,7 @@ def test_an_amendment_withdraws_and_reproposes_but_never_touches_a_decision(
     for incident_id in (withdrawn, decided):
         assert apply(db, last_event(db, incident_id), clock.now)
     with db.transaction() as session:
-        linking.reject(session, REFERENT, problem_id, decided, "pas lié", clock.now)
+        reject(session, REFERENT, problem_id, decided, "pas lié", clock.now)
 
     # Out of scope after amendment: the linker's proposal is withdrawn, the person's
     # rejection stays as it was.
@@ -176,7 +178,7 @@ def test_an_amendment_withdraws_and_reproposes_but_never_touches_a_decision(
 
     # A confirmed link is kept whatever the amendment says.
     with db.transaction() as session:
-        linking.confirm(session, REFERENT, problem_id, withdrawn, clock.now)
+        confirm(session, REFERENT, problem_id, withdrawn, clock.now)
     amend(app, headers, withdrawn, "drugs")
     assert apply(db, last_event(db, withdrawn), clock.now)
     assert links_of(db, withdrawn) == [("confirmed", "matcher", "test referent")]
@@ -336,11 +338,11 @@ def test_only_the_gpo_referent_reads_an_incident_of_its_gpo(app: Any, clock: Any
     partner = Principal(role="gpo_partner", scope="gpo-toulouse", actor="partner")
     other = Principal(role="gpo_referent", scope="gpo-var", actor="other referent")
     with db.transaction() as session:
-        with pytest.raises(linking.Forbidden):
-            linking.read_incident(session, partner, "gpo-toulouse", incident_id, clock.now)
-        with pytest.raises(linking.NotFound):
-            linking.read_incident(session, other, "gpo-toulouse", incident_id, clock.now)
-        with pytest.raises(linking.NotFound):
-            linking.read_incident(session, REFERENT, "gpo-toulouse", "missing", clock.now)
-        found = linking.read_incident(session, REFERENT, "gpo-toulouse", incident_id, clock.now)
+        with pytest.raises(Forbidden):
+            read_incident(session, partner, "gpo-toulouse", incident_id, clock.now)
+        with pytest.raises(NotFound):
+            read_incident(session, other, "gpo-toulouse", incident_id, clock.now)
+        with pytest.raises(NotFound):
+            read_incident(session, REFERENT, "gpo-toulouse", "missing", clock.now)
+        found = read_incident(session, REFERENT, "gpo-toulouse", incident_id, clock.now)
         assert found.id == incident_id

@@ -20,8 +20,11 @@ from typing import Any
 
 import pytest
 
-from intake_service import create_app, gpo_scope, gtfs, problems, zones
-from intake_service.places import SharedCommunes
+from intake_service import create_app
+from intake_service.gpo import gpos
+from intake_service.gpo.rules import scope as gpo_scope
+from intake_service.intake.places import SharedCommunes
+from intake_service.territory import gtfs, gtfs_feed, zones
 from tests.brokers import broker_url, drop_namespace, fresh_namespace, fresh_service_code
 from tests.conftest import TISSEO_GTFS, _truncate, app_config
 from tests.factories import a_sheet, create_tokens
@@ -34,11 +37,11 @@ LINE = "line:142"
 
 
 @pytest.fixture(scope="module")
-def tisseo_feed() -> gtfs.ParsedFeed:
-    return gtfs.read_feed(TISSEO_GTFS)
+def tisseo_feed() -> gtfs_feed.ParsedFeed:
+    return gtfs_feed.read_feed(TISSEO_GTFS)
 
 
-def stop_about_2_km_away(feed: gtfs.ParsedFeed) -> gtfs.ParsedStop:
+def stop_about_2_km_away(feed: gtfs_feed.ParsedFeed) -> gtfs_feed.ParsedStop:
     """The platform of the feed whose distance to PLATFORM is nearest to 2 km."""
     stops = {stop.stop_id: stop for stop in feed.stops}
     origin = stops[PLATFORM]
@@ -46,7 +49,7 @@ def stop_about_2_km_away(feed: gtfs.ParsedFeed) -> gtfs.ParsedStop:
     assert lat is not None
     assert lon is not None
 
-    def gap(stop: gtfs.ParsedStop) -> float:
+    def gap(stop: gtfs_feed.ParsedStop) -> float:
         assert stop.lat is not None
         assert stop.lon is not None
         return abs(gpo_scope.haversine_m(lat, lon, stop.lat, stop.lon) - 2000)
@@ -61,7 +64,7 @@ def stop_about_2_km_away(feed: gtfs.ParsedFeed) -> gtfs.ParsedStop:
 
 @pytest.fixture(params=[("postgresql", "redis"), ("sqlite", "memory")], ids=lambda p: "+".join(p))
 def stack(
-    request: pytest.FixtureRequest, tmp_path: Path, clock: Any, tisseo_feed: gtfs.ParsedFeed
+    request: pytest.FixtureRequest, tmp_path: Path, clock: Any, tisseo_feed: gtfs_feed.ParsedFeed
 ) -> Iterator[dict[str, Any]]:
     database, broker_name = request.param
     if database == "postgresql":
@@ -87,7 +90,7 @@ def stack(
             commune_of=SharedCommunes(None).commune_at,
         )
         zones.replace_zones(session, [("31555", service_code, "DIPN 31 — test")])
-        problems.add_gpo(
+        gpos.add_gpo(
             session,
             "gpo-toulouse",
             "GPO transports Toulouse",
@@ -132,7 +135,7 @@ def stone_throwing(reference: str, **location: Any) -> dict[str, Any]:
 
 
 def test_only_the_stone_throwing_at_the_stop_is_proposed_and_confirming_links_it(
-    stack: dict[str, Any], tisseo_feed: gtfs.ParsedFeed
+    stack: dict[str, Any], tisseo_feed: gtfs_feed.ParsedFeed
 ) -> None:
     client, headers = stack["client"], stack["headers"]
     referent = headers["gpo_referent"]

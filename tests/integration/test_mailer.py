@@ -11,7 +11,7 @@ import icalendar
 import pytest
 from sqlalchemy import select
 
-from intake_service import appointments, notifications
+from intake_service.appointments import notifications, policy
 from intake_service.models import Appointment, EmailMessage, OutboxEvent
 from tests.appointment_data import (
     add_request,
@@ -48,7 +48,7 @@ def headers(db: Any, clock: Any) -> dict[str, dict[str, str]]:
 
 def overrides(app: Any) -> Path | None:
     """The email texts' folder of the app's configuration, as its use cases are given it."""
-    return appointments.policy_of(app.extensions["intake.config"]).email_overrides
+    return policy.policy_of(app.extensions["intake.config"]).email_overrides
 
 
 def booked_appointment(app: Any, db: Any, clock: Any, headers: Any, **victim: Any) -> int:

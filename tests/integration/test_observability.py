@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from intake_service import logs, zones
 from intake_service.models import OutboxEvent
+from intake_service.platform import logs
+from intake_service.territory import zones
 from tests.brokers import broker_url, feed_reader, fresh_service_code
 from tests.factories import a_sheet, create_tokens
 

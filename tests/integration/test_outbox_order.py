@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from intake_service import outbox
-from intake_service.db import Database
+from intake_service.feed import outbox
+from intake_service.platform.db import Database
 
 
 def an_event(db: Database, now: Any, priority: str) -> str:

@@ -10,10 +10,10 @@ from typing import Any
 
 from sqlalchemy import event
 
-from intake_service import zones
-from intake_service.db import Database
-from intake_service.operators import add_operator
-from intake_service.reference_cache import ReferenceCache
+from intake_service.platform.db import Database
+from intake_service.territory import zones
+from intake_service.territory.operators import add_operator
+from intake_service.territory.reference_cache import ReferenceCache
 from tests.factories import a_sheet, create_tokens
 
 

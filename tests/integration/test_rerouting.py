@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from intake_service import zones
+from intake_service.access.tokens import create_token
 from intake_service.models import OutboxEvent
-from intake_service.tokens import create_token
+from intake_service.territory import zones
 from tests.factories import a_sheet, create_tokens
 
 TOULOUSE = {"mode": 3, "place": "surroundings", "insee_code": "31555"}

@@ -10,10 +10,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from intake_service import appointments
+from intake_service.access.retention import PSEUDONYM, pseudonymise_sheet, run_retention
+from intake_service.appointments import incident_events, policy
 from intake_service.cli import main
 from intake_service.models import AuditEntry, EmailMessage, Incident, IncidentVersion, OutboxEvent
-from intake_service.retention import PSEUDONYM, pseudonymise_sheet, run_retention
 from tests.appointment_data import add_slot, add_station, set_referent
 from tests.factories import BASE_SHEET, a_sheet, create_tokens
 
@@ -55,11 +55,11 @@ def closed_incident(app: Any, db: Any, clock: Any) -> str:
     set_referent(db, "tisseo", "referent@tisseo.example")
     add_slot(db, "csp-toulouse", clock.now + dt.timedelta(hours=20))
     with db.transaction() as session:
-        appointments.book_for_incident(
+        incident_events.book_for_incident(
             session,
             incident_id,
             clock.now,
-            policy=appointments.policy_of(app.extensions["intake.config"]),
+            policy=policy.policy_of(app.extensions["intake.config"]),
         )
         incident = session.get(Incident, incident_id)
         incident.status = "closed"

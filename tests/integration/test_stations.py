@@ -11,11 +11,20 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from intake_service import demo, stations
+from intake_service import demo
+from intake_service.appointments import stations
+from intake_service.appointments.slots import (
+    SlotRefused,
+    close_slot,
+    create_slot,
+    generate_slots,
+    release_reserved,
+    reserved_positions,
+)
 from intake_service.cli import main
-from intake_service.db import Database
-from intake_service.eligibility import PARIS
 from intake_service.models import ComplaintSlot, PoliceStation, StationCommune
+from intake_service.platform.clock import PARIS
+from intake_service.platform.db import Database
 from tests.conftest import REFERENCE_INSTANT
 from tests.integration.test_booking import OFFICER, POLICY, STATIONS_CSV
 from workers.appointments import SlotReleaser
@@ -166,7 +175,7 @@ def test_generation_skips_public_holidays_weekends_and_the_past(db: Database) ->
     # Monday 27 April to Sunday 17 May 2026: 1 May (Friday), 8 May (Friday) and
     # Ascension (Thursday 14 May) are public holidays.
     with db.transaction() as session:
-        created = stations.generate_slots(
+        created = generate_slots(
             session,
             "csp-toulouse",
             dt.date(2026, 4, 27),
@@ -193,7 +202,7 @@ def test_generation_skips_public_holidays_weekends_and_the_past(db: Database) ->
     # Generating again adds nothing; a slot already past is never created.
     with db.transaction() as session:
         assert (
-            stations.generate_slots(
+            generate_slots(
                 session,
                 "csp-toulouse",
                 dt.date(2026, 4, 27),
@@ -206,7 +215,7 @@ def test_generation_skips_public_holidays_weekends_and_the_past(db: Database) ->
             )
             == []
         )
-        today = stations.generate_slots(
+        today = generate_slots(
             session,
             "csp-toulouse",
             dt.date(2026, 4, 20),
@@ -222,10 +231,10 @@ def test_generation_skips_public_holidays_weekends_and_the_past(db: Database) ->
 
 
 def test_reserved_positions_are_spread() -> None:
-    assert stations.reserved_positions(6, 0.5) == {1, 3, 5}
-    assert stations.reserved_positions(10, 0.3) == {3, 6, 9}
-    assert stations.reserved_positions(4, 0) == set()
-    assert stations.reserved_positions(4, 1) == {0, 1, 2, 3}
+    assert reserved_positions(6, 0.5) == {1, 3, 5}
+    assert reserved_positions(10, 0.3) == {3, 6, 9}
+    assert reserved_positions(4, 0) == set()
+    assert reserved_positions(4, 1) == {0, 1, 2, 3}
 
 
 def test_single_slots_are_checked(db: Database) -> None:
@@ -237,13 +246,13 @@ def test_single_slots_are_checked(db: Database) -> None:
             (paris(dt.date(2026, 4, 21), 9), paris(dt.date(2026, 4, 21), 9), "ends_at"),
             (NOW - dt.timedelta(hours=1), NOW, "starts_at"),
         ]:
-            with pytest.raises(stations.SlotRefused) as refused:
-                stations.create_slot(
+            with pytest.raises(SlotRefused) as refused:
+                create_slot(
                     session, "csp-toulouse", starts, ends, reserved=True, now=NOW, policy=POLICY
                 )
             assert refused.value.field == field
-        with pytest.raises(stations.SlotRefused):
-            stations.generate_slots(
+        with pytest.raises(SlotRefused):
+            generate_slots(
                 session,
                 "csp-toulouse",
                 dt.date(2026, 5, 2),
@@ -260,7 +269,7 @@ def test_release_frees_unused_reserved_slots_shortly_before_they_start(db: Datab
     _import(db)
     tomorrow = dt.date(2026, 4, 21)
     with db.transaction() as session:
-        stations.generate_slots(
+        generate_slots(
             session,
             "csp-toulouse",
             tomorrow,
@@ -271,17 +280,17 @@ def test_release_frees_unused_reserved_slots_shortly_before_they_start(db: Datab
             NOW,
             policy=POLICY,
         )
-        closed = stations.close_slot(session, OFFICER, slots_ids(session)[1], NOW)
+        closed = close_slot(session, OFFICER, slots_ids(session)[1], NOW)
         assert closed.closed_at == NOW
     release_before = dt.timedelta(hours=24)
     at = paris(tomorrow, 8, 45)  # tomorrow's slots start within 24 h, the next day's not all
     with db.transaction() as session:
-        released = stations.release_reserved(session, at, release_before)
+        released = release_reserved(session, at, release_before)
     assert released == 1 + 0  # tomorrow 09:00 (09:30 is closed); Wednesday 09:00 is > 24 h
     with db.transaction() as session:
-        assert stations.release_reserved(session, at, release_before) == 0
+        assert release_reserved(session, at, release_before) == 0
         later = paris(tomorrow + dt.timedelta(days=1), 8, 0)
-        assert stations.release_reserved(session, later, release_before) == 2
+        assert release_reserved(session, later, release_before) == 2
     states = [(s.starts_at, s.released_at is not None, s.closed_at is not None) for s in slots(db)]
     assert states == [
         (paris(tomorrow, 9), True, False),
@@ -316,7 +325,7 @@ def test_the_worker_releases_on_its_tick(db: Database) -> None:
     _import(db)
     tomorrow = dt.date(2026, 4, 21)
     with db.transaction() as session:
-        stations.generate_slots(
+        generate_slots(
             session,
             "csp-toulouse",
             tomorrow,

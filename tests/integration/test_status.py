@@ -7,10 +7,10 @@ from typing import Any
 
 from click.testing import CliRunner
 
-from intake_service import status
 from intake_service.cli import main
-from intake_service.db import Database
+from intake_service.deployment import status
 from intake_service.models import EmailMessage
+from intake_service.platform.db import Database
 from tests.brokers import drop_namespace, fresh_namespace
 from tests.conftest import REDIS_URL, _truncate, require_service
 

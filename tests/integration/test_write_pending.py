@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import event, select
 
-from intake_service.db import Database, write_pending
 from intake_service.models import AuditEntry, OutboxEvent
+from intake_service.platform.db import Database, write_pending
 
 
 def test_new_rows_are_written_together_with_their_defaults(db: Database, clock: Any) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from intake_service import pdf
+from intake_service.platform import pdf
 
 
 @pytest.fixture(params=["unicode font", "core font"])

@@ -8,7 +8,7 @@ import re
 import pytest
 from kombu.transport.virtual.exchange import TopicExchange
 
-from intake_service.messaging import internal_queue, routing_key
+from intake_service.feed.topology import internal_queue, routing_key
 
 # The topic matching of kombu's virtual transports (Redis), as the broker applies it.
 TOPIC = TopicExchange(None)

@@ -7,7 +7,8 @@ import datetime as dt
 
 import pytest
 
-from intake_service.assessment import (
+from intake_service.gpo.rules.scope import IncidentFacts
+from intake_service.gpo.rules.weekly_figures import (
     bucket_by_week,
     change_pct,
     compare,
@@ -16,7 +17,6 @@ from intake_service.assessment import (
     figures_document,
     week_range,
 )
-from intake_service.gpo_scope import IncidentFacts
 
 PIVOT = dt.date(2026, 2, 2)  # a Monday
 

@@ -10,9 +10,11 @@ import xml.etree.ElementTree as ET
 import pypdf
 import pytest
 
-from intake_service import brief, charts, pdf
-from intake_service.assessment import Assessment
-from intake_service.charts import Marker, WeekCount
+from intake_service.gpo import brief, brief_export
+from intake_service.gpo.assessment import Assessment
+from intake_service.gpo.rules import charts
+from intake_service.gpo.rules.charts import Marker, WeekCount
+from intake_service.platform import pdf
 
 MONDAY = dt.date(2026, 1, 5)
 NOW = dt.datetime(2026, 1, 23, 9, tzinfo=dt.UTC)
@@ -74,7 +76,7 @@ def text_of(data: bytes) -> str:
 
 @pytest.mark.parametrize("version", ["referent", "partner"])
 def test_the_pdf_draws_the_chart_of_each_problem(font: str, version: brief.Version) -> None:
-    text = text_of(brief.to_pdf(a_brief(version)))
+    text = text_of(brief_export.to_pdf(a_brief(version)))
     # The chart's own text: its title, legend, axis, weeks and the action's start. The
     # drawing's core font spells what Latin-1 lacks, whatever the document's font.
     for drawn in (

@@ -7,7 +7,13 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from intake_service.charts import Marker, WeekCount, nice_ceiling, short_label, weekly_chart
+from intake_service.gpo.rules.charts import (
+    Marker,
+    WeekCount,
+    nice_ceiling,
+    short_label,
+    weekly_chart,
+)
 
 NS = {"svg": "http://www.w3.org/2000/svg"}
 MONDAY = dt.date(2026, 1, 5)

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from intake_service import communes
-from intake_service.communes import Commune, CommuneIndex, CommuneMatch
+from intake_service.territory import communes
+from intake_service.territory.communes import Commune, CommuneIndex, CommuneMatch
 from tests.conftest import TISSEO_GTFS
 
 TISSEO_STOPS = TISSEO_GTFS / "stops.txt"

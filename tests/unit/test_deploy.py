@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from intake_service.cli import main
-from intake_service.config import ENV_VARS, Config
+from intake_service.platform.config import ENV_VARS, Config
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())

@@ -9,7 +9,7 @@ from typing import Any
 import holidays
 import pytest
 
-from intake_service import eligibility
+from intake_service.appointments.rules import eligibility
 
 STAFF: dict[str, Any] = {
     "kind": "staff",

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from marshmallow import ValidationError
 
-from intake_service.priority import assess
-from intake_service.sheet_warnings import sheet_warnings
+from intake_service.intake.rules.priority import assess
+from intake_service.intake.rules.warnings import sheet_warnings
 from schemas.errors import flatten_errors
 from schemas.sheet import SheetSchema, evaluated_at
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from intake_service import expiring
-from intake_service.expiring import Expiring
+from intake_service.platform import expiring
+from intake_service.platform.expiring import Expiring
 
 
 class Ticks:

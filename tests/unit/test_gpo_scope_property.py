@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from intake_service import gpo_scope
-from intake_service.gpo_scope import IncidentFacts
+from intake_service.gpo.rules import scope as gpo_scope
+from intake_service.gpo.rules.scope import IncidentFacts
 
 OPERATORS = ["tisseo", "sncf"]
 STOPS = [f"S{i}" for i in range(6)]
@@ -298,13 +298,13 @@ def test_keys_of_a_scope_use_its_most_selective_place_with_its_natures() -> None
 def test_cluster_neighbours_found_by_grid_are_those_of_a_scan(
     facts_list: list[IncidentFacts], radius: int
 ) -> None:
-    from intake_service import linking
+    from intake_service.gpo.rules import clusters
 
-    found = linking._neighbours(facts_list, radius)
+    found = clusters._neighbours(facts_list, radius)
     for index, facts in enumerate(facts_list):
         scanned = {
             other
             for other, candidate in enumerate(facts_list)
-            if other == index or linking._near(facts, candidate, radius)
+            if other == index or clusters._near(facts, candidate, radius)
         }
         assert found[index] == scanned

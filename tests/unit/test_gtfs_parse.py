@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from intake_service import gtfs
-from intake_service.gtfs import GtfsError, read_feed
+from intake_service.territory import gtfs_feed
+from intake_service.territory.gtfs_feed import GtfsError, read_feed
 
 AGENCY = "agency_id,agency_name,agency_url,agency_timezone\nA1,Réseau,https://x.fr,Europe/Paris\n"
 ROUTES = (
@@ -65,7 +65,7 @@ def test_a_valid_feed_gives_routes_stops_and_served_pairs(tmp_path: Path) -> Non
     assert feed.agencies == ["Réseau"]
     assert [route.route_id for route in feed.routes] == ["R1", "R2"]
     stops = {stop.stop_id: stop for stop in feed.stops}
-    assert stops["P1"] == gtfs.ParsedStop("P1", "Gare quai 1", 43.6001, 1.4501, 0, "ST")
+    assert stops["P1"] == gtfs_feed.ParsedStop("P1", "Gare quai 1", 43.6001, 1.4501, 0, "ST")
     assert stops["C"].location_type == 0  # empty location_type
     assert feed.stations_count == 1
     assert feed.route_stops == {("R1", "C"), ("R1", "P1"), ("R2", "P2")}
@@ -119,7 +119,7 @@ def test_a_file_that_is_neither_folder_nor_zip_is_refused(tmp_path: Path) -> Non
 def test_progress_is_reported_per_file_and_every_so_many_stop_times(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(gtfs, "PROGRESS_EVERY", 2)
+    monkeypatch.setattr(gtfs_feed, "PROGRESS_EVERY", 2)
     calls: list[tuple[str, int]] = []
     read_feed(write_feed(tmp_path), lambda file, rows: calls.append((file, rows)))
     assert calls == [

@@ -8,7 +8,10 @@ from typing import Any
 
 import pytest
 
-from intake_service import labels, places, priority, sheet_warnings
+from intake_service.intake import places
+from intake_service.intake.rules import priority
+from intake_service.intake.rules import warnings as sheet_warnings
+from intake_service.platform import labels
 from schemas import vocabulary as v
 from schemas.sheet import ConsentsSchema, SheetSchema
 

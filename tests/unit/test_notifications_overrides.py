@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from intake_service import appointments, notifications
-from intake_service.config import Config
+from intake_service.appointments import notifications
+from intake_service.appointments.policy import policy_of
+from intake_service.platform.config import Config
 
 CONTEXT = {
     "station_name": "Commissariat central de Toulouse",
@@ -65,7 +66,7 @@ def test_a_broken_override_falls_back_to_the_packaged_text_and_is_logged(
     overrides: Path, broken: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     (overrides / "waiting_alert.txt").write_text(broken)
-    with caplog.at_level(logging.WARNING, logger="intake_service.notifications"):
+    with caplog.at_level(logging.WARNING, logger="intake_service.appointments.notifications"):
         text = notifications.render("waiting_alert.txt", CONTEXT, overrides=overrides)
     assert text == PACKAGED
     (record,) = caplog.records
@@ -88,7 +89,7 @@ def test_the_folder_is_the_configured_instance_folder(tmp_path: Path) -> None:
         {"INSTANCE_PATH": str(configured), "SECRET_KEY": "test", "DATABASE_URL": ""}
     )
 
-    policy = appointments.policy_of(config)
+    policy = policy_of(config)
 
     assert policy.email_overrides == configured.resolve() / "emails"
     text = notifications.render("waiting_alert.txt", CONTEXT, overrides=policy.email_overrides)

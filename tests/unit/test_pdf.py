@@ -6,7 +6,7 @@ import io
 
 import pypdf
 
-from intake_service import pdf
+from intake_service.platform import pdf
 
 
 def a_document(rows: int = 3) -> pdf.Document:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from intake_service.priority import assess, rank_within_priority
+from intake_service.intake.rules.priority import assess, rank_within_priority
 from schemas.sheet import SheetSchema, evaluated_at
 from tests.conftest import REFERENCE_INSTANT
 from tests.factories import a_sheet

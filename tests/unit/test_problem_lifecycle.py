@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from intake_service import problem_lifecycle as lc
-from intake_service.problem_lifecycle import TransitionRefused
+from intake_service.gpo.rules import lifecycle as lc
+from intake_service.gpo.rules.lifecycle import TransitionRefused
 
 NOW = dt.datetime(2026, 3, 14, 17, 30, tzinfo=dt.UTC)
 WATCH_END = dt.datetime(2026, 6, 14, 17, 30, tzinfo=dt.UTC)
@@ -122,7 +122,7 @@ def test_watch_lasts_three_calendar_months(moment: dt.datetime, expected: dt.dat
 
 
 def test_labels_name_every_state() -> None:
-    from intake_service.labels import PROBLEM_STATE_LABELS
+    from intake_service.platform.labels import PROBLEM_STATE_LABELS
     from schemas.gpo import PROBLEM_STATES
 
     assert tuple(PROBLEM_STATE_LABELS) == lc.STATES == PROBLEM_STATES

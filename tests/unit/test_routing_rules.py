@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from intake_service.routing import PoliceZoneEntry, competent_service, department_of
+from intake_service.territory.rules.routing import PoliceZoneEntry, competent_service, department_of
 
 TOULOUSE = PoliceZoneEntry("ddsp-31", "DDSP de la Haute-Garonne")
 

@@ -79,7 +79,7 @@ def _schema_messages() -> set[str]:
     import inspect
     import re
 
-    from intake_service import places
+    from intake_service.intake import places
     from schemas import fields, sheet
 
     found: set[str] = set()

@@ -1,0 +1,133 @@
+"""Retention: personal data of incidents closed for long enough is pseudonymised.
+
+Names, phones, e-mails, suspect descriptions, narratives, consents and video
+erase dates are replaced or removed, in the sheet, in every version, in the
+published events kept in the outbox and in the appointment emails (addresses,
+text, calendar attachment); counts, places, times, natures and priorities stay,
+so GPO assessments and appointment measures still work. Idempotent: a pseudonymised
+incident is never touched again. Each incident done is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from intake_service.access import audit
+from intake_service.access.rules.permissions import Principal
+from intake_service.models import (
+    Appointment,
+    AppointmentRequest,
+    EmailMessage,
+    Incident,
+    IncidentVersion,
+    OutboxEvent,
+)
+
+PSEUDONYM = "[pseudonymisé]"
+# Finished incidents: what the command centre closed, and what never went further.
+FINISHED = ("closed", "withdrawn", "rejected")
+RETENTION_JOB = Principal(role="admin", scope="*", actor="retention job")
+
+
+def pseudonymise_sheet(sheet: dict[str, Any]) -> dict[str, Any]:
+    """The sheet without its personal data (pure; the input is not changed)."""
+    kept = copy.deepcopy(sheet)
+    reporter = kept.get("reported_by") or {}
+    for key in ("name", "callback_phone"):
+        if key in reporter:
+            reporter[key] = PSEUDONYM
+    if "narrative" in kept:
+        kept["narrative"] = PSEUDONYM
+    suspects = kept.get("suspects") or {}
+    for key in ("description", "flight_direction"):
+        if key in suspects:
+            suspects[key] = PSEUDONYM
+    for victim in kept.get("victims") or []:
+        if "contact" in victim:
+            victim["contact"] = {"name": PSEUDONYM}
+        victim.pop("consents", None)
+    (kept.get("video") or {}).pop("erased_after", None)
+    return kept
+
+
+@dataclass
+class RetentionReport:
+    incidents: list[str] = field(default_factory=list)
+    versions: int = 0
+    events: int = 0
+    emails: int = 0
+
+
+def due(session: Session, now: dt.datetime, keep_for: dt.timedelta) -> Sequence[Incident]:
+    return session.scalars(
+        select(Incident)
+        .where(
+            Incident.status.in_(FINISHED),
+            Incident.updated_at <= now - keep_for,
+            Incident.pseudonymised_at.is_(None),
+        )
+        .order_by(Incident.updated_at)
+        .with_for_update(skip_locked=True, of=Incident)
+    ).all()
+
+
+def run_retention(
+    session: Session, now: dt.datetime, keep_for: dt.timedelta, *, dry_run: bool = False
+) -> RetentionReport:
+    """Pseudonymise what is due (or, with ``dry_run``, only say what would be)."""
+    report = RetentionReport()
+    for incident in due(session, now, keep_for):
+        report.incidents.append(incident.id)
+        versions = session.scalars(
+            select(IncidentVersion).where(IncidentVersion.incident_id == incident.id)
+        ).all()
+        events = session.scalars(
+            select(OutboxEvent).where(OutboxEvent.incident_id == incident.id)
+        ).all()
+        requests = select(AppointmentRequest.id).where(
+            AppointmentRequest.incident_id == incident.id
+        )
+        appointments = select(Appointment.id).where(Appointment.request_id.in_(requests))
+        emails = session.scalars(
+            select(EmailMessage).where(
+                EmailMessage.request_id.in_(requests)
+                | EmailMessage.appointment_id.in_(appointments)
+            )
+        ).all()
+        report.versions += len(versions)
+        report.events += len(events)
+        report.emails += len(emails)
+        if dry_run:
+            continue
+        incident.sheet = pseudonymise_sheet(incident.sheet)
+        incident.pseudonymised_at = now
+        for version in versions:
+            version.sheet = pseudonymise_sheet(version.sheet)
+        for event in events:
+            envelope = copy.deepcopy(event.envelope)
+            published = envelope.get("payload", {}).get("incident", {})
+            if "sheet" in published:
+                published["sheet"] = pseudonymise_sheet(published["sheet"])
+            event.envelope = envelope
+        for email in emails:
+            # Who was written to and what was said: the state and dates stay, for the measures.
+            email.recipients = []
+            email.body = PSEUDONYM
+            email.ics = None
+        audit.record(
+            session,
+            RETENTION_JOB,
+            "retention.pseudonymise",
+            "incident",
+            incident.id,
+            now=now,
+            detail={"versions": len(versions), "events": len(events), "emails": len(emails)},
+        )
+    return report

@@ -1,0 +1,118 @@
+"""Who may do what: the one place that decides (``shared/domain/access-and-privacy.md``).
+
+Views and use cases ask here; none decides inline. A record outside the caller's
+scope is reported as absent (404), never as forbidden, so ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from intake_service.territory.rules.routing import UNROUTED_SERVICE
+
+ROLES = ("operator", "command_centre", "gpo_referent", "gpo_partner", "station_officer", "admin")
+
+# What each role's scope names.
+SCOPE_KIND = {
+    "operator": "operator code",
+    "command_centre": "service code (ddsp-83, ggd-31, pp)",
+    "gpo_referent": "GPO code",
+    "gpo_partner": "GPO code, or <GPO code>:<partner code>",
+    "station_officer": "police station code",
+    "admin": "*",
+}
+
+# action -> roles allowed to attempt it (the scope then decides which records).
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "incident.submit": frozenset({"operator"}),
+    "incident.list": frozenset({"operator"}),
+    "incident.read": frozenset({"operator", "command_centre"}),
+    "incident.amend": frozenset({"operator"}),
+    "incident.withdraw": frozenset({"operator"}),
+    "incident.change_status": frozenset({"command_centre"}),
+    "command_centre.queue": frozenset({"command_centre"}),
+    "webhook.manage": frozenset({"operator"}),
+    # The operator's follow-up pages (the command centre has its console).
+    "follow_up.view": frozenset({"operator"}),
+    # The audit log names who did what, never the data itself: the admin's to read.
+    "audit.read": frozenset({"admin"}),
+    # GPO transports (gpo-problems.md). Partners read problems, their actions and
+    # aggregates, never personal data; referents do everything about their GPO's problems.
+    "gpo.read": frozenset({"gpo_referent", "gpo_partner"}),
+    "gpo.manage": frozenset({"gpo_referent"}),
+    "gpo.read_incidents": frozenset({"gpo_referent"}),
+    "gpo.brief": frozenset({"gpo_referent", "gpo_partner"}),
+    "gpo.complete_action": frozenset({"gpo_referent", "gpo_partner"}),
+    # Priority complaint appointments (appointments.md).
+    "station.manage_slots": frozenset({"station_officer"}),
+    "station.read_appointments": frozenset({"station_officer"}),
+    "appointment.change": frozenset({"station_officer", "operator"}),
+    "appointment.accept_offer": frozenset({"operator"}),
+    "appointment.read": frozenset({"station_officer", "operator"}),
+    "appointment.measures": frozenset({"station_officer", "operator", "gpo_referent", "admin"}),
+    # The station says whether the victim came.
+    "appointment.outcome": frozenset({"station_officer"}),
+}
+
+
+# What an operator sees of the police's side of an incident's history: the steps,
+# who by role, the outcome or cause; not which desk or officer, call signs or comments.
+OPERATOR_VISIBLE_DETAIL = frozenset({"outcome", "cause", "reason", "rerouted_to", "resubmitted"})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller: a token (or, later, a person) with one role and scope."""
+
+    role: str
+    scope: str
+    # Who acted, as written in histories: "token:12 (label)".
+    actor: str
+
+
+def may(principal: Principal, action: str) -> bool:
+    """Whether ``principal``'s role may attempt ``action`` at all."""
+    return principal.role in PERMISSIONS.get(action, frozenset())
+
+
+def sees_incident(principal: Principal, operator_code: str, service_code: str | None) -> bool:
+    """Whether an incident of ``operator_code``, routed to ``service_code``, is in scope."""
+    if principal.role == "operator":
+        return principal.scope == operator_code
+    if principal.role == "command_centre":
+        # The national fallback desk works the incidents no service could be found for.
+        return principal.scope == (service_code or UNROUTED_SERVICE)
+    return False
+
+
+def gpo_of(principal: Principal) -> str | None:
+    """The GPO code of a referent or partner (a partner's scope is ``<gpo>:<partner>``)."""
+    if principal.role not in ("gpo_referent", "gpo_partner"):
+        return None
+    return principal.scope.split(":", 1)[0]
+
+
+def partner_of(principal: Principal) -> str | None:
+    """The partner organisation of a ``gpo_partner`` (``gpo-toulouse:pm-toulouse``), if named."""
+    if principal.role != "gpo_partner" or ":" not in principal.scope:
+        return None
+    return principal.scope.split(":", 1)[1]
+
+
+def check_scope(role: str, scope: str) -> str | None:
+    """Why ``scope`` is not valid for ``role``, or None when it is."""
+    if role not in ROLES:
+        return f"Unknown role {role!r}; roles are: {', '.join(ROLES)}."
+    if role == "admin":
+        return None if scope == "*" else "The admin role's scope is '*'."
+    if not scope or scope == "*" or len(scope) > 64:
+        return f"The {role} role needs a {SCOPE_KIND[role]} as scope."
+    return None
+
+
+# --- Priority complaint appointments -------------------------------------------
+
+
+def station_of(principal: Principal) -> str | None:
+    """The police station code of a ``station_officer``, else None."""
+    return principal.scope if principal.role == "station_officer" else None

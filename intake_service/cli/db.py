@@ -1,0 +1,28 @@
+"""db"""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy.exc import OperationalError
+
+from intake_service.cli.base import _config, _fail, main
+from intake_service.platform import migrate
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply the migrations (PostgreSQL or SQLite)."""
+    config = _config()
+    if config.embedded:
+        config.instance_path.mkdir(parents=True, exist_ok=True)
+    try:
+        migrate.upgrade(config.database_url, revision)
+    except OperationalError as exc:
+        _fail(f"cannot reach the database ({type(exc.orig).__name__}): check DATABASE_URL.")
+    click.echo(f"database at revision {migrate.current_revision(config.database_url)}")

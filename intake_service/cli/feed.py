@@ -1,0 +1,52 @@
+"""feed"""
+
+from __future__ import annotations
+
+import signal
+from typing import Any
+
+import click
+
+from intake_service.cli.base import _config, _fail, main
+
+
+@main.group("feed")
+def feed_group() -> None:
+    """The command-centre feed on the broker."""
+
+
+@feed_group.command("tail")
+@click.argument("service_code")
+@click.option("--ack", is_flag=True, help="Consume from the feed queue (removes the messages).")
+@click.option("--count", type=int, default=0, help="Stop after this many messages (0: never).")
+def feed_tail(service_code: str, ack: bool, count: int) -> None:
+    """Print a service's feed live, one line per message.
+
+    Without --ack, a private tap queue sees new messages and the feed keeps its
+    own; with --ack, messages are taken from feed.SERVICE_CODE and acknowledged.
+    """
+    from intake_service.feed import tail
+
+    config = _config()
+    # A closed terminal (SIGHUP) or a stop (SIGTERM) ends the run as Ctrl-C does, so
+    # the tap queue is unbound on the way out.
+    for stop_signal in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop_signal, _interrupt)
+    try:
+        for line in tail.tail(
+            config.broker_url,
+            service_code,
+            consume=ack,
+            count=count,
+            on_ready=lambda queue: click.echo(f"listening on {queue}", err=True),
+            namespace=config.broker_namespace,
+        ):
+            click.echo(line)
+    except KeyboardInterrupt:
+        pass
+    except tail.BrokerUnavailable as exc:
+        _fail(f"cannot reach the broker ({exc}): check BROKER_URL and that the broker runs.")
+
+
+def _interrupt(_signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt

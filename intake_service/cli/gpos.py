@@ -1,0 +1,109 @@
+"""gpos"""
+
+from __future__ import annotations
+
+import click
+
+from intake_service.cli.base import _fail, _now, _transaction, main
+from intake_service.territory import operators
+
+# --- GPO transports: GPOs and their partners ---------------------------------
+
+
+@main.group("gpos")
+def gpos_group() -> None:
+    """GPO transports: the GPOs, the services and operators they cover, their partners."""
+
+
+def _split_codes(value: str) -> list[str]:
+    return [code.strip() for code in value.split(",") if code.strip()]
+
+
+@gpos_group.command("add")
+@click.argument("code")
+@click.option("--name", required=True, help="The GPO's name, e.g. 'GPO transports Toulouse'.")
+@click.option(
+    "--services",
+    default="",
+    help="Command-centre service codes it covers, comma-separated (ddsp-31,ddsp-83).",
+)
+@click.option(
+    "--operators", "operator_codes", default="", help="Operator codes it covers, comma-separated."
+)
+@click.option(
+    "--auto-confirm-strong",
+    is_flag=True,
+    help="Link strong matches (same stop and same nature) without the referent's review.",
+)
+def gpos_add(
+    code: str, name: str, services: str, operator_codes: str, auto_confirm_strong: bool
+) -> None:
+    """Add a GPO (or update it if CODE exists)."""
+    from intake_service.gpo import gpos
+
+    with _transaction() as session:
+        try:
+            gpo, created, warnings = gpos.add_gpo(
+                session,
+                code,
+                name,
+                _split_codes(services),
+                _split_codes(operator_codes),
+                auto_confirm_strong,
+                _now(),
+            )
+        except gpos.GpoError as exc:
+            _fail(str(exc))
+        known = {operator.code for operator in operators.list_operators(session)}
+        for operator in gpo.operators:
+            if operator not in known:
+                warnings.append(
+                    f"no operator {operator!r} yet: add it (intake-service operators add "
+                    f"{operator} --name NAME)"
+                )
+        for warning in warnings:
+            click.secho(f"warning: {warning}", fg="yellow", err=True)
+        click.echo(
+            f"{'added' if created else 'updated'} GPO {gpo.code}: {gpo.name} "
+            f"(services: {', '.join(gpo.services) or '-'}; "
+            f"operators: {', '.join(gpo.operators) or '-'})"
+        )
+
+
+@gpos_group.group("partners")
+def gpo_partners_group() -> None:
+    """The organisations taking part in a GPO (municipal police, transport authority...)."""
+
+
+@gpo_partners_group.command("add")
+@click.argument("gpo_code")
+@click.argument("code")
+@click.option("--name", required=True, help="The partner's name, e.g. 'Police municipale'.")
+def gpo_partners_add(gpo_code: str, code: str, name: str) -> None:
+    """Add a partner to a GPO (or rename it). Its accounts' scope is GPO_CODE:CODE."""
+    from intake_service.gpo import gpos
+
+    with _transaction() as session:
+        try:
+            partner, created = gpos.add_partner(session, gpo_code, code, name)
+        except gpos.GpoError as exc:
+            _fail(str(exc))
+        click.echo(
+            f"{'added' if created else 'updated'} partner {partner.code} of {gpo_code}: "
+            f"{partner.name} (accounts: --role gpo_partner --scope {gpo_code}:{partner.code})"
+        )
+
+
+@gpos_group.command("list")
+def gpos_list() -> None:
+    """List the GPOs, their services, operators and partners."""
+    from intake_service.gpo import gpos
+
+    with _transaction() as session:
+        for gpo in gpos.list_gpos(session):
+            partners = ", ".join(partner.code for partner in gpos.partners_of(session, gpo.code))
+            click.echo(
+                f"{gpo.code}\t{gpo.name}\tservices: {','.join(gpo.services) or '-'}\t"
+                f"operators: {','.join(gpo.operators) or '-'}\tpartners: {partners or '-'}"
+                + ("\tauto-confirm" if gpo.auto_confirm_strong else "")
+            )

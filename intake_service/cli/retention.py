@@ -1,0 +1,28 @@
+"""retention"""
+
+from __future__ import annotations
+
+import click
+
+from intake_service.cli.base import _config, _now, _transaction, main
+
+
+@main.group("retention")
+def retention_group() -> None:
+    """Pseudonymisation of old personal data (RETENTION_DAYS)."""
+
+
+@retention_group.command("run")
+@click.option("--dry-run", is_flag=True, help="Say what would be pseudonymised; change nothing.")
+def retention_run(dry_run: bool) -> None:
+    """Pseudonymise the personal data of incidents finished more than RETENTION_DAYS ago."""
+    from intake_service.access.retention import run_retention
+
+    config = _config()
+    with _transaction() as session:
+        report = run_retention(session, _now(), config.retention, dry_run=dry_run)
+    verb = "would pseudonymise" if dry_run else "pseudonymised"
+    click.echo(
+        f"{verb} {len(report.incidents)} incidents ({report.versions} versions, "
+        f"{report.events} events) finished more than {config.retention.days} days ago"
+    )

@@ -1,0 +1,39 @@
+"""users"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from intake_service.access import accounts
+from intake_service.access.rules.permissions import ROLES
+from intake_service.cli.base import _fail, _now, _transaction, main
+
+
+@main.group("users")
+def users_group() -> None:
+    """People's accounts for the pages."""
+
+
+@users_group.command("add")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option(
+    "--scope", required=True, help="Operator code, service code, GPO code, station code or '*'."
+)
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from standard input (scripts)."
+)
+def users_add(email: str, role: str, scope: str, password_stdin: bool) -> None:
+    """Create an account; the password is asked for (twice) unless --password-stdin."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with _transaction() as session:
+        try:
+            user = accounts.add_user(session, email, password, role, scope, now=_now())
+        except accounts.AccountError as exc:
+            _fail(str(exc))
+        click.echo(f"created account {user.id}: {user.email} ({role} on {scope})")

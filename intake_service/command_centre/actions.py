@@ -1,0 +1,83 @@
+"""actions"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from intake_service.access import audit
+from intake_service.access.rules.permissions import (
+    Principal,
+)
+from intake_service.intake.events import _change_status, _record_event
+from intake_service.intake.places import service_for_code
+from intake_service.intake.queries import UnknownService, _get_for_update
+from intake_service.intake.rules import lifecycle
+from intake_service.intake.rules.lifecycle import TransitionRefused
+from intake_service.intake.submission import _apply_routing
+from intake_service.models import (
+    Incident,
+)
+from intake_service.territory.rules.routing import Routing
+
+
+def change_status(
+    session: Session,
+    principal: Principal,
+    incident_id: str,
+    request: Mapping[str, Any],
+    *,
+    now: dt.datetime,
+) -> Incident:
+    """Acknowledge, dispatch, close or reject: the command centre's actions.
+
+    Each is a status change with its author, an ``incident.status_changed``
+    event on the feed and a webhook delivery for the operator. A rejection with
+    ``redirect_to`` sends the incident to the competent service instead.
+    """
+    incident = _get_for_update(session, principal, incident_id)
+    target = request["status"]
+    if not lifecycle.can_move(incident.status, target):
+        raise TransitionRefused(
+            incident.status, f"The incident is {incident.status}: it cannot become {target}."
+        )
+    detail = {
+        key: request[key]
+        for key in ("call_sign", "outcome", "comment", "cause", "redirect_to")
+        if key in request
+    }
+    redirect = None
+    if target == "rejected" and "redirect_to" in request:
+        redirect = service_for_code(session, request["redirect_to"])
+        if redirect is None or redirect.code == incident.service_code:
+            raise UnknownService(request["redirect_to"])
+    _change_status(session, incident, target, principal, now, detail)
+    if target == "acknowledged":
+        incident.acknowledged_at = now
+    incident.updated_at = now
+    session.flush()
+    _record_event(
+        session, incident, "incident.status_changed", now, {"status": target, "detail": detail}
+    )
+    if redirect is not None:
+        _apply_routing(incident, Routing(redirect, incident.insee_code, "redirected"))
+        _change_status(
+            session, incident, "received", principal, now, {"rerouted_to": redirect.code}
+        )
+        incident.acknowledged_at = None
+        incident.escalated_for = None
+        session.flush()
+        _record_event(session, incident, "incident.submitted", now, {})
+    audit.record(
+        session,
+        principal,
+        f"incident.{target}",
+        "incident",
+        incident.id,
+        now=now,
+        detail={key: value for key, value in detail.items() if key in ("outcome", "redirect_to")},
+    )
+    return incident

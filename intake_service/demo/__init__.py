@@ -1,0 +1,185 @@
+"""Demo data for the embedded mode: two operators and a token for each role.
+
+The demo tokens are fixed strings so the README's examples work as written; the
+CLI refuses to load them outside the embedded mode.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from intake_service.access.accounts import add_user
+from intake_service.access.tokens import create_token, hash_token
+from intake_service.models import ApiToken, User
+from intake_service.territory.gtfs import import_feed
+from intake_service.territory.gtfs_feed import read_feed
+from intake_service.territory.operators import add_operator
+from intake_service.territory.zones import read_zones, replace_zones
+
+if TYPE_CHECKING:
+    from intake_service.appointments.policy import BookingPolicy
+
+OPERATORS = (
+    ("tisseo", "Tisséo (Toulouse) — démo"),
+    ("mistral", "Réseau Mistral (Toulon) — démo"),
+)
+
+# Demo accounts for the pages (embedded mode only), one per role with pages.
+DEMO_PASSWORD = "demo-demo-demo"  # noqa: S105 - printed on start; embedded mode only
+USERS = (
+    ("agent@tisseo.demo", "operator", "tisseo"),
+    ("agent@mistral.demo", "operator", "mistral"),
+    ("cic@ddsp31.demo", "command_centre", "ddsp-31"),
+    ("cic@ddsp83.demo", "command_centre", "ddsp-83"),
+    # GPO transports: the referent and a partner of gpo-toulouse.
+    ("referent@demo.gpo", "gpo_referent", "gpo-toulouse"),
+    ("partenaire@demo.gpo", "gpo_partner", "gpo-toulouse:pm-toulouse"),
+    # The police station taking complaints in Toulouse.
+    ("plainte@csp-toulouse.demo", "station_officer", "csp-toulouse"),
+)
+
+TOKENS = (
+    ("operator", "tisseo", "demo-operator-tisseo"),
+    ("operator", "mistral", "demo-operator-mistral"),
+    ("command_centre", "ddsp-31", "demo-command-centre-ddsp-31"),
+    ("command_centre", "ddsp-83", "demo-command-centre-ddsp-83"),
+    ("gpo_referent", "gpo-toulouse", "demo-gpo-referent"),
+    ("gpo_partner", "gpo-toulouse:pm-toulouse", "demo-gpo-partner"),
+    ("station_officer", "csp-toulouse", "demo-station-officer"),
+    ("admin", "*", "demo-admin"),
+)
+
+
+DEMO_DATA = Path(__file__).parent
+GTFS_FEEDS = (
+    ("tisseo", DEMO_DATA / "gtfs" / "tisseo-demo"),
+    ("mistral", DEMO_DATA / "gtfs" / "mistral-demo"),
+)
+POLICE_ZONES = DEMO_DATA / "police_zones.csv"
+
+
+def load(
+    session: Session,
+    *,
+    now: dt.datetime,
+    commune_of: Callable[[float, float], str | None],
+    policy: BookingPolicy,
+) -> list[tuple[str, str, str]]:
+    """Add the demo operators, their GTFS feeds, the police-zone table and a token per role
+    (and the stations, whose new slots go to waiting requests with ``policy``).
+
+    Idempotent; returns (role, scope, secret) rows.
+    """
+    for code, name in OPERATORS:
+        add_operator(session, code, name, now=now)
+    for code, path in GTFS_FEEDS:
+        import_feed(
+            session,
+            code,
+            read_feed(path),
+            source=f"demo:{path.name}",
+            now=now,
+            commune_of=commune_of,
+        )
+    replace_zones(session, read_zones(POLICE_ZONES))
+    known = set(session.scalars(select(User.email)))
+    for email, role, scope in USERS:
+        if email not in known:
+            add_user(session, email, DEMO_PASSWORD, role, scope, now=now)
+    existing = set(session.scalars(select(ApiToken.token_hash)))
+    for role, scope, secret in TOKENS:
+        if hash_token(secret) not in existing:
+            create_token(session, role, scope, f"demo {role} {scope}", now=now, secret=secret)
+    load_gpo(session, now=now)
+    load_stations(session, now=now, policy=policy)
+    return list(TOKENS)
+
+
+# --- GPO transports: a GPO, its partners and one problem ---------------------
+
+GPO = ("gpo-toulouse", "GPO transports Toulouse — démo", ["ddsp-31"], ["tisseo"])
+GPO_PARTNERS = (
+    ("pm-toulouse", "Police municipale de Toulouse"),
+    ("tisseo", "Tisséo Réseau"),
+    ("smtc", "Tisséo Collectivités"),
+)
+DEMO_PROBLEM = {
+    "title": "Jets de pierres sur la ligne 14 à Jeanne d'Arc, le soir",
+    "description": "Des bus de la ligne 14 reçoivent des pierres aux abords de l'arrêt "
+    "Jeanne d'Arc, en soirée, surtout en fin de semaine.",
+    "scope": {
+        "operators": ["tisseo"],
+        "routes": [{"operator": "tisseo", "route_id": "demo:14"}],
+        "stops": [
+            {"operator": "tisseo", "stop_id": "demo:SA_jeanne-darc"},
+            {"operator": "tisseo", "stop_id": "demo:SP_jeanne-darc_14"},
+        ],
+        "natures": ["projectile", "vandalism"],
+        "hours": {"from": 18, "to": 2},
+    },
+    "partners": ["pm-toulouse", "tisseo"],
+    "state": "qualified",
+}
+
+
+def load_gpo(session: Session, *, now: dt.datetime) -> None:
+    """The demo GPO of Toulouse, its partners and a stone-throwing problem. Idempotent."""
+    from intake_service.access.rules.permissions import Principal
+    from intake_service.gpo import actions, gpos, problems
+    from intake_service.models import Problem
+
+    code, name, services, operator_codes = GPO
+    gpos.add_gpo(session, code, name, services, operator_codes, False, now)
+    for partner_code, partner_name in GPO_PARTNERS:
+        gpos.add_partner(session, code, partner_code, partner_name)
+    title = str(DEMO_PROBLEM["title"])
+    if session.scalar(select(Problem.id).where(Problem.gpo_code == code, Problem.title == title)):
+        return
+    referent = Principal(role="gpo_referent", scope=code, actor="demo (données de démonstration)")
+    problem = problems.create_problem(session, referent, code, DEMO_PROBLEM, now)
+    actions.add_action(
+        session,
+        referent,
+        problem.id,
+        {
+            "what": "Patrouilles de la police municipale le vendredi soir à Jeanne d'Arc",
+            "owner_partner": "pm-toulouse",
+            "due_on": (now + dt.timedelta(days=30)).date(),
+        },
+        now,
+    )
+
+
+# --- Priority complaint appointments: two stations and a week of slots -------
+
+STATIONS = DEMO_DATA / "stations.csv"
+# Weekday (0 = Monday) → opening hours for complaints, in Paris time.
+STATION_HOURS = {day: [("09:00", "12:00"), ("14:00", "17:00")] for day in range(5)}
+
+
+def load_stations(session: Session, *, now: dt.datetime, policy: BookingPolicy) -> None:
+    """The demo police stations and the coming week of slots, half reserved. Idempotent."""
+    from intake_service.appointments import slots, stations
+    from intake_service.appointments.rules import eligibility
+
+    rows = stations.read_stations(STATIONS)
+    stations.import_stations(session, rows, now)
+    today = now.astimezone(eligibility.PARIS).date()
+    for row in rows:
+        slots.generate_slots(
+            session,
+            row.code,
+            today,
+            today + dt.timedelta(days=6),
+            STATION_HOURS,
+            30,
+            0.5,
+            now,
+            policy=policy,
+        )
