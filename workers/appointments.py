@@ -20,15 +20,12 @@ from sqlalchemy.orm import Session
 
 from intake_service.appointments import incident_events, slots
 from intake_service.appointments.policy import BookingPolicy, policy_of
+from intake_service.platform.clock import utc_now
 from intake_service.platform.config import Config
 from intake_service.platform.db import Database
 from workers.consumer import EventConsumer
 
 log = logging.getLogger(__name__)
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def booking_handler(

@@ -37,6 +37,7 @@ from intake_service.feed.topology import (
     parked_queue,
 )
 from intake_service.models import AppliedEvent
+from intake_service.platform.clock import utc_now
 from intake_service.platform.db import Database
 
 log = logging.getLogger(__name__)
@@ -45,10 +46,6 @@ MAX_BACKOFF_SECONDS = 5.0
 MAX_ATTEMPTS = 5
 
 Handler = Callable[[Session, Mapping[str, Any]], None]
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def apply_once(

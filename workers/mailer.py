@@ -32,6 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from intake_service.models import EmailMessage
+from intake_service.platform.clock import utc_now
 from intake_service.platform.db import Database
 
 log = logging.getLogger(__name__)
@@ -40,10 +41,6 @@ MAX_ATTEMPTS = 8
 FIRST_RETRY = dt.timedelta(seconds=30)
 LONGEST_RETRY = dt.timedelta(hours=2)
 LEASE = dt.timedelta(minutes=2)
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(frozen=True)

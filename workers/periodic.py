@@ -13,16 +13,13 @@ import requests
 from intake_service.access import retention
 from intake_service.command_centre import escalation
 from intake_service.feed import webhooks
+from intake_service.platform.clock import utc_now
 from intake_service.platform.db import Database
 
 log = logging.getLogger(__name__)
 
 # Webhook deliveries in flight at once, per sender.
 PARALLEL_SENDS = 8
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class Escalator:

@@ -19,20 +19,17 @@ from collections.abc import Callable
 from kombu import Connection
 
 from intake_service.deployment import metrics
-from intake_service.feed import outbox, outbox_marks
+from intake_service.feed import outbox
 from intake_service.feed.commit_listener import CommitListener
 from intake_service.feed.tail import prune_dead_taps
 from intake_service.feed.topology import FeedPublisher, connect
+from intake_service.platform.clock import utc_now
 from intake_service.platform.db import Database
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 5.0
 REDECLARE_SECONDS = 5.0
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class Relay:
@@ -108,7 +105,7 @@ class Relay:
                 metrics.RELAYED.labels(event.event_type).inc()
             self.publishing = None
             outbox.mark_sent(session, [event.position for event in events], now)
-            outbox_marks.mark_queued(
+            outbox.mark_queued(
                 session,
                 [event.incident_id for event in events if event.event_type == "incident.submitted"],
                 now,

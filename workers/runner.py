@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import signal
 import threading
@@ -11,6 +10,7 @@ from typing import Any, Protocol
 
 from intake_service.deployment import status
 from intake_service.platform import logs
+from intake_service.platform.clock import utc_now
 from intake_service.platform.config import Config
 from intake_service.platform.db import Database
 
@@ -73,12 +73,12 @@ HEARTBEAT_SECONDS = 30.0
 
 def _heartbeat(db: Database, names: list[str], stop: threading.Event) -> None:
     """Tell ``intake-service status`` these workers are alive, every HEARTBEAT_SECONDS."""
-    started_at = dt.datetime.now(dt.UTC)
+    started_at = utc_now()
     while not stop.is_set():
         try:
             with db.transaction() as session:
                 for name in names:
-                    status.beat(session, name, started_at=started_at, now=dt.datetime.now(dt.UTC))
+                    status.beat(session, name, started_at=started_at, now=utc_now())
         except Exception:
             log.debug("heartbeat failed", exc_info=True)
         stop.wait(HEARTBEAT_SECONDS)

@@ -144,7 +144,7 @@ def _booked(
     )
 
 
-def _book(
+def book(
     session: Session,
     principal: Principal,
     request: AppointmentRequest,
@@ -169,7 +169,7 @@ def _book(
         return appointment
 
 
-def _book_or_wait(
+def book_or_wait(
     session: Session,
     principal: Principal,
     request: AppointmentRequest,
@@ -177,7 +177,7 @@ def _book_or_wait(
     policy: BookingPolicy,
 ) -> Appointment | None:
     """Book within the delay, else the request waits and the station is alerted."""
-    appointment = _book(session, principal, request, now, request.book_by, policy)
+    appointment = book(session, principal, request, now, request.book_by, policy)
     if appointment is None:
         request.state = "waiting"
         request.updated_at = now
@@ -194,7 +194,7 @@ def _book_or_wait(
     return appointment
 
 
-def _book_by_for(
+def book_by_for(
     request: AppointmentRequest,
     priority: str,
     received_at: dt.datetime,
@@ -254,7 +254,7 @@ def fill_from_queue(
     ).all()
     booked: list[Appointment] = []
     for request in waiting:
-        appointment = _book(session, principal, request, now, None, policy)
+        appointment = book(session, principal, request, now, None, policy)
         if appointment is None:
             break
         booked.append(appointment)

@@ -12,9 +12,9 @@ from intake_service.access import audit
 from intake_service.access.rules.permissions import Principal, station_of
 from intake_service.appointments import notifications, stations
 from intake_service.appointments.booking import (
-    _book_or_wait,
     _booked,
     _insert_booking,
+    book_or_wait,
     fill_from_queue,
 )
 from intake_service.appointments.policy import BookingPolicy
@@ -137,7 +137,7 @@ def accept_offer(
         str(request.id),
         now=now,
     )
-    _book_or_wait(session, principal, request, now, policy)
+    book_or_wait(session, principal, request, now, policy)
     return request
 
 
@@ -154,12 +154,12 @@ def cancel(
     appointment = get_appointment(session, principal, appointment_id, lock=True)
     if appointment.status != "booked":
         raise Refused("status", f"The appointment is {appointment.status}, not booked.")
-    _cancel_booked(session, principal, appointment, reason, now, policy)
+    cancel_booked(session, principal, appointment, reason, now, policy)
     fill_from_queue(session, appointment.station_code, now, policy=policy)
     return appointment
 
 
-def _cancel_booked(
+def cancel_booked(
     session: Session,
     principal: Principal,
     appointment: Appointment,

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from intake_service.access import audit
 from intake_service.appointments import stations
-from intake_service.appointments.booking import _book, _book_by_for, _book_or_wait, fill_from_queue
-from intake_service.appointments.changes import _cancel_booked
+from intake_service.appointments.booking import book, book_by_for, book_or_wait, fill_from_queue
+from intake_service.appointments.changes import cancel_booked
 from intake_service.appointments.policy import WORKER, BookingPolicy
 from intake_service.appointments.rules import eligibility
 from intake_service.models import (
@@ -126,30 +126,30 @@ def book_for_incident(
                 detail={"incident_id": incident.id, "outcome": decision.outcome},
             )
             if decision.outcome == "book":
-                _book_or_wait(session, WORKER, request, now, policy)
+                book_or_wait(session, WORKER, request, now, policy)
             continue
         if decision.outcome == "book" and request.state in ("offered", "declined"):
             # The amended sheet now says yes: the delay runs from now.
             request.delay_from = now
             book_by = policy.book_by(incident.priority, now)
             _follow_incident(session, request, incident, competent(), book_by, now)
-            _book_or_wait(session, WORKER, request, now, policy)
+            book_or_wait(session, WORKER, request, now, policy)
             continue
         if decision.outcome == "offer" and request.state == "declined":
             request.state = "offered"
             request.updated_at = now
         if request.state not in ("offered", "waiting"):
             continue  # booked: a person moves it; cancelled: over
-        book_by = _book_by_for(request, incident.priority, incident.received_at, now, policy)
+        book_by = book_by_for(request, incident.priority, incident.received_at, now, policy)
         moved = _follow_incident(session, request, incident, competent(), book_by, now)
         if request.state != "waiting":
             continue
         if moved:
             # As a new request: booked within its (new) deadline, else it waits and the
             # station (the new one, if it moved) learns the priority and deadline.
-            _book_or_wait(session, WORKER, request, now, policy)
+            book_or_wait(session, WORKER, request, now, policy)
         else:
-            _book(session, WORKER, request, now, request.book_by, policy)
+            book(session, WORKER, request, now, request.book_by, policy)
     return sorted(existing.values(), key=lambda request: request.victim_index)
 
 
@@ -259,7 +259,7 @@ def _cancel_coming(
     # lock ended that appointment and booked another, which only a later statement sees.
     while found := session.scalars(coming).all():
         for appointment in found:
-            _cancel_booked(
+            cancel_booked(
                 session,
                 WORKER,
                 appointment,

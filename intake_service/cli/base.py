@@ -4,7 +4,6 @@ Every error is printed with what to do about it, and exits non-zero."""
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,27 +16,23 @@ from intake_service.platform.config import Config, ConfigError
 from intake_service.platform.db import Database
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _fail(message: str) -> None:
+def fail(message: str) -> None:
     click.secho(f"error: {message}", fg="red", err=True)
     sys.exit(2)
 
 
-def _config() -> Config:
+def read_config() -> Config:
     try:
         return Config.from_env()
     except ConfigError as exc:
-        _fail(str(exc))
-        raise  # unreachable: _fail exits
+        fail(str(exc))
+        raise  # unreachable: fail exits
 
 
 @contextmanager
-def _transaction() -> Iterator[Session]:
+def transaction() -> Iterator[Session]:
     """One transaction on the configured database, with errors explained."""
-    config = _config()
+    config = read_config()
     if config.embedded:
         config.instance_path.mkdir(parents=True, exist_ok=True)
     database = Database(config.database_url)
@@ -46,13 +41,13 @@ def _transaction() -> Iterator[Session]:
             yield session
     except OperationalError as exc:
         if "no such table" in str(exc.orig):
-            _fail("the database is not ready: run `intake-service db upgrade` first.")
-        _fail(
+            fail("the database is not ready: run `intake-service db upgrade` first.")
+        fail(
             f"cannot reach the database ({type(exc.orig).__name__}): check DATABASE_URL "
             "and that the server runs."
         )
     except ProgrammingError as exc:
-        _fail(f"the database is not ready ({exc.orig}): run `intake-service db upgrade` first.")
+        fail(f"the database is not ready ({exc.orig}): run `intake-service db upgrade` first.")
     finally:
         database.dispose()
 

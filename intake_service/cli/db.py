@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from sqlalchemy.exc import OperationalError
 
-from intake_service.cli.base import _config, _fail, main
+from intake_service.cli.base import fail, main, read_config
 from intake_service.platform import migrate
 
 
@@ -18,11 +18,11 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Apply the migrations (PostgreSQL or SQLite)."""
-    config = _config()
+    config = read_config()
     if config.embedded:
         config.instance_path.mkdir(parents=True, exist_ok=True)
     try:
         migrate.upgrade(config.database_url, revision)
     except OperationalError as exc:
-        _fail(f"cannot reach the database ({type(exc.orig).__name__}): check DATABASE_URL.")
+        fail(f"cannot reach the database ({type(exc.orig).__name__}): check DATABASE_URL.")
     click.echo(f"database at revision {migrate.current_revision(config.database_url)}")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import click
 
 from intake_service import demo
-from intake_service.cli.base import _config, _fail, _now, _transaction, main
-from intake_service.cli.gtfs import _commune_of
+from intake_service.cli.base import fail, main, read_config, transaction
+from intake_service.cli.gtfs import commune_lookup
 from intake_service.platform import migrate
+from intake_service.platform.clock import utc_now
 
 
 @main.group("demo")
@@ -20,15 +21,15 @@ def demo_load() -> None:
     """Load the demo operators and print a token for each role."""
     from intake_service.appointments import policy
 
-    config = _config()
+    config = read_config()
     if not config.embedded:
-        _fail("demo data is only for the embedded mode (unset DATABASE_URL).")
+        fail("demo data is only for the embedded mode (unset DATABASE_URL).")
     migrate.upgrade(config.database_url)
-    with _transaction() as session:
+    with transaction() as session:
         loaded = demo.load(
             session,
-            now=_now(),
-            commune_of=_commune_of(config),
+            now=utc_now(),
+            commune_of=commune_lookup(config),
             policy=policy.policy_of(config),
         )
     click.echo("Demo tokens (embedded mode only; do not use in production):")

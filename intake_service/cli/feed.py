@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from intake_service.cli.base import _config, _fail, main
+from intake_service.cli.base import fail, main, read_config
 
 
 @main.group("feed")
@@ -27,7 +27,7 @@ def feed_tail(service_code: str, ack: bool, count: int) -> None:
     """
     from intake_service.feed import tail
 
-    config = _config()
+    config = read_config()
     # A closed terminal (SIGHUP) or a stop (SIGTERM) ends the run as Ctrl-C does, so
     # the tap queue is unbound on the way out.
     for stop_signal in (signal.SIGTERM, signal.SIGHUP):
@@ -45,7 +45,7 @@ def feed_tail(service_code: str, ack: bool, count: int) -> None:
     except KeyboardInterrupt:
         pass
     except tail.BrokerUnavailable as exc:
-        _fail(f"cannot reach the broker ({exc}): check BROKER_URL and that the broker runs.")
+        fail(f"cannot reach the broker ({exc}): check BROKER_URL and that the broker runs.")
 
 
 def _interrupt(_signum: int, _frame: Any) -> None:

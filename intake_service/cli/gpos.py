@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from intake_service.cli.base import _fail, _now, _transaction, main
+from intake_service.cli.base import fail, main, transaction
+from intake_service.platform.clock import utc_now
 from intake_service.territory import operators
 
 # --- GPO transports: GPOs and their partners ---------------------------------
@@ -41,7 +42,7 @@ def gpos_add(
     """Add a GPO (or update it if CODE exists)."""
     from intake_service.gpo import gpos
 
-    with _transaction() as session:
+    with transaction() as session:
         try:
             gpo, created, warnings = gpos.add_gpo(
                 session,
@@ -50,10 +51,10 @@ def gpos_add(
                 _split_codes(services),
                 _split_codes(operator_codes),
                 auto_confirm_strong,
-                _now(),
+                utc_now(),
             )
         except gpos.GpoError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         known = {operator.code for operator in operators.list_operators(session)}
         for operator in gpo.operators:
             if operator not in known:
@@ -83,11 +84,11 @@ def gpo_partners_add(gpo_code: str, code: str, name: str) -> None:
     """Add a partner to a GPO (or rename it). Its accounts' scope is GPO_CODE:CODE."""
     from intake_service.gpo import gpos
 
-    with _transaction() as session:
+    with transaction() as session:
         try:
             partner, created = gpos.add_partner(session, gpo_code, code, name)
         except gpos.GpoError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         click.echo(
             f"{'added' if created else 'updated'} partner {partner.code} of {gpo_code}: "
             f"{partner.name} (accounts: --role gpo_partner --scope {gpo_code}:{partner.code})"
@@ -99,7 +100,7 @@ def gpos_list() -> None:
     """List the GPOs, their services, operators and partners."""
     from intake_service.gpo import gpos
 
-    with _transaction() as session:
+    with transaction() as session:
         for gpo in gpos.list_gpos(session):
             partners = ", ".join(partner.code for partner in gpos.partners_of(session, gpo.code))
             click.echo(

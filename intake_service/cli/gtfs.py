@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from intake_service.cli.base import _config, _fail, _now, _transaction, main
+from intake_service.cli.base import fail, main, read_config, transaction
+from intake_service.platform.clock import utc_now
 from intake_service.platform.config import Config
 from intake_service.territory import gtfs, gtfs_feed
 
@@ -28,13 +29,13 @@ def gtfs_import(operator_code: str, path: Path) -> None:
     fault, and the previous feed stays.
     """
     if not path.exists():
-        _fail(f"{path} does not exist: give the folder or the .zip of the GTFS feed.")
+        fail(f"{path} does not exist: give the folder or the .zip of the GTFS feed.")
     # Fail on a mistyped operator before reading a feed that may take a while.
-    with _transaction() as session:
+    with transaction() as session:
         try:
             gtfs.require_operator(session, operator_code)
         except gtfs.UnknownOperator as exc:
-            _fail(str(exc))
+            fail(str(exc))
 
     started = time.monotonic()
 
@@ -45,24 +46,24 @@ def gtfs_import(operator_code: str, path: Path) -> None:
     try:
         feed = gtfs_feed.read_feed(path, progress)
     except gtfs_feed.GtfsError as exc:
-        _fail(f"{exc} — the previous feed is kept.")
+        fail(f"{exc} — the previous feed is kept.")
     except OSError as exc:
-        _fail(f"cannot read {path} ({exc.strerror or exc}) — the previous feed is kept.")
+        fail(f"cannot read {path} ({exc.strerror or exc}) — the previous feed is kept.")
 
     click.echo("placing the stops in their communes…", err=True)
-    commune_of = _commune_of(_config())
-    with _transaction() as session:
+    commune_of = commune_lookup(read_config())
+    with transaction() as session:
         try:
             record = gtfs.import_feed(
                 session,
                 operator_code,
                 feed,
                 source=str(path.resolve()),
-                now=_now(),
+                now=utc_now(),
                 commune_of=commune_of,
             )
         except gtfs.UnknownOperator as exc:
-            _fail(str(exc))
+            fail(str(exc))
         summary = gtfs.feed_summary(session, record.operator_id)
     elapsed = time.monotonic() - started
     click.echo(
@@ -81,7 +82,7 @@ def gtfs_import(operator_code: str, path: Path) -> None:
         )
 
 
-def _commune_of(config: Config) -> Callable[[float, float], str | None]:
+def commune_lookup(config: Config) -> Callable[[float, float], str | None]:
     """The INSEE code of the commune at a point (the index loads on first use)."""
     from intake_service.intake.places import SharedCommunes
 
@@ -94,13 +95,13 @@ def _commune_of(config: Config) -> Callable[[float, float], str | None]:
 @click.argument("text")
 def gtfs_stops(operator_code: str, limit: int, text: str) -> None:
     """List the operator's stops whose name contains TEXT (id, name, INSEE code)."""
-    with _transaction() as session:
+    with transaction() as session:
         try:
             operator = gtfs.require_operator(session, operator_code)
         except gtfs.UnknownOperator as exc:
-            _fail(str(exc))
+            fail(str(exc))
         if not gtfs.has_feed(session, operator.id):
-            _fail(
+            fail(
                 f"{operator_code} has no GTFS feed yet: import one with "
                 f"`intake-service gtfs import --operator {operator_code} PATH`."
             )

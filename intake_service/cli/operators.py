@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from intake_service.cli.base import _fail, _now, _transaction, main
+from intake_service.cli.base import fail, main, transaction
+from intake_service.platform.clock import utc_now
 from intake_service.territory import operators
 
 
@@ -23,14 +24,14 @@ def operators_group() -> None:
 )
 def operators_add(code: str, name: str, referent_email: str | None) -> None:
     """Add an operator (or rename it if CODE exists)."""
-    with _transaction() as session:
+    with transaction() as session:
         try:
-            operator, created = operators.add_operator(session, code, name, now=_now())
+            operator, created = operators.add_operator(session, code, name, now=utc_now())
         except operators.OperatorError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         if referent_email is not None:
             if "@" not in referent_email:
-                _fail(f"--referent-email {referent_email!r} is not an email address.")
+                fail(f"--referent-email {referent_email!r} is not an email address.")
             operator.referent_email = referent_email.strip() or None
         click.echo(f"{'added' if created else 'updated'} operator {operator.code}: {operator.name}")
 
@@ -38,6 +39,6 @@ def operators_add(code: str, name: str, referent_email: str | None) -> None:
 @operators_group.command("list")
 def operators_list() -> None:
     """List the operators."""
-    with _transaction() as session:
+    with transaction() as session:
         for operator in operators.list_operators(session):
             click.echo(f"{operator.code}\t{operator.name}")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from intake_service.cli.base import _config, _now, _transaction, main
+from intake_service.cli.base import main, read_config, transaction
+from intake_service.platform.clock import utc_now
 
 
 @main.group("retention")
@@ -18,9 +19,9 @@ def retention_run(dry_run: bool) -> None:
     """Pseudonymise the personal data of incidents finished more than RETENTION_DAYS ago."""
     from intake_service.access.retention import run_retention
 
-    config = _config()
-    with _transaction() as session:
-        report = run_retention(session, _now(), config.retention, dry_run=dry_run)
+    config = read_config()
+    with transaction() as session:
+        report = run_retention(session, utc_now(), config.retention, dry_run=dry_run)
     verb = "would pseudonymise" if dry_run else "pseudonymised"
     click.echo(
         f"{verb} {len(report.incidents)} incidents ({report.versions} versions, "

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from intake_service.cli.base import _config, main
+from intake_service.cli.base import main, read_config
 from intake_service.platform import logs
 
 
@@ -29,7 +29,7 @@ def serve(host: str, port: int, workers: int, with_workers: bool | None) -> None
 
     from intake_service import create_app
 
-    config = _config()
+    config = read_config()
     background: list[subprocess.Popen[bytes]] = []
     if config.embedded if with_workers is None else with_workers:
         background.append(subprocess.Popen([sys.executable, "-m", "workers"]))

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from intake_service.cli.base import _config, _fail, _now, _transaction, main
+from intake_service.cli.base import fail, main, read_config, transaction
+from intake_service.platform.clock import utc_now
 
 # --- Police stations taking complaints ---------------------------------------
 
@@ -25,24 +26,24 @@ def stations_import(path: Path) -> None:
     from intake_service.appointments import stations
 
     if not path.is_file():
-        _fail(f"{path} is not a file.")
+        fail(f"{path} is not a file.")
     try:
         rows = stations.read_stations(path)
     except stations.StationImportError as exc:
-        _fail(f"{exc}\nnothing was imported.")
+        fail(f"{exc}\nnothing was imported.")
     except (OSError, UnicodeDecodeError) as exc:
-        _fail(f"cannot read {path} ({exc}): give a UTF-8 CSV file.")
+        fail(f"cannot read {path} ({exc}): give a UTF-8 CSV file.")
 
     def progress(what: str, count: int) -> None:
         click.echo(f"  {what}: {count:,}", err=True)
 
     from intake_service.appointments import incident_events, policy
 
-    with _transaction() as session:
-        count = stations.import_stations(session, rows, _now(), progress)
+    with transaction() as session:
+        count = stations.import_stations(session, rows, utc_now(), progress)
         # Staff victims who waited for a station covering their commune get one now.
         placed = incident_events.place_requests_without_station(
-            session, _now(), policy=policy.policy_of(_config())
+            session, utc_now(), policy=policy.policy_of(read_config())
         )
     communes = sum(len(row.communes) for row in rows)
     click.echo(f"imported {count} police stations covering {communes} communes")

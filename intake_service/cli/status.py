@@ -6,8 +6,9 @@ import sys
 
 import click
 
-from intake_service.cli.base import _config, _now, main
+from intake_service.cli.base import main, read_config
 from intake_service.platform import migrate
+from intake_service.platform.clock import utc_now
 from intake_service.platform.db import Database
 
 
@@ -30,7 +31,7 @@ def status_command() -> None:
     )
     from intake_service.platform.health import check_broker, check_database
 
-    config = _config()
+    config = read_config()
     database = Database(config.database_url)
     healthy = True
     database_check = check_database(database)
@@ -47,7 +48,7 @@ def status_command() -> None:
         database.dispose()
         sys.exit(1)
     with database.transaction() as session:
-        state = status.read_status(session, _now())
+        state = status.read_status(session, utc_now())
     lag = state.outbox_lag.total_seconds() if state.outbox_lag else 0.0
     healthy &= lag < 60
     click.echo(f"outbox    {state.outbox_unsent} waiting, oldest {lag:.0f} s")
@@ -95,7 +96,7 @@ def status_command() -> None:
     if not state.workers:
         click.echo("workers   none has reported (intake-service workers)")
     for worker, host, pid, seen_at, alive in state.workers:
-        ago = (_now() - seen_at).total_seconds()
+        ago = (utc_now() - seen_at).total_seconds()
         click.echo(
             f"workers   {worker:<11} {host} pid {pid}  seen {ago:.0f} s ago  "
             f"{'ok' if alive else 'SILENT'}"

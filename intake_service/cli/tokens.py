@@ -6,7 +6,8 @@ import click
 
 from intake_service.access import tokens
 from intake_service.access.rules.permissions import ROLES
-from intake_service.cli.base import _fail, _now, _transaction, main
+from intake_service.cli.base import fail, main, transaction
+from intake_service.platform.clock import utc_now
 
 
 @main.group("tokens")
@@ -22,11 +23,11 @@ def tokens_group() -> None:
 @click.option("--label", default="", help="Who or what uses the token.")
 def tokens_create(role: str, scope: str, label: str) -> None:
     """Create a token; the secret is printed once, alone on the last line."""
-    with _transaction() as session:
+    with transaction() as session:
         try:
-            new = tokens.create_token(session, role, scope, label, now=_now())
+            new = tokens.create_token(session, role, scope, label, now=utc_now())
         except tokens.TokenError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         click.echo(f"created token {new.token.id} for {role} on {scope}; it is not shown again:")
         click.echo(new.secret)
 
@@ -34,7 +35,7 @@ def tokens_create(role: str, scope: str, label: str) -> None:
 @tokens_group.command("list")
 def tokens_list() -> None:
     """List tokens (never their secrets)."""
-    with _transaction() as session:
+    with transaction() as session:
         click.echo("id\tprefix\trole\tscope\tlabel\tcreated\trevoked")
         for token in tokens.list_tokens(session):
             revoked = token.revoked_at.isoformat(timespec="seconds") if token.revoked_at else "-"
@@ -48,9 +49,9 @@ def tokens_list() -> None:
 @click.argument("token_id", type=int)
 def tokens_revoke(token_id: int) -> None:
     """Revoke a token by its id (see `tokens list`)."""
-    with _transaction() as session:
+    with transaction() as session:
         try:
-            token = tokens.revoke_token(session, token_id, now=_now())
+            token = tokens.revoke_token(session, token_id, now=utc_now())
         except tokens.TokenError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         click.echo(f"revoked token {token.id} ({token.role} on {token.scope})")

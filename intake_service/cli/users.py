@@ -8,7 +8,8 @@ import click
 
 from intake_service.access import accounts
 from intake_service.access.rules.permissions import ROLES
-from intake_service.cli.base import _fail, _now, _transaction, main
+from intake_service.cli.base import fail, main, transaction
+from intake_service.platform.clock import utc_now
 
 
 @main.group("users")
@@ -31,9 +32,9 @@ def users_add(email: str, role: str, scope: str, password_stdin: bool) -> None:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    with _transaction() as session:
+    with transaction() as session:
         try:
-            user = accounts.add_user(session, email, password, role, scope, now=_now())
+            user = accounts.add_user(session, email, password, role, scope, now=utc_now())
         except accounts.AccountError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         click.echo(f"created account {user.id}: {user.email} ({role} on {scope})")

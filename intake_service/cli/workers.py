@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from intake_service.cli.base import _config, _fail, main
+from intake_service.cli.base import fail, main, read_config
 
 
 @main.command("workers")
@@ -14,6 +14,6 @@ def workers_command(names: tuple[str, ...]) -> None:
     from workers.runner import run_configured
 
     try:
-        run_configured(_config(), names)
+        run_configured(read_config(), names)
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from intake_service.cli.base import _fail, _transaction, main
+from intake_service.cli.base import fail, main, transaction
 from intake_service.territory import zones
 
 
@@ -20,12 +20,12 @@ def zones_group() -> None:
 def zones_import(path: Path) -> None:
     """Replace the police-zone table with a CSV: insee_code,service_code,service_name."""
     if not path.is_file():
-        _fail(f"{path} is not a file.")
+        fail(f"{path} is not a file.")
     try:
         rows = zones.read_zones(path)
     except zones.ZoneError as exc:
-        _fail(f"{path.name} {exc} — the previous table is kept.")
-    with _transaction() as session:
+        fail(f"{path.name} {exc} — the previous table is kept.")
+    with transaction() as session:
         count = zones.replace_zones(session, rows)
     services = len({service for _, service, _ in rows})
     click.echo(f"imported {count} communes in a police zone, {services} services")

@@ -12,12 +12,12 @@ from intake_service.access import audit
 from intake_service.access.rules.permissions import (
     Principal,
 )
-from intake_service.intake.events import _change_status, _record_event
+from intake_service.intake.events import record_event, record_status_change
 from intake_service.intake.places import service_for_code
-from intake_service.intake.queries import UnknownService, _get_for_update
+from intake_service.intake.queries import UnknownService, get_for_update
 from intake_service.intake.rules import lifecycle
 from intake_service.intake.rules.lifecycle import TransitionRefused
-from intake_service.intake.submission import _apply_routing
+from intake_service.intake.submission import apply_routing
 from intake_service.models import (
     Incident,
 )
@@ -38,7 +38,7 @@ def change_status(
     event on the feed and a webhook delivery for the operator. A rejection with
     ``redirect_to`` sends the incident to the competent service instead.
     """
-    incident = _get_for_update(session, principal, incident_id)
+    incident = get_for_update(session, principal, incident_id)
     target = request["status"]
     if not lifecycle.can_move(incident.status, target):
         raise TransitionRefused(
@@ -54,23 +54,23 @@ def change_status(
         redirect = service_for_code(session, request["redirect_to"])
         if redirect is None or redirect.code == incident.service_code:
             raise UnknownService(request["redirect_to"])
-    _change_status(session, incident, target, principal, now, detail)
+    record_status_change(session, incident, target, principal, now, detail)
     if target == "acknowledged":
         incident.acknowledged_at = now
     incident.updated_at = now
     session.flush()
-    _record_event(
+    record_event(
         session, incident, "incident.status_changed", now, {"status": target, "detail": detail}
     )
     if redirect is not None:
-        _apply_routing(incident, Routing(redirect, incident.insee_code, "redirected"))
-        _change_status(
+        apply_routing(incident, Routing(redirect, incident.insee_code, "redirected"))
+        record_status_change(
             session, incident, "received", principal, now, {"rerouted_to": redirect.code}
         )
         incident.acknowledged_at = None
         incident.escalated_for = None
         session.flush()
-        _record_event(session, incident, "incident.submitted", now, {})
+        record_event(session, incident, "incident.submitted", now, {})
     audit.record(
         session,
         principal,

@@ -13,9 +13,11 @@ from collections.abc import Mapping
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from intake_service.command_centre.escalation_records import record_escalation
+from intake_service.intake.events import record_event
 from intake_service.intake.rules import lifecycle
-from intake_service.models import Incident
+from intake_service.models import (
+    Incident,
+)
 from intake_service.platform.config import DEFAULT_ESCALATION_DELAYS
 
 DEFAULT_DELAYS: Mapping[str, dt.timedelta] = DEFAULT_ESCALATION_DELAYS
@@ -63,3 +65,22 @@ def escalate_overdue(
                 record_escalation(session, incident, now, delay)
                 escalated.append(incident.id)
     return escalated
+
+
+def record_escalation(
+    session: Session, incident: Incident, now: dt.datetime, delay: dt.timedelta
+) -> None:
+    """Mark ``incident`` escalated for its priority and publish ``incident.escalated``."""
+    incident.escalated_for = incident.priority
+    incident.updated_at = now
+    session.flush()
+    record_event(
+        session,
+        incident,
+        "incident.escalated",
+        now,
+        {
+            "unacknowledged_for_seconds": int((now - incident.received_at).total_seconds()),
+            "delay_seconds": int(delay.total_seconds()),
+        },
+    )

@@ -36,6 +36,7 @@ from intake_service.models import (
     OutboxEvent,
     WebhookDelivery,
 )
+from intake_service.platform.clock import utc_now
 from intake_service.platform.config import Config
 from intake_service.platform.db import Database
 
@@ -91,7 +92,7 @@ class DeploymentCollector(Collector):
         self.namespace = namespace
 
     def collect(self) -> Iterator[Any]:
-        now = dt.datetime.now(dt.UTC)
+        now = utc_now()
         lag = GaugeMetricFamily(
             "intake_outbox_lag_seconds", "Age of the oldest event not yet published (0: none)."
         )

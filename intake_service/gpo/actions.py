@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from intake_service.access import audit
 from intake_service.access.rules.permissions import Principal, partner_of
 from intake_service.gpo.journal import write_entry
-from intake_service.gpo.problems import InvalidInput, _changeable, _check_partners, get_problem
+from intake_service.gpo.problems import InvalidInput, check_partners, get_problem, problem_to_change
 from intake_service.models import (
     Problem,
     ProblemAction,
@@ -57,8 +57,8 @@ def add_action(
     now: dt.datetime,
 ) -> ProblemAction:
     """An action of the plan, owned by a partner of the GPO."""
-    problem = _changeable(session, principal, problem_id)
-    _check_partners(session, problem.gpo_code, [data["owner_partner"]], "owner_partner")
+    problem = problem_to_change(session, principal, problem_id)
+    check_partners(session, problem.gpo_code, [data["owner_partner"]], "owner_partner")
     action = ProblemAction(
         problem_id=problem.id,
         what=data["what"].strip(),
@@ -117,7 +117,7 @@ def update_action(
         raise Forbidden(str(action_id))
     problem, action = _action(session, principal, problem_id, action_id)
     if "owner_partner" in data:
-        _check_partners(session, problem.gpo_code, [data["owner_partner"]], "owner_partner")
+        check_partners(session, problem.gpo_code, [data["owner_partner"]], "owner_partner")
     merged = {name: data.get(name, getattr(action, name)) for name in ACTION_FIELDS}
     if merged["starts_on"] and merged["due_on"] and merged["due_on"] < merged["starts_on"]:
         raise InvalidInput([{"field": "due_on", "message": "The due date is before the start."}])

@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from intake_service.access.rules.permissions import Principal
 from intake_service.gpo.incident_facts import facts_of_many, gpo_covers, gpo_incidents
-from intake_service.gpo.links import _gpo_to_manage, incident_summary, link
+from intake_service.gpo.links import gpo_to_manage, incident_summary, link
 from intake_service.gpo.rules import lifecycle as problem_lifecycle
 from intake_service.gpo.rules import scope as gpo_scope
-from intake_service.gpo.rules.clusters import ClusterSettings, _cluster_place, clusters
+from intake_service.gpo.rules.clusters import ClusterSettings, cluster_place, clusters
 from intake_service.models import (
     GtfsStop,
     Incident,
@@ -57,7 +57,7 @@ def emerging(
     session: Session, principal: Principal, gpo_code: str, now: dt.datetime, settings: Any
 ) -> list[dict[str, Any]]:
     """Clusters of like incidents of the GPO no linkable problem covers, largest first."""
-    gpo = _gpo_to_manage(session, principal, gpo_code)
+    gpo = gpo_to_manage(session, principal, gpo_code)
     config = _settings(settings)
     incidents = gpo_incidents(session, gpo, now - config.window, now + dt.timedelta(minutes=5))
     covered = _covered_incident_ids(session, [i.id for i in incidents])
@@ -66,7 +66,7 @@ def emerging(
     facts = facts_of_many(session, incidents)
     suggestions: list[dict[str, Any]] = []
     for family, members in clusters(facts, config):
-        stop_ids, point = _cluster_place(members, config.radius_m)
+        stop_ids, point = cluster_place(members, config.radius_m)
         operator = members[0].operator
         first_incident = by_id[members[0].incident_id]
         names = [
@@ -119,7 +119,7 @@ def create_from_cluster(
     family; its incidents are linked (confirmed)."""
     from intake_service.gpo import problems  # the problems' use cases (imported late: no cycle)
 
-    gpo = _gpo_to_manage(session, principal, gpo_code)
+    gpo = gpo_to_manage(session, principal, gpo_code)
     if family not in gpo_scope.NATURE_FAMILIES:
         raise Refused(None, f"Famille inconnue : {family}.")
     found = session.scalars(select(Incident).where(Incident.id.in_(set(incident_ids)))).all()
@@ -129,7 +129,7 @@ def create_from_cluster(
         raise NotFound("incident")
     facts = facts_of_many(session, found)
     operators = {f.operator for f in facts}
-    stop_ids, point = _cluster_place(facts, _settings(settings).radius_m)
+    stop_ids, point = cluster_place(facts, _settings(settings).radius_m)
     if not stop_ids and point is None:
         raise Refused(None, "Les incidents n'ont ni arrêt commun ni coordonnées.")
     operator = sorted(operators)[0]

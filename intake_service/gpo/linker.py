@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from intake_service.gpo.incident_facts import facts_of, gpo_covers
 from intake_service.gpo.journal import write_entry
-from intake_service.gpo.links import _names
+from intake_service.gpo.links import key_names
 from intake_service.gpo.rules import lifecycle as problem_lifecycle
 from intake_service.gpo.rules import scope as gpo_scope
 from intake_service.gpo.rules.scope import IncidentFacts
@@ -57,7 +57,7 @@ def matching_problems(
     session: Session, incident: Incident, facts: IncidentFacts
 ) -> list[tuple[Problem, list[dict[str, str]]]]:
     """The linkable problems whose GPO covers the incident and whose scope it fits."""
-    names = _names(session, incident, facts)
+    names = key_names(session, incident, facts)
     covers: dict[str, bool] = {}
     found = []
     for candidate in candidate_problems(session, gpo_scope.incident_keys(facts)):

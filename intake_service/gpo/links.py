@@ -39,7 +39,7 @@ from intake_service.models import (
 from intake_service.platform.errors import Forbidden, NotFound, Refused
 
 
-def _names(session: Session, incident: Incident, facts: IncidentFacts) -> dict[str, str]:
+def key_names(session: Session, incident: Incident, facts: IncidentFacts) -> dict[str, str]:
     """French names of the incident's stops and route by index key, for reasons."""
     names: dict[str, str] = {}
     if facts.stop_ids:
@@ -164,7 +164,7 @@ def link(
     existing = _link_of(session, problem_id, incident_id)
     if existing is None:
         facts = facts_of(session, incident)
-        reasons = gpo_scope.match(problem.scope, facts, _names(session, incident, facts)) or []
+        reasons = gpo_scope.match(problem.scope, facts, key_names(session, incident, facts)) or []
         existing = ProblemLink(
             problem_id=problem_id,
             incident_id=incident_id,
@@ -301,7 +301,7 @@ def link_document(session: Session, link: ProblemLink) -> dict[str, Any]:
     return {**_link_document(session, link, incident), "problem_title": problem.title}
 
 
-def _gpo_to_manage(session: Session, principal: Principal, gpo_code: str) -> Gpo:
+def gpo_to_manage(session: Session, principal: Principal, gpo_code: str) -> Gpo:
     if not may(principal, "gpo.manage"):
         raise Forbidden("gpo.manage")
     gpo = session.get(Gpo, gpo_code)
@@ -312,7 +312,7 @@ def _gpo_to_manage(session: Session, principal: Principal, gpo_code: str) -> Gpo
 
 def proposals(session: Session, principal: Principal, gpo_code: str) -> list[dict[str, Any]]:
     """The GPO's proposals waiting for the referent, oldest first, with the problem."""
-    _gpo_to_manage(session, principal, gpo_code)
+    gpo_to_manage(session, principal, gpo_code)
     rows = session.execute(
         select(ProblemLink, Problem, Incident)
         .join(Problem, Problem.id == ProblemLink.problem_id)

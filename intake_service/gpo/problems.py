@@ -73,7 +73,7 @@ def reindex(session: Session, problem: Problem) -> None:
     session.flush()
 
 
-def _check_partners(session: Session, gpo_code: str, codes: Iterable[str], field: str) -> None:
+def check_partners(session: Session, gpo_code: str, codes: Iterable[str], field: str) -> None:
     known = {partner.code for partner in partners_of(session, gpo_code)}
     errors = [
         {"field": field, "message": f"{code!r} is not a partner of {gpo_code}."}
@@ -102,7 +102,7 @@ def create_problem(
     if session.get(Gpo, gpo_code) is None:
         raise NotFound(gpo_code)
     partners = list(data.get("partners") or [])
-    _check_partners(session, gpo_code, partners, "partners")
+    check_partners(session, gpo_code, partners, "partners")
     state = data.get("state") or "reported"
     if state not in problem_lifecycle.INITIAL_STATES:
         raise InvalidInput([{"field": "state", "message": f"A problem cannot start {state}."}])
@@ -163,7 +163,7 @@ def list_problems(
     return list(session.scalars(query.order_by(Problem.updated_at.desc(), Problem.id)))
 
 
-def _changeable(session: Session, principal: Principal, problem_id: str) -> Problem:
+def problem_to_change(session: Session, principal: Principal, problem_id: str) -> Problem:
     """The problem for a referent to change: a partner of the GPO may not (Forbidden)."""
     problem = get_problem(session, principal, problem_id)
     if principal.role != "gpo_referent":
@@ -199,7 +199,7 @@ def update_problem(
     expected_version: int | None = None,
 ) -> Problem:
     """Change title, description, scope or partners; the journal says what changed."""
-    problem = _changeable(session, principal, problem_id)
+    problem = problem_to_change(session, principal, problem_id)
     changes: dict[str, Any] = {}
     if "title" in data:
         changes["title"] = data["title"].strip()
@@ -208,7 +208,7 @@ def update_problem(
     if "scope" in data:
         changes["scope"] = scope_document(data["scope"])
     if "partners" in data:
-        _check_partners(session, problem.gpo_code, data["partners"], "partners")
+        check_partners(session, problem.gpo_code, data["partners"], "partners")
         changes["partners"] = list(data["partners"])
     changed = [
         name
@@ -310,7 +310,7 @@ def transition(
     expected_version: int | None = None,
 ) -> Problem:
     """The referent moves its problem along the lifecycle (TransitionRefused if not allowed)."""
-    problem = _changeable(session, principal, problem_id)
+    problem = problem_to_change(session, principal, problem_id)
     return apply_transition(session, problem, principal, to, reason, now, expected_version)
 
 
@@ -364,7 +364,7 @@ def add_journal_entry(
     now: dt.datetime,
 ) -> ProblemJournalEntry:
     """A meeting, decision or note written by the referent."""
-    problem = _changeable(session, principal, problem_id)
+    problem = problem_to_change(session, principal, problem_id)
     entry = write_entry(
         session,
         problem.id,

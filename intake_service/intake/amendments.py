@@ -12,15 +12,15 @@ from intake_service.access import audit
 from intake_service.access.rules.permissions import (
     Principal,
 )
-from intake_service.intake.events import _change_status, _record_event
+from intake_service.intake.events import record_event, record_status_change
 from intake_service.intake.places import CommuneLocator, check_place
-from intake_service.intake.queries import _get_for_update
+from intake_service.intake.queries import get_for_update
 from intake_service.intake.rules import lifecycle
 from intake_service.intake.rules.lifecycle import TransitionRefused
 from intake_service.intake.rules.priority import assess
 from intake_service.intake.rules.sheet_diff import changed_paths, merge_patch
 from intake_service.intake.rules.warnings import sheet_warnings
-from intake_service.intake.submission import _apply_routing, _sheet_schema
+from intake_service.intake.submission import apply_routing, sheet_schema
 from intake_service.models import (
     Incident,
     IncidentVersion,
@@ -51,15 +51,15 @@ def amend_incident(
     amended. An incident a command centre redirected stays where it was sent.
     Raises marshmallow.ValidationError with the merged sheet's paths.
     """
-    incident = _get_for_update(session, principal, incident_id)
+    incident = get_for_update(session, principal, incident_id)
     if incident.status not in lifecycle.AMENDABLE:
         raise TransitionRefused(
             incident.status, f"An incident that is {incident.status} cannot be amended."
         )
     merged = merge_patch(incident.sheet, dict(patch))
     with evaluated_at(incident.received_at):
-        sheet = _sheet_schema.load(merged)
-    stored_sheet = _sheet_schema.dump(sheet)
+        sheet = sheet_schema.load(merged)
+    stored_sheet = sheet_schema.dump(sheet)
     changes = changed_paths(incident.sheet, stored_sheet)
     if not changes:
         return incident
@@ -77,7 +77,7 @@ def amend_incident(
     incident.warnings = [*sheet_warnings(sheet, now), *place.warnings]
     previous_service = incident.service_code
     if incident.routing_basis != "redirected" and incident.status in lifecycle.REROUTABLE:
-        _apply_routing(incident, place.routing)
+        apply_routing(incident, place.routing)
     resubmit = incident.status == "rejected" or incident.service_code != previous_service
     session.add(
         IncidentVersion(
@@ -92,7 +92,7 @@ def amend_incident(
     )
     session.flush()
     if incident.status != "rejected":
-        _record_event(
+        record_event(
             session,
             incident,
             "incident.amended",
@@ -102,10 +102,12 @@ def amend_incident(
         )
     if resubmit:
         if incident.status != "received":
-            _change_status(session, incident, "received", principal, now, {"resubmitted": True})
+            record_status_change(
+                session, incident, "received", principal, now, {"resubmitted": True}
+            )
         incident.escalated_for = None
         session.flush()
-        _record_event(session, incident, "incident.submitted", now, {})
+        record_event(session, incident, "incident.submitted", now, {})
     audit.record(
         session,
         principal,
@@ -127,7 +129,7 @@ def withdraw_incident(
     now: dt.datetime,
 ) -> Incident:
     """Withdraw a sheet sent by mistake; refused once the command centre has acknowledged it."""
-    incident = _get_for_update(session, principal, incident_id)
+    incident = get_for_update(session, principal, incident_id)
     if not lifecycle.can_move(incident.status, "withdrawn"):
         raise TransitionRefused(
             incident.status,
@@ -135,9 +137,9 @@ def withdraw_incident(
             if incident.status in lifecycle.AMENDABLE
             else f"The incident is {incident.status}.",
         )
-    _change_status(session, incident, "withdrawn", principal, now, {"reason": reason})
+    record_status_change(session, incident, "withdrawn", principal, now, {"reason": reason})
     incident.updated_at = now
     session.flush()
-    _record_event(session, incident, "incident.withdrawn", now, {"reason": reason})
+    record_event(session, incident, "incident.withdrawn", now, {"reason": reason})
     audit.record(session, principal, "incident.withdraw", "incident", incident.id, now=now)
     return incident

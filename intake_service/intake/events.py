@@ -24,7 +24,7 @@ _incident_schema = IncidentSchema()
 _envelope_schema = EnvelopeSchema()
 
 
-def _change_status(
+def record_status_change(
     session: Session,
     incident: Incident,
     status: str,
@@ -32,12 +32,12 @@ def _change_status(
     now: dt.datetime,
     detail: dict[str, Any],
 ) -> None:
-    change = _status_change(incident, status, principal, now, detail)
+    change = status_change(incident, status, principal, now, detail)
     session.add(change)
     webhooks.enqueue_status_change(session, incident, change, now)
 
 
-def _status_change(
+def status_change(
     incident: Incident,
     status: str,
     principal: Principal,
@@ -58,17 +58,17 @@ def _status_change(
     return change
 
 
-_CURRENT_SERVICE: Any = object()
+CURRENT_SERVICE: Any = object()
 
 
-def _record_event(
+def record_event(
     session: Session,
     incident: Incident,
     event_type: str,
     now: dt.datetime,
     extra: dict[str, Any],
     *,
-    service_code: str | None = _CURRENT_SERVICE,
+    service_code: str | None = CURRENT_SERVICE,
 ) -> dict[str, Any]:
     """Write the event to the outbox, in the same transaction as the change; return it.
 
@@ -93,7 +93,7 @@ def _record_event(
         session,
         envelope,
         incident_id=incident.id,
-        service_code=incident.service_code if service_code is _CURRENT_SERVICE else service_code,
+        service_code=incident.service_code if service_code is CURRENT_SERVICE else service_code,
         priority=incident.priority,
         now=now,
     )

@@ -48,7 +48,7 @@ def get_incident(session: Session, principal: Principal, incident_id: str) -> In
     return incident
 
 
-def _get_for_update(session: Session, principal: Principal, incident_id: str) -> Incident:
+def get_for_update(session: Session, principal: Principal, incident_id: str) -> Incident:
     incident = get_incident(session, principal, incident_id)
     # Lock the row, then re-read it: of a concurrent acknowledgement and
     # withdrawal, the second sees the first's status and is refused.

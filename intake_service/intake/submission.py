@@ -21,7 +21,7 @@ from intake_service.access.rules.permissions import (
     Principal,
 )
 from intake_service.feed import webhooks
-from intake_service.intake.events import _record_event, _status_change
+from intake_service.intake.events import record_event, status_change
 from intake_service.intake.places import CommuneLocator, check_place
 from intake_service.intake.rules.priority import assess
 from intake_service.intake.rules.warnings import sheet_warnings
@@ -37,7 +37,7 @@ from intake_service.territory.reference_cache import ReferenceCache
 from intake_service.territory.rules.routing import Routing
 from schemas.sheet import SheetSchema
 
-_sheet_schema = SheetSchema()
+sheet_schema = SheetSchema()
 
 
 class UnknownOperator(LookupError):
@@ -152,7 +152,7 @@ def submit_incident(
             session.delete(expired)
             session.flush()
     place = check_place(session, operator.id, sheet["location"], locator, reference)
-    stored_sheet = _sheet_schema.dump(sheet)
+    stored_sheet = sheet_schema.dump(sheet)
     assessment = assess(sheet, now)
     incident = Incident(
         id=incident_id,
@@ -176,7 +176,7 @@ def submit_incident(
         # Known empty: reading it later must not query the database.
         status_changes=[],
     )
-    _apply_routing(incident, place.routing)
+    apply_routing(incident, place.routing)
     # Not flushed yet: everything below is written in one flush at commit, the
     # incident with its final event sequence (no second UPDATE of the row).
     session.add(incident)
@@ -202,9 +202,9 @@ def submit_incident(
             author=principal.actor,
         )
     )
-    received = _status_change(incident, "received", principal, now, {})
+    received = status_change(incident, "received", principal, now, {})
     session.add(received)
-    submitted = _record_event(session, incident, "incident.submitted", now, {})
+    submitted = record_event(session, incident, "incident.submitted", now, {})
     audit.record(session, principal, "incident.submit", "incident", incident_id, now=now)
     # The hot path of intake: every row above, and the webhook delivery if the
     # operator has a webhook, in one statement (on PostgreSQL).
@@ -212,7 +212,7 @@ def submit_incident(
     return Accepted(incident, submitted["payload"]["incident"])
 
 
-def _apply_routing(incident: Incident, routing: Routing) -> None:
+def apply_routing(incident: Incident, routing: Routing) -> None:
     service = routing.service
     incident.service_code = service.code if service else None
     incident.service_kind = service.kind if service else None

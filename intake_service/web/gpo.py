@@ -53,15 +53,15 @@ from intake_service.serving.context import database, request_now
 from intake_service.territory import gtfs
 from intake_service.web.auth import current_page_principal, page_requires
 from intake_service.web.gpo_forms import (
-    _errors,
-    _operator_ids,
-    _route_label,
-    _stop_name,
+    form_errors,
     form_to_problem,
     french,
+    operator_ids,
     posted_form_values,
     problem_to_form,
+    route_label,
     scope_lines,
+    stop_name,
 )
 from schemas.errors import flatten_errors
 from schemas.gpo import (
@@ -87,9 +87,9 @@ CONFLICT = (
 
 def _form_context(session: Session, gpo: Gpo, values: Mapping[str, Any]) -> dict[str, Any]:
     """What the problem form offers: the GPO's operators, their lines, its partners."""
-    ids = _operator_ids(session, list(gpo.operators))
+    ids = operator_ids(session, list(gpo.operators))
     routes = [
-        {"value": f"{code}|{route.route_id}", "label": f"{_route_label(route)} ({code})"}
+        {"value": f"{code}|{route.route_id}", "label": f"{route_label(route)} ({code})"}
         for code, operator_id in ids.items()
         for route in gtfs.list_routes(session, operator_id)
     ]
@@ -97,7 +97,7 @@ def _form_context(session: Session, gpo: Gpo, values: Mapping[str, Any]) -> dict
     chosen_stops = [
         {
             "value": f"{stop['operator']}|{stop['stop_id']}",
-            "name": _stop_name(session, ids, stop["operator"], stop["stop_id"]),
+            "name": stop_name(session, ids, stop["operator"], stop["stop_id"]),
             "stop_id": stop["stop_id"],
         }
         for stop in scope.get("stops") or []
@@ -202,9 +202,9 @@ def problem_new(gpo_code: str) -> Any:
             flash("Problème ouvert.", "succes")
             return redirect(url_for("gpo.problem_detail", problem_id=problem_id), 303)
         except ValidationError as exc:
-            errors = _errors(flatten_errors(exc.messages))
+            errors = form_errors(flatten_errors(exc.messages))
         except problems.InvalidInput as exc:
-            errors = _errors(exc.errors)
+            errors = form_errors(exc.errors)
         except NotFound:
             abort(404)
         status = 422
@@ -248,10 +248,10 @@ def problem_edit(problem_id: str) -> Any:
             flash("Problème modifié.", "succes")
             return redirect(url_for("gpo.problem_detail", problem_id=problem_id), 303)
         except ValidationError as exc:
-            errors = _errors(flatten_errors(exc.messages))
+            errors = form_errors(flatten_errors(exc.messages))
             status = 422
         except problems.InvalidInput as exc:
-            errors = _errors(exc.errors)
+            errors = form_errors(exc.errors)
             status = 422
         except Conflict:
             errors = {"formulaire": CONFLICT}
@@ -463,7 +463,7 @@ ACTION_FIELD_LABELS = {
 def _summary(errors: list[dict[str, str]]) -> str:
     return "Action non enregistrée : " + " ; ".join(
         f"{ACTION_FIELD_LABELS.get(field, field)} : {message}"
-        for field, message in _errors(errors).items()
+        for field, message in form_errors(errors).items()
     )
 
 
@@ -538,7 +538,7 @@ def stops(gpo_code: str) -> Response:
                 "stop_id": stop.stop_id,
                 "operator": code,
             }
-            for code, operator_id in _operator_ids(session, list(gpo.operators)).items()
+            for code, operator_id in operator_ids(session, list(gpo.operators)).items()
             for stop in gtfs.search_stops(session, operator_id, text, STOP_SEARCH_LIMIT)
         ][:STOP_SEARCH_LIMIT]
     response = jsonify(found)

@@ -48,7 +48,7 @@ def french(message: str) -> str:
     return MESSAGES_FR.get(message, message)
 
 
-def _errors(errors: list[dict[str, str]]) -> dict[str, str]:
+def form_errors(errors: list[dict[str, str]]) -> dict[str, str]:
     """Errors by form field (the scope's paths without their index), in French."""
     shown: dict[str, str] = {}
     for error in errors:
@@ -148,7 +148,7 @@ def posted_form_values(form: Any) -> dict[str, Any]:
 # --- what the pages show ------------------------------------------------------------------
 
 
-def _operator_ids(session: Session, codes: list[str]) -> dict[str, int]:
+def operator_ids(session: Session, codes: list[str]) -> dict[str, int]:
     found = {}
     for code in codes:
         operator = operators.find_operator(session, code)
@@ -157,7 +157,7 @@ def _operator_ids(session: Session, codes: list[str]) -> dict[str, int]:
     return found
 
 
-def _stop_name(session: Session, ids: Mapping[str, int], operator: str, stop_id: str) -> str:
+def stop_name(session: Session, ids: Mapping[str, int], operator: str, stop_id: str) -> str:
     if operator in ids:
         stop = gtfs.find_stop(session, ids[operator], stop_id)
         if stop is not None:
@@ -165,7 +165,7 @@ def _stop_name(session: Session, ids: Mapping[str, int], operator: str, stop_id:
     return stop_id
 
 
-def _route_label(route: Any) -> str:
+def route_label(route: Any) -> str:
     return " — ".join(part for part in (route.short_name, route.long_name) if part) or str(
         route.route_id
     )
@@ -177,7 +177,7 @@ def scope_lines(session: Session, scope: Mapping[str, Any]) -> list[tuple[str, s
         {str(item["operator"]) for key in ("stops", "routes") for item in scope.get(key) or []}
         | set(scope.get("operators") or [])
     )
-    ids = _operator_ids(session, codes)
+    ids = operator_ids(session, codes)
     lines: list[tuple[str, str]] = []
     if scope.get("operators"):
         lines.append(("Réseaux", ", ".join(scope["operators"])))
@@ -189,11 +189,11 @@ def scope_lines(session: Session, scope: Mapping[str, Any]) -> list[tuple[str, s
                 if route["operator"] in ids
                 else None
             )
-            names.append(_route_label(found) if found else route["route_id"])
+            names.append(route_label(found) if found else route["route_id"])
         lines.append(("Lignes", ", ".join(names)))
     if scope.get("stops"):
         names = [
-            _stop_name(session, ids, stop["operator"], stop["stop_id"]) for stop in scope["stops"]
+            stop_name(session, ids, stop["operator"], stop["stop_id"]) for stop in scope["stops"]
         ]
         lines.append(("Arrêts", ", ".join(dict.fromkeys(names))))
     point = scope.get("point")

@@ -304,11 +304,11 @@ def test_acknowledge_dispatch_close_records_each_step(
 
 
 def test_acknowledge_a_queued_incident(client: Any, headers: Headers, db: Any, clock: Any) -> None:
-    from intake_service.feed import outbox_marks
+    from intake_service.feed import outbox
 
     incident_id = submit(client, headers["operator"], toulouse("L-2"))["id"]
     with db.transaction() as session:
-        outbox_marks.mark_queued(session, [incident_id], clock.now)
+        outbox.mark_queued(session, [incident_id], clock.now)
     response = set_status(client, headers["command_centre"], incident_id, status="acknowledged")
     assert response.status_code == 200
     assert history(response.get_json()) == ["received", "queued", "acknowledged"]

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from intake_service.feed import outbox_marks
+from intake_service.feed import outbox
 from intake_service.models import Incident, OutboxEvent
 from intake_service.platform.config import DEFAULT_ESCALATION_DELAYS, Config, ConfigError
 from intake_service.territory import zones
@@ -184,7 +184,7 @@ def test_queued_p1_is_still_unacknowledged(
 ) -> None:
     incident_id = submit(client, headers, p1("E-6"), "P1")
     with db.transaction() as session:
-        outbox_marks.mark_queued(session, [incident_id], clock.now)
+        outbox.mark_queued(session, [incident_id], clock.now)
     clock.advance(minutes=2)
     assert Escalator(db, clock=clock).run_once() == [incident_id]
 

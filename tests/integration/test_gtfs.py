@@ -394,7 +394,7 @@ def test_cli_refuses_a_feed_missing_a_file_and_keeps_the_previous_one(
     env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The commune index is replaced by a fake: this test is about the feed.
-    monkeypatch.setattr("intake_service.cli.gtfs._commune_of", lambda config: in_toulouse)
+    monkeypatch.setattr("intake_service.cli.gtfs.commune_lookup", lambda config: in_toulouse)
     assert run(env, "gtfs", "import", "--operator", "tisseo", str(TISSEO_DEMO)).exit_code == 0
     broken = tmp_path / "no-stops"
     shutil.copytree(TISSEO_DEMO, broken)

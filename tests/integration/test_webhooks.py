@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import select
 
 from intake_service import create_app
-from intake_service.feed import outbox_marks, webhooks
+from intake_service.feed import outbox, webhooks
 from intake_service.models import Operator, WebhookDelivery
 from intake_service.platform.config import Config
 from intake_service.territory import zones
@@ -308,7 +308,7 @@ def test_each_status_change_is_delivered_signed(
     incident_id = submit(client, headers["operator"], "W-1")
     clock.advance(seconds=1)
     with db.transaction() as session:
-        outbox_marks.mark_queued(session, [incident_id], clock.now)
+        outbox.mark_queued(session, [incident_id], clock.now)
     clock.advance(seconds=1)
     assert acknowledge(client, headers, incident_id).status_code == 200
 
@@ -520,7 +520,7 @@ def test_a_relay_batch_queues_one_delivery_per_incident_of_an_operator_with_a_we
     mistral_id = submit(client, headers["other_operator"], "M-1")
     clock.advance(seconds=1)
     with db.transaction() as session:
-        outbox_marks.mark_queued(session, [*tisseo_ids, mistral_id], clock.now)
+        outbox.mark_queued(session, [*tisseo_ids, mistral_id], clock.now)
     queued = [row for row in rows(db) if row.payload["status"] == "queued"]
     assert sorted(row.incident_id for row in queued) == sorted(tisseo_ids)
     assert len({row.event_id for row in queued}) == 3  # one event each

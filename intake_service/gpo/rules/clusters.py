@@ -33,7 +33,7 @@ def _near(a: IncidentFacts, b: IncidentFacts, radius_m: float) -> bool:
     return gpo_scope.haversine_m(a.lat, a.lon, b.lat, b.lon) <= radius_m
 
 
-def _cluster_place(
+def cluster_place(
     members: Sequence[IncidentFacts], radius_m: float
 ) -> tuple[list[str], dict[str, Any] | None]:
     """The stop all members share (parent station first), else a point and radius."""
