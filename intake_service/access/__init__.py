@@ -1,0 +1,1 @@
+"""Who may see and do what, the audit log, tokens, accounts, retention of personal data."""

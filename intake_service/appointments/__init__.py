@@ -1,0 +1,1 @@
+"""Priority complaint appointments: eligibility, booking, requests, stations, slots, notices."""

@@ -1,7 +1,5 @@
-"""Priority complaint appointments: requests, booking, offers, the waiting queue, changes.
-
-One ``AppointmentRequest`` per (incident, victim) that ``eligibility`` says gets a
-booking or an offer: re-processing an event finds it and books nothing more.
+"""Booking a priority complaint appointment: the free slot, the booking, the waiting
+queue.
 
 No slot is ever given twice. The database guarantees it: the partial unique index
 ``uq_appointments_live_slot`` admits one ``booked`` appointment per slot. The code
@@ -15,30 +13,12 @@ competent station starting at least ``MIN_LEAD`` from now and before the request
 ``book_by``. When none fits, the request ``waits`` and the station is alerted; the
 queue is served earliest request first whenever a slot opens (created, or freed by
 a cancellation or a move), then with the earliest slot even past the delay: late is
-better than never. A request whose incident's commune no station covers waits
-with no station (``station_code`` null): an administrator must import a station
-covering it (``intake-service stations import``), which then places it
-(``place_requests_without_station``).
-
-An amended incident carries its offers and waiting requests along (not its bookings:
-a person moves those). They take its new priority, hence a new ``book_by`` counted
-from where their delay started, and the station competent for its new place (a
-request with no station gets one; a place no station covers leaves it where it is).
-A waiting request that moves leaves the old station's queue for the new one at its
-place by creation time; one whose station or deadline changed is booked at once if a
-slot fits, else it waits and the station is alerted, as a new request. Each change is
-audited (``appointment_request.update``, from and to); replaying the event finds
-nothing to change.
-
-A withdrawn incident (a sheet sent by mistake) books nothing, and at its next event
-(``incident.withdrawn``) what it holds is undone: offers lapse, waiting requests leave
-the queue, coming appointments are cancelled as a person cancels them (audited, the
-victim and the referent emailed) and their slots go to the queue. Appointments that
-have started are left to the station, which marks them honoured or missed.
+better than never.
 
 Use cases take the caller's session and never commit. Those that may write an email
 take the ``BookingPolicy`` the entry point built from its ``Config`` (``policy_of``):
-it says where the deployment's email texts are."""
+it says where the deployment's email texts are.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,10 @@
-"""changes"""
+"""What people do to an appointment or a request: read it, accept an offer, cancel,
+reschedule, mark the outcome.
+
+Each is scoped (the operator of the incident, the station of the appointment; anything
+else is ``NotFound``), audited, and refused with ``Refused`` (409, or 422 for a bad
+input) when the record's state does not allow it. A freed slot goes to the queue.
+"""
 
 from __future__ import annotations
 

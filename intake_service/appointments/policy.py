@@ -1,4 +1,6 @@
-"""policy"""
+"""What the deployment decides about booking, carried to every use case that books or
+writes an email: the working-day calendar and where the email texts are.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""queries"""
+"""What the pages and the API list: a station's appointments, queue and slots, an
+incident's requests and a request's appointments; scoped to the caller.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,13 @@
-"""slots"""
+"""A station's complaint slots: create one, generate a period of them, close one,
+release the reserved ones no request took.
+
+Slots are complaint-taking times of a station, in Europe/Paris time; French public
+holidays are never offered. A share of them is reserved for priority appointments,
+offered first to the station's waiting requests (booked with the caller's
+``BookingPolicy``): a slot is created, then the queue is filled from it. An unused
+reserved slot is released (``released_at``) a set time before it starts, for ordinary
+booking.
+"""
 
 from __future__ import annotations
 

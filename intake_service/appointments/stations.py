@@ -1,4 +1,4 @@
-"""Police stations taking complaints, the communes they are competent for, and their slots.
+"""Police stations taking complaints and the communes they are competent for.
 
 Stations are deployment data, imported from a CSV
 (``code,name,address,lat,lon,service_code,communes,referent_email``; ``communes``
@@ -9,14 +9,8 @@ The station competent for an incident is the one covering its commune
 (``StationCommune`` by the incident's INSEE code). When no station covers it, the
 appointment request waits with no station (``station_code`` null) until an
 administrator adds one (``intake-service status`` names their communes); the import
-then places them (``appointments.place_requests_without_station``).
-
-Slots are complaint-taking times of a station, in Europe/Paris time; French public
-holidays are never offered (``holidays`` package). A share of them is reserved for
-priority appointments, offered first to the station's waiting requests (booked with
-the caller's ``BookingPolicy``, which says where the deployment's email texts are); an
-unused reserved slot is released (``released_at``) a set time before it starts, for
-ordinary booking."""
+then places them (``incident_events.place_requests_without_station``).
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""``intake-service``: the administration command line.
-
-Every error is printed with what to do about it, and exits non-zero."""
+"""What every command group shares: the ``main`` group, the configuration, one
+transaction on the configured database with its errors explained, and ``fail``.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""db"""
+"""``intake-service db``: migrate the database."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""demo"""
+"""``intake-service demo``: load the embedded mode's demo data."""
 
 from __future__ import annotations
 

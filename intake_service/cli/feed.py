@@ -1,4 +1,4 @@
-"""feed"""
+"""``intake-service feed``: read a service's feed from the terminal."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""gpos"""
+"""``intake-service gpos``: declare GPOs and their partners, list them."""
 
 from __future__ import annotations
 

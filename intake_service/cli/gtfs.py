@@ -1,4 +1,4 @@
-"""gtfs"""
+"""``intake-service gtfs``: import an operator's GTFS feed, search its stops."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""operators"""
+"""``intake-service operators``: add and list transport operators."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""retention"""
+"""``intake-service retention``: pseudonymise what is due (or show it, ``--dry-run``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""serve"""
+"""``intake-service serve``: the API and pages under gunicorn, with the workers when
+embedded.
+"""
 
 from __future__ import annotations
 

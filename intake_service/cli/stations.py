@@ -1,4 +1,4 @@
-"""stations"""
+"""``intake-service stations``: import police stations and the communes they cover."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""status"""
+"""``intake-service status``: the deployment at a glance, with what to do about each
+problem found.
+"""
 
 from __future__ import annotations
 

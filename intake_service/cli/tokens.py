@@ -1,4 +1,4 @@
-"""tokens"""
+"""``intake-service tokens``: create, list and revoke API tokens."""
 
 from __future__ import annotations
 

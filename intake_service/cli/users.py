@@ -1,4 +1,4 @@
-"""users"""
+"""``intake-service users``: add people's accounts for the pages."""
 
 from __future__ import annotations
 

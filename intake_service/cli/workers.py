@@ -1,4 +1,4 @@
-"""workers"""
+"""``intake-service workers``: run the relay and the consumers."""
 
 from __future__ import annotations
 

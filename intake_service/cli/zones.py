@@ -1,4 +1,4 @@
-"""zones"""
+"""``intake-service zones``: import the police-zone table."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""What the command centre does to an incident: actions, its queue, escalation."""

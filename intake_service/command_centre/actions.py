@@ -1,4 +1,9 @@
-"""actions"""
+"""What the command centre does to an incident: acknowledge, dispatch, close,
+reject, redirect to another service.
+
+The lifecycle table (``intake.rules.lifecycle``) says which moves are allowed; a
+redirect re-routes the incident and publishes it to its new service's feed.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""queue"""
+"""The command centre's queue: its service's open incidents, by priority then age."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""The deployment at a glance: workers' heartbeats, status, Prometheus metrics."""

@@ -1,4 +1,6 @@
-"""commit_listener"""
+"""Wakes the relay when an event is committed (PostgreSQL ``LISTEN outbox``), so it does
+not wait for its next poll; on SQLite, or when the connection drops, it polls.
+"""
 
 from __future__ import annotations
 

@@ -1,10 +1,13 @@
-"""The outbox, seen from the relay: claim unsent events, mark them sent.
+"""The outbox: events written with the change they describe, claimed, published and
+marked sent by the relay.
 
 Events are written by the use cases in the transaction of the change they
-describe (``incidents._record_event``); the relay publishes them and marks them
+describe (``intake.events.record_event``); the relay publishes them and marks them
 sent in its own transaction. Delivery is at least once: a relay killed between
 publishing and committing publishes those events again, and consumers drop
-the duplicates by event id."""
+the duplicates by event id. When a sheet's events reach the feed, the relay marks
+the incidents ``queued`` (``mark_queued``).
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""The GPO transports: problems, actions, journal, linking incidents, emerging problems, assessment, brief."""

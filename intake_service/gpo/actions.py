@@ -1,4 +1,6 @@
-"""actions"""
+"""A problem's actions: what partners do about it, with an owner, dates and a status.
+A referent adds and changes them; a partner marks done those its organisation owns.
+"""
 
 from __future__ import annotations
 

@@ -1,13 +1,12 @@
-"""Did the response work? Incidents per week, and equal windows before and after a date.
+"""Did the response work? A problem's incidents per week, and equal windows before and
+after a date.
 
 The figures are aggregates of ``gpo_scope.IncidentFacts`` (no personal data): partners
-may read them. ``compare`` and ``bucket_by_week`` are pure and tested on hand-made
-facts; ``weekly_series`` and ``before_after`` read the incidents of a problem (in its
-scope, from ``linking.in_scope_incidents``; linked, from its confirmed ``ProblemLink``
-rows) and hand them over.
-
-Days are Europe/Paris days: an incident at 23:30 on Sunday in Paris belongs to that
-Sunday's week, whatever its UTC date."""
+may read them. The arithmetic is pure (``rules.weekly_figures``); ``weekly_series`` and
+``before_after`` read the incidents of a problem (in its scope, from
+``incident_facts.in_scope_incidents``; linked, from its confirmed ``ProblemLink`` rows)
+and hand them over.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""brief_export"""
+"""The meeting brief as a document: JSON, CSV and PDF, in the caller's version
+(referent or partners; see ``brief``).
+"""
 
 from __future__ import annotations
 

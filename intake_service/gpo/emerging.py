@@ -1,4 +1,6 @@
-"""emerging"""
+"""Emerging problems: clusters of like incidents of a GPO that no open problem covers,
+and opening a problem from one.
+"""
 
 from __future__ import annotations
 

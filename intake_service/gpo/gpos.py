@@ -1,4 +1,4 @@
-"""gpos"""
+"""GPOs and their partners: declared from the command line, read by their members."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""incident_facts"""
+"""An incident as the GPO rules see it (``IncidentFacts``: place, stops, route,
+natures, time; no personal data), and which incidents a GPO covers.
+"""
 
 from __future__ import annotations
 

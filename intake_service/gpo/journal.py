@@ -1,4 +1,6 @@
-"""journal"""
+"""A problem's journal: each line written once, by a person or the linker, and the
+document the pages and the API show.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,16 @@
-"""linker"""
+"""The linker: proposes to link each submitted or amended incident to the GPO problems
+it fits (the ``internal.linker`` consumer calls ``apply_event``).
+
+It reads the incident's current state, finds the candidate problems through the scope
+index (``ProblemScopeKey``), checks each candidate's full scope (``gpo_scope.match``)
+and proposes a link with the reasons.
+
+Who owns a link row: the linker owns the rows no person decided (``decided_by`` empty or
+``linker``); it may propose them, update their reasons, confirm strong matches when the
+GPO asked for it, and withdraw them when an amendment takes the incident out of scope.
+A person's decision (confirm, reject, manual link, unlink) is never changed by the
+linker. One row per (problem, incident): re-applying an event changes nothing.
+"""
 
 from __future__ import annotations
 

@@ -1,17 +1,10 @@
-"""Linking incidents to GPO problems: proposals, decisions, emerging problems.
+"""The referent's decisions on links between incidents and problems (confirm, reject,
+link and unlink by hand) and what the pages read of them: proposals, a problem's
+links, an incident of the GPO with its links.
 
-Use cases: each takes the caller's session and never commits. The ``internal.linker``
-consumer calls ``apply_event`` for every ``incident.submitted`` / ``incident.amended``:
-it reads the incident's current state, finds the candidate problems through the scope
-index (``ProblemScopeKey``), checks each candidate's full scope (``gpo_scope.match``) and
-proposes a link with the reasons. The referent confirms or rejects proposals, or links
-and unlinks by hand.
-
-Who owns a link row: the linker owns the rows no person decided (``decided_by`` empty or
-``linker``); it may propose them, update their reasons, confirm strong matches when the
-GPO asked for it, and withdraw them when an amendment takes the incident out of scope.
-A person's decision (confirm, reject, manual link, unlink) is never changed by the
-linker. One row per (problem, incident): re-applying an event changes nothing."""
+Use cases take the caller's session and never commit. A person's decision is never
+changed by the linker (``linker``).
+"""
 
 from __future__ import annotations
 

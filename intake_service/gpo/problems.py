@@ -1,4 +1,4 @@
-"""GPOs, their partners and problems: create, edit, move through the lifecycle, act, journal.
+"""GPO problems: create, edit, move through the lifecycle, and their journal.
 
 Use cases take a session and never commit (the entry point owns the transaction).
 Who may do what is decided by ``access``: a referent acts on its GPO's problems
@@ -9,7 +9,8 @@ owns. A problem or action outside the caller's GPO is ``NotFound`` (404).
 Every change bumps the problem's ``version`` with a conditional UPDATE (``WHERE
 version = <what the caller saw>``), so two referents editing the same problem
 cannot overwrite each other: the second gets ``Conflict`` (409), on SQLite and
-PostgreSQL alike, without holding a lock while the page is open."""
+PostgreSQL alike, without holding a lock while the page is open.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""The incident sheet: its rules, its place, submission, amendments, events, documents, queries."""

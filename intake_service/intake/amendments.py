@@ -1,4 +1,9 @@
-"""amendments"""
+"""The operator's changes to a sheet it sent: amend (a new version, merge-patched and
+validated again, re-routed when its place changed) and withdraw.
+
+Both run in the caller's transaction, write the change and its outbox event together,
+and never commit.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""documents"""
+"""An incident as the API, the feed and the pages show it: the full document, the
+queue's summary, and its history as the viewer may read it (``access`` says which
+details an operator sees).
+"""
 
 from __future__ import annotations
 

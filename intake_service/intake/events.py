@@ -1,4 +1,9 @@
-"""events"""
+"""What a change of an incident leaves behind, in the same transaction: its status
+change (history and webhook delivery) and its outbox event.
+
+Every use case that changes an incident (intake, amendments, the command centre,
+escalation) records through here, so the envelope and the history are written once.
+"""
 
 from __future__ import annotations
 

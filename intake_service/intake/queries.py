@@ -1,4 +1,8 @@
-"""queries"""
+"""Reading incidents within the caller's scope: one, its versions, a page of a list
+(keyset cursor), the names of its place, the closed ones of a day.
+
+An incident outside the caller's scope is ``NotFound`` (404), as an absent one.
+"""
 
 from __future__ import annotations
 

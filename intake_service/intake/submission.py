@@ -1,8 +1,12 @@
-"""Use cases on incidents: submit, amend, withdraw, read.
+"""Submitting a sheet: the operator, the place and its competent service, the priority,
+and the idempotent replay.
 
-Each function runs inside the caller's transaction (``Database.transaction()``)
-and never commits: the incident, its version, its status change and its outbox
-event are committed together or not at all."""
+``submit_incident`` runs inside the caller's transaction (``Database.transaction()``)
+and never commits: the incident, its version, its status change and its outbox event
+are committed together or not at all. The same ``Idempotency-Key`` (or operator
+reference) with the same body replays the first answer; with another body it is
+refused (``IdempotencyKeyReused``, answered 409).
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""What the API and the pages share under Flask: the request's context, observability, rate limits."""

@@ -1,0 +1,1 @@
+"""Where things are: GTFS feeds, communes, police zones, operators, and the routing rule."""

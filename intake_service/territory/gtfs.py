@@ -1,10 +1,10 @@
-"""Operators' GTFS feeds: read and check a feed, import it, answer routing questions.
+"""Operators' GTFS feeds in the database: import a parsed feed, answer routing questions.
 
-``read_feed`` is pure (files in, a ``ParsedFeed`` out, or a ``GtfsError`` naming
-the file and line at fault). ``import_feed`` replaces an operator's whole feed in
-the caller's transaction, so readers keep seeing the previous feed until commit
-and a failed import leaves it untouched. The queries at the end are what the
-intake asks when it checks a sheet's ``route_id`` and ``stop_id``."""
+``import_feed`` replaces an operator's whole feed in the caller's transaction, so
+readers keep seeing the previous feed until commit and a failed import leaves it
+untouched. The queries are what the intake asks when it checks a sheet's ``route_id``
+and ``stop_id``.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""gtfs_feed"""
+"""Reading and checking an operator's GTFS feed (a zip or a folder): files in, a
+``ParsedFeed`` out, or a ``GtfsError`` naming the file and line at fault. No database.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""gpo_forms"""
+"""The problem form of the GPO pages: form fields to the API's body and back, the
+scope in words, and the API's messages in French.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""Pure rules of access: roles, scopes, and what each role may read."""

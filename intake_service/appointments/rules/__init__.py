@@ -1,0 +1,1 @@
+"""Pure rules of appointments: who gets one and by when, working days."""

@@ -1,4 +1,6 @@
-"""working_days"""
+"""Working days: French public holidays (metropolitan and overseas, ``holidays``
+package) and counting working days from a date. Pure.
+"""
 
 from __future__ import annotations
 

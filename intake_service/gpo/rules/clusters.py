@@ -1,4 +1,6 @@
-"""clusters"""
+"""Clusters of like incidents (same nature family, same stop or within a radius), and
+the place a problem opened from one would cover. Pure.
+"""
 
 from __future__ import annotations
 

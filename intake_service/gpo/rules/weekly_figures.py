@@ -1,4 +1,9 @@
-"""weekly_figures"""
+"""The assessment's arithmetic: Paris weeks, incidents per week, equal windows before
+and after a date and their change. Pure: facts in, figures out.
+
+Days are Europe/Paris days: an incident at 23:30 on Sunday in Paris belongs to that
+Sunday's week, whatever its UTC date.
+"""
 
 from __future__ import annotations
 

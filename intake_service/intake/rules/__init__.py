@@ -1,0 +1,1 @@
+"""Pure rules of the sheet: priority, lifecycle, warnings, what changed between versions."""
