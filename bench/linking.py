@@ -10,7 +10,7 @@ network-wide ones), inserted in bulk with their index keys, in two layouts: ``co
 France under other operators) and ``dense`` (every problem in Toulouse: the worst
 case). For each level it measures, per incident at a random Toulouse stop:
 
-  * indexed: what ``linking.apply_event`` does to find the problems: one query of the
+  * indexed: what ``gpo.linker.relink_incident`` does to find the problems: one query of the
     candidates by the incident's keys (``problem_scope_keys``), then ``gpo_scope.match``
     on each candidate;
   * brute force (the baseline, same run): load every open problem's scope and
@@ -190,7 +190,7 @@ def add_problems(
 
 
 def indexed(db: Database, facts: IncidentFacts) -> tuple[set[str], int]:
-    """The candidate lookup and match of ``linking.apply_event``; (matches, candidates)."""
+    """The candidate lookup and match of ``gpo.linker.relink_incident``; (matches, candidates)."""
     with db.reading() as session:
         candidates = linker.candidate_problems(session, gpo_scope.incident_keys(facts))
         found = {

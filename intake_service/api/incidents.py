@@ -6,7 +6,7 @@ import datetime as dt
 import functools
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import current_app, g, jsonify, make_response, request, url_for
 from flask.views import MethodView
@@ -86,13 +86,18 @@ def _replay(claim: IdempotencyClaim) -> Any | None:
                 return None
             return _incident_response(incident, 201)
     except submission.IdempotencyKeyReused:
-        abort(
-            422,
-            message="This Idempotency-Key was already used with a different body.",
-            errors=[{"field": IDEMPOTENCY_HEADER, "message": "Already used with another body."}],
-            slug="idempotency-key-reused",
-        )
+        _key_reused()
         raise  # unreachable: abort raises
+
+
+def _key_reused() -> NoReturn:
+    abort(
+        422,
+        message="This Idempotency-Key was already used with a different body.",
+        errors=[{"field": IDEMPOTENCY_HEADER, "message": "Already used with another body."}],
+        slug="idempotency-key-reused",
+    )
+    raise AssertionError("abort raises")
 
 
 def replay_idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -172,14 +177,23 @@ class Incidents(MethodView):
                 )
         except IntegrityError:
             # The key or the reference was used already (maybe by a concurrent request).
-            if claim is not None:
-                replayed = _replay(claim)
-                if replayed is not None:
-                    return replayed
-            existing = _existing_reference(sheet["operator_reference"])
-            if existing is None:
+            try:
+                with database().transaction() as session:
+                    first = submission.first_submission(
+                        session,
+                        current_principal(),
+                        claim,
+                        sheet["operator_reference"],
+                        now=request_now(),
+                        ttl=_ttl(),
+                    )
+                    if first.replay is not None:
+                        return _incident_response(first.replay, 201)
+            except submission.IdempotencyKeyReused:
+                _key_reused()
+            if first.duplicate_of is None:
                 raise
-            _duplicate(existing)
+            _duplicate(first.duplicate_of)
         except submission.UnknownOperator:
             abort(403, message="This token's operator is not registered.")
         except ValidationError as exc:
@@ -222,11 +236,6 @@ class Incidents(MethodView):
         except submission.UnknownOperator:
             abort(403, message="This token's operator is not registered.")
         return {"items": items, "next_cursor": next_cursor}
-
-
-def _existing_reference(reference: str) -> str | None:
-    with database().transaction() as session:
-        return submission.find_by_reference(session, current_principal(), reference)
 
 
 def _not_found() -> None:

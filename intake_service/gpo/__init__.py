@@ -1,1 +1,2 @@
-"""The GPO transports: problems, actions, journal, linking incidents, emerging problems, assessment, brief."""
+"""The GPO transports: problems, actions, journal, linking incidents to problems,
+emerging problems, assessment, the meeting brief."""

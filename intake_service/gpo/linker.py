@@ -1,5 +1,5 @@
 """The linker: proposes to link each submitted or amended incident to the GPO problems
-it fits (the ``internal.linker`` consumer calls ``apply_event``).
+it fits (the ``internal.linker`` consumer calls ``relink_incident``).
 
 It reads the incident's current state, finds the candidate problems through the scope
 index (``ProblemScopeKey``), checks each candidate's full scope (``gpo_scope.match``)
@@ -15,7 +15,7 @@ linker. One row per (problem, incident): re-applying an event changes nothing.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -194,11 +194,8 @@ def relink(session: Session, incident: Incident, now: dt.datetime) -> None:
         )
 
 
-def apply_event(
-    session: Session, envelope: Mapping[str, Any], now: dt.datetime | None = None
-) -> None:
-    """The ``internal.linker`` consumer's handler: relink the incident the event names."""
-    incident_id = str(envelope["payload"]["incident"]["id"])
+def relink_incident(session: Session, incident_id: str, now: dt.datetime | None = None) -> None:
+    """Relink the incident an event names, from its current state (the worker's handler)."""
     # One linker at a time per incident (two events of it applied at once would both
     # insert the same links): lock its row, then read its current state.
     locked = session.scalar(select(Incident.id).where(Incident.id == incident_id).with_for_update())

@@ -114,6 +114,38 @@ def find_replay(
 
 
 @dataclass(frozen=True)
+class FirstSubmission:
+    """What a unique index found first when it refused a sheet."""
+
+    replay: Incident | None  # the same key and body came first: answer with it (201)
+    duplicate_of: str | None  # the incident holding the operator reference (409)
+
+
+def first_submission(
+    session: Session,
+    principal: Principal,
+    claim: IdempotencyClaim | None,
+    reference: str,
+    *,
+    now: dt.datetime,
+    ttl: dt.timedelta,
+) -> FirstSubmission:
+    """A sheet was refused by a unique index (maybe a concurrent request won): the
+    incident to replay when its Idempotency-Key came first with the same body, else the
+    incident holding its operator reference; neither when another constraint refused it.
+
+    Raises IdempotencyKeyReused when the key came first with another body.
+    """
+    if claim is not None:
+        replay = find_replay(session, principal, claim, now=now, ttl=ttl)
+        if replay is not None:
+            return FirstSubmission(replay=replay, duplicate_of=None)
+    return FirstSubmission(
+        replay=None, duplicate_of=find_by_reference(session, principal, reference)
+    )
+
+
+@dataclass(frozen=True)
 class Accepted:
     """A sheet just accepted: its incident, and the incident's document (``IncidentSchema``
     dumped) as its ``incident.submitted`` event carries it. The submitter sees the same:

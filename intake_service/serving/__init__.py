@@ -1,1 +1,2 @@
-"""What the API and the pages share under Flask: the request's context, observability, rate limits."""
+"""What the API and the pages share under Flask: the request's context, observability,
+rate limits."""

@@ -72,7 +72,7 @@ def scenario(live_server: LiveServer) -> dict[str, str]:
     assert response.status_code == 201, response.get_json()
     incident_id: str = response.get_json()["id"]
     with db.transaction() as session:
-        linker.apply_event(session, {"payload": {"incident": {"id": incident_id}}})
+        linker.relink_incident(session, incident_id)
     return {"proposed_for": proposed_for, "linked_to": linked_to, "incident": incident_id}
 
 

@@ -53,7 +53,7 @@ def submit(
     incident_id: str = response.get_json()["id"]
     db = live_server.app.extensions["intake.db"]
     with db.transaction() as session:
-        linker.apply_event(session, {"payload": {"incident": {"id": incident_id}}})
+        linker.relink_incident(session, incident_id)
     return incident_id
 
 

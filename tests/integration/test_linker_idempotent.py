@@ -98,7 +98,13 @@ def last_event(db: Database, incident_id: str) -> dict[str, Any]:
 
 
 def apply(db: Database, envelope: dict[str, Any], now: dt.datetime) -> bool:
-    return apply_once(db, "linker", envelope, lambda s, e: linker.apply_event(s, e, now=now), now)
+    return apply_once(
+        db,
+        "linker",
+        envelope,
+        lambda s, e: linker.relink_incident(s, str(e["payload"]["incident"]["id"]), now=now),
+        now,
+    )
 
 
 def state_of(db: Database) -> list[tuple[Any, ...]]:
@@ -141,7 +147,9 @@ def test_the_same_event_twice_changes_nothing(app: Any, clock: Any) -> None:
     # The handler alone, again (another event id, same facts): nothing changes either.
     for _ in range(2):
         with db.transaction() as session:
-            linker.apply_event(session, envelope, now=clock.now)
+            linker.relink_incident(
+                session, str(envelope["payload"]["incident"]["id"]), now=clock.now
+            )
     assert state_of(db) == after_first
 
 
