@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from intake_service.access.rules.permissions import Principal
@@ -16,7 +17,10 @@ from intake_service.models import (
     Appointment,
     AppointmentRequest,
     ComplaintSlot,
+    EmailMessage,
     Incident,
+    Operator,
+    PoliceStation,
 )
 
 # --- lists -------------------------------------------------------------------------------------
@@ -113,3 +117,79 @@ def request_appointments(
         .order_by(Appointment.id)
     ).all()
     return [(appointment, slot) for appointment, slot in held]
+
+
+@dataclass(frozen=True)
+class HeldAppointment:
+    """A request's latest appointment, with its slot and station."""
+
+    appointment: Appointment
+    slot: ComplaintSlot
+    station: PoliceStation
+
+
+@dataclass(frozen=True)
+class OperatorRequest:
+    """One line of the operator's follow-up: a request, its incident, its latest appointment."""
+
+    request: AppointmentRequest
+    incident: Incident
+    held: HeldAppointment | None
+
+
+def operator_requests(
+    session: Session, principal: Principal, limit: int
+) -> list[OperatorRequest] | None:
+    """The operator's staff victims' requests, newest first, each with its latest
+    appointment (two queries, whatever the number); None if the operator is unknown."""
+    operator = session.scalar(select(Operator).where(Operator.code == principal.scope))
+    if operator is None:
+        return None
+    found = session.execute(
+        select(AppointmentRequest, Incident)
+        .join(Incident, Incident.id == AppointmentRequest.incident_id)
+        .where(AppointmentRequest.operator_id == operator.id)
+        .order_by(AppointmentRequest.created_at.desc(), AppointmentRequest.id.desc())
+        .limit(limit)
+    ).all()
+    latest: dict[int, HeldAppointment] = {}
+    if found:
+        held = session.execute(
+            select(Appointment, ComplaintSlot, PoliceStation)
+            .join(ComplaintSlot, ComplaintSlot.id == Appointment.slot_id)
+            .join(PoliceStation, PoliceStation.code == Appointment.station_code)
+            .where(Appointment.request_id.in_([request.id for request, _ in found]))
+            .order_by(Appointment.id.desc())
+        )
+        for appointment, slot, station in held:
+            latest.setdefault(appointment.request_id, HeldAppointment(appointment, slot, station))
+    return [
+        OperatorRequest(request, incident, latest.get(request.id)) for request, incident in found
+    ]
+
+
+def failed_emails(
+    session: Session, station_code: str, limit: int
+) -> Sequence[tuple[EmailMessage, str]]:
+    """The emails of a station's appointments or requests the mailer gave up on, newest
+    first, with their incident's operator reference."""
+    return (
+        session.execute(
+            select(EmailMessage, Incident.operator_reference)
+            .outerjoin(Appointment, Appointment.id == EmailMessage.appointment_id)
+            .join(AppointmentRequest, AppointmentRequest.id == EmailMessage.request_id)
+            .join(Incident, Incident.id == AppointmentRequest.incident_id)
+            .where(
+                EmailMessage.state == "failed",
+                or_(
+                    Appointment.station_code == station_code,
+                    (EmailMessage.appointment_id.is_(None))
+                    & (AppointmentRequest.station_code == station_code),
+                ),
+            )
+            .order_by(EmailMessage.created_at.desc())
+            .limit(limit)
+        )
+        .tuples()
+        .all()
+    )

@@ -22,18 +22,9 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import select
 
-from intake_service.appointments import changes
+from intake_service.appointments import changes, queries
 from intake_service.appointments import measures as appointment_measures
-from intake_service.models import (
-    Appointment,
-    AppointmentRequest,
-    ComplaintSlot,
-    Incident,
-    Operator,
-    PoliceStation,
-)
 from intake_service.platform.errors import NotFound, Refused
 from intake_service.platform.labels import (
     APPOINTMENT_REQUEST_STATE_LABELS,
@@ -57,25 +48,11 @@ def follow_up() -> Any:
     principal = current_page_principal()
     rows = []
     with database().transaction() as session:
-        operator = session.scalar(select(Operator).where(Operator.code == principal.scope))
-        if operator is None:
+        found = queries.operator_requests(session, principal, LIST_SIZE)
+        if found is None:
             abort(403)
-        found = session.execute(
-            select(AppointmentRequest, Incident)
-            .join(Incident, Incident.id == AppointmentRequest.incident_id)
-            .where(AppointmentRequest.operator_id == operator.id)
-            .order_by(AppointmentRequest.created_at.desc(), AppointmentRequest.id.desc())
-            .limit(LIST_SIZE)
-        )
-        for req, incident in found:
-            held = session.execute(
-                select(Appointment, ComplaintSlot, PoliceStation)
-                .join(ComplaintSlot, ComplaintSlot.id == Appointment.slot_id)
-                .join(PoliceStation, PoliceStation.code == Appointment.station_code)
-                .where(Appointment.request_id == req.id)
-                .order_by(Appointment.id.desc())
-                .limit(1)
-            ).first()
+        for line in found:
+            req, incident, held = line.request, line.incident, line.held
             victims = incident.sheet.get("victims") or []
             victim = victims[req.victim_index] if 0 <= req.victim_index < len(victims) else {}
             row: dict[str, Any] = {
@@ -89,7 +66,7 @@ def follow_up() -> Any:
                 "appointment": None,
             }
             if held is not None:
-                appointment, slot, station = held
+                appointment, slot, station = held.appointment, held.slot, held.station
                 row["appointment"] = {
                     "id": appointment.id,
                     "status": appointment.status,

@@ -28,15 +28,12 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import or_, select
 
 from intake_service.access.rules.permissions import Principal, station_of
 from intake_service.appointments import changes, complaint_summary, queries, stations
 from intake_service.appointments.slots import SlotRefused, close_slot, generate_slots
+from intake_service.intake.queries import incidents_by_id
 from intake_service.models import (
-    Appointment,
-    AppointmentRequest,
-    EmailMessage,
     Incident,
 )
 from intake_service.platform import pdf
@@ -59,6 +56,7 @@ bp = Blueprint("stations_pages", __name__, url_prefix="/commissariat")
 REASON_MAX = 500
 UPCOMING = dt.timedelta(days=60)
 SLOT_WINDOW = dt.timedelta(days=14)
+FAILED_EMAILS_SHOWN = 50
 HOURS = re.compile(r"^\s*([01]?\d|2[0-3])[:h]([0-5]\d)\s*-\s*([01]?\d|2[0-3])[:h]([0-5]\d)\s*$")
 
 
@@ -89,9 +87,14 @@ def index() -> Any:
         booked = queries.station_appointments(
             session, principal, code, now - dt.timedelta(days=1), now + UPCOMING, ("booked",)
         )
+        waiting = queries.station_queue(session, principal, code)
+        incidents = incidents_by_id(
+            session,
+            [req.incident_id for _, _, req in booked] + [req.incident_id for req in waiting],
+        )
         upcoming = []
         for appointment, slot, req in booked:
-            incident = session.get(Incident, req.incident_id)
+            incident = incidents.get(req.incident_id)
             upcoming.append(
                 {
                     "id": appointment.id,
@@ -104,8 +107,8 @@ def index() -> Any:
                 }
             )
         queue = []
-        for req in queries.station_queue(session, principal, code):
-            incident = session.get(Incident, req.incident_id)
+        for req in waiting:
+            incident = incidents.get(req.incident_id)
             queue.append(
                 {
                     "id": req.id,
@@ -150,21 +153,6 @@ def index() -> Any:
 
 def _failed_emails(session: Any, code: str) -> list[dict[str, Any]]:
     """Emails of this station's appointments or requests the mailer gave up on."""
-    rows = session.execute(
-        select(EmailMessage, Incident.operator_reference)
-        .outerjoin(Appointment, Appointment.id == EmailMessage.appointment_id)
-        .join(AppointmentRequest, AppointmentRequest.id == EmailMessage.request_id)
-        .join(Incident, Incident.id == AppointmentRequest.incident_id)
-        .where(
-            EmailMessage.state == "failed",
-            or_(
-                Appointment.station_code == code,
-                (EmailMessage.appointment_id.is_(None)) & (AppointmentRequest.station_code == code),
-            ),
-        )
-        .order_by(EmailMessage.created_at.desc())
-        .limit(50)
-    )
     return [
         {
             "kind": EMAIL_KIND_LABELS.get(message.kind, message.kind),
@@ -173,7 +161,7 @@ def _failed_emails(session: Any, code: str) -> list[dict[str, Any]]:
             "error": message.last_error or "",
             "reference": reference,
         }
-        for message, reference in rows
+        for message, reference in queries.failed_emails(session, code, FAILED_EMAILS_SHOWN)
     ]
 
 
