@@ -1,6 +1,6 @@
 """marshmallow's errors as a flat list: what the API answers and the pages translate.
 
-Pure (no Flask): the API's problem bodies (``intake_service.api.problems``) and the
+Pure (no Flask): the API's problem bodies (``intake_service.api.problem_details``) and the
 sheet form (``intake_service.web.sheet_form``) both use it.
 """
 

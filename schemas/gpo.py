@@ -175,7 +175,7 @@ class ProblemUpdateSchema(BaseSchema):
 
 
 class GpoProblemSchema(BaseSchema):
-    """A problem as the API answers it (``ProblemSchema``; the error body is schemas.problem's)."""
+    """A GPO problem as the API answers it (the error body is ``schemas.problem_details``)."""
 
     id = fields.String()
     gpo_code = fields.String()
@@ -194,10 +194,6 @@ class GpoProblemSchema(BaseSchema):
     created_at = UtcDateTime()
     updated_at = UtcDateTime()
     version = fields.Integer()
-
-
-# The name the contract gives it; the class name keeps OpenAPI's components apart.
-ProblemSchema = GpoProblemSchema
 
 
 class ProblemListArgsSchema(BaseSchema):

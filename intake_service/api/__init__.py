@@ -10,9 +10,13 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from intake_service.api import audit, command_centre, docs, health, incidents, webhooks
-from intake_service.api.problems import PROBLEM_MIMETYPE, from_http_exception, problem_response
+from intake_service.api.problem_details import (
+    PROBLEM_MIMETYPE,
+    from_http_exception,
+    problem_response,
+)
 from intake_service.intake.submission import UnknownOperator
-from schemas.problem import ProblemSchema
+from schemas.problem_details import ProblemSchema
 
 JSON_MIMETYPES = ("application/json", "application/merge-patch+json")
 

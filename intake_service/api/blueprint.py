@@ -11,7 +11,7 @@ from marshmallow import RAISE
 from webargs.core import missing
 from webargs.flaskparser import FlaskParser, abort, is_json_request
 
-from schemas.problem import ProblemSchema
+from schemas.problem_details import ProblemSchema
 
 
 class BodyParser(FlaskParser):

@@ -28,6 +28,7 @@ from schemas.gpo import (
     ActionOutSchema,
     ActionSchema,
     ActionUpdateSchema,
+    GpoProblemSchema,
     GpoSchema,
     JournalEntryOutSchema,
     JournalEntrySchema,
@@ -35,7 +36,6 @@ from schemas.gpo import (
     ProblemCreateSchema,
     ProblemListArgsSchema,
     ProblemListSchema,
-    ProblemSchema,
     ProblemUpdateSchema,
     TransitionSchema,
 )
@@ -131,7 +131,7 @@ class GpoProblems(MethodView):
 
     @require("gpo.manage")
     @blp.arguments(ProblemCreateSchema)
-    @blp.response(201, ProblemSchema)
+    @blp.response(201, GpoProblemSchema)
     @blp.problem(422, "Invalid problem or scope; each error names its field")
     def post(self, body: dict[str, Any], gpo_code: str) -> Any:
         """Open a problem
@@ -149,7 +149,7 @@ class GpoProblems(MethodView):
 @blp.route("/problems/<problem_id>")
 class Problem(MethodView):
     @require("gpo.read")
-    @blp.response(200, ProblemSchema)
+    @blp.response(200, GpoProblemSchema)
     def get(self, problem_id: str) -> Any:
         """A problem
 
@@ -160,7 +160,7 @@ class Problem(MethodView):
 
     @require("gpo.manage")
     @blp.arguments(ProblemUpdateSchema)
-    @blp.response(200, ProblemSchema)
+    @blp.response(200, GpoProblemSchema)
     @blp.problem(409, "The problem changed since the version you sent")
     def patch(self, body: dict[str, Any], problem_id: str) -> Any:
         """Change a problem's title, description, scope or partners
@@ -179,7 +179,7 @@ class Problem(MethodView):
 class Transitions(MethodView):
     @require("gpo.manage")
     @blp.arguments(TransitionSchema)
-    @blp.response(200, ProblemSchema)
+    @blp.response(200, GpoProblemSchema)
     @blp.problem(409, "Not a move allowed from the problem's state, or a stale version")
     @blp.problem(422, "A reason is required for not_resolved, abandoned and out_of_scope")
     def post(self, body: dict[str, Any], problem_id: str) -> Any:

@@ -45,7 +45,7 @@ def _answers() -> Iterator[None]:
         abort(404, message="No such problem or GPO in your scope.")
 
 
-def _assessment(problem_id: str, args: dict[str, Any]) -> assessment.Assessment:
+def _assessment(problem_id: str, args: dict[str, Any]) -> assessment.ProblemAssessment:
     with _answers(), database().transaction() as session:
         return assessment.problem_assessment(
             session,
@@ -78,7 +78,7 @@ def _filename(found: brief.Brief, extension: str) -> str:
 
 
 @blp.route("/problems/<problem_id>/assessment")
-class Assessment(MethodView):
+class ProblemAssessment(MethodView):
     @require("gpo.read")
     @blp.arguments(AssessmentArgsSchema, location="query")
     @blp.response(200, AssessmentSchema)

@@ -141,7 +141,7 @@ def before_after(
 
 
 @dataclass(frozen=True)
-class Assessment:
+class ProblemAssessment:
     problem_id: str
     title: str
     weeks: list[WeekCount]
@@ -156,7 +156,7 @@ def problem_assessment(
     pivot: dt.date | None,
     window_days: int | None,
     now: dt.datetime,
-) -> Assessment:
+) -> ProblemAssessment:
     """The weeks and the before/after of a problem of the caller's GPO (aggregates only:
     partners read it too). ``problems.NotFound`` outside the caller's GPO."""
     problem = problems.get_problem(session, principal, problem_id)
@@ -170,7 +170,7 @@ def assessment_of(
     pivot: dt.date | None,
     window_days: int | None,
     now: dt.datetime,
-) -> Assessment:
+) -> ProblemAssessment:
     """The weeks and the before/after of ``problem``, whose ``actions`` the caller read."""
     comparison = before_after(session, problem, pivot, window_days, now, actions=actions)
     weeks = default_weeks(
@@ -178,7 +178,7 @@ def assessment_of(
         comparison.window_days if comparison else None,
         paris_day(now),
     )
-    return Assessment(
+    return ProblemAssessment(
         problem_id=problem.id,
         title=problem.title,
         weeks=weekly_series(session, problem, weeks, now),
@@ -187,7 +187,7 @@ def assessment_of(
     )
 
 
-def assessment_document(result: Assessment) -> dict[str, Any]:
+def assessment_document(result: ProblemAssessment) -> dict[str, Any]:
     return {
         "problem_id": result.problem_id,
         "title": result.title,
@@ -201,7 +201,7 @@ def assessment_document(result: Assessment) -> dict[str, Any]:
     }
 
 
-def chart(result: Assessment) -> str:
+def chart(result: ProblemAssessment) -> str:
     """The SVG chart of the weeks, with each action's start."""
     return charts.weekly_chart(
         result.weeks, result.markers, title=f"Incidents par semaine — {result.title}"

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from intake_service.access import audit
 from intake_service.access.rules.permissions import Principal
 from intake_service.gpo import assessment, gpos, incident_facts
-from intake_service.gpo.assessment import Assessment
+from intake_service.gpo.assessment import ProblemAssessment
 from intake_service.gpo.rules import lifecycle as problem_lifecycle
 from intake_service.gpo.rules.weekly_figures import BeforeAfter, paris_day, paris_midnight
 from intake_service.models import (
@@ -104,7 +104,7 @@ class ProblemBrief:
     figures: BeforeAfter | None
     # The assessment page's chart data (weeks in scope and linked, the actions' starts),
     # for the PDF only: the page shows the chart endpoint's image.
-    weekly: Assessment | None
+    weekly: ProblemAssessment | None
 
 
 @dataclass(frozen=True)

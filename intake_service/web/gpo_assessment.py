@@ -60,7 +60,7 @@ def _window_arg(errors: dict[str, str]) -> int | None:
     return int(raw)
 
 
-def _assessment(problem_id: str, errors: dict[str, str]) -> assessment.Assessment:
+def _assessment(problem_id: str, errors: dict[str, str]) -> assessment.ProblemAssessment:
     pivot = _date_arg("pivot", errors)
     window = _window_arg(errors)
     try:

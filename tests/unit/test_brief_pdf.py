@@ -11,7 +11,7 @@ import pypdf
 import pytest
 
 from intake_service.gpo import brief, brief_export
-from intake_service.gpo.assessment import Assessment
+from intake_service.gpo.assessment import ProblemAssessment
 from intake_service.gpo.rules import charts
 from intake_service.gpo.rules.charts import Marker, WeekCount
 from intake_service.platform import pdf
@@ -63,7 +63,7 @@ def a_brief(version: brief.Version) -> brief.Brief:
                 actions_due=[],
                 actions_late=[],
                 figures=None,
-                weekly=Assessment("p-1", TITLE, weeks, markers, None),
+                weekly=ProblemAssessment("p-1", TITLE, weeks, markers, None),
             )
         ],
     )

@@ -11,9 +11,9 @@ from marshmallow import ValidationError
 from schemas.errors import flatten_errors
 from schemas.gpo import (
     ActionSchema,
+    GpoProblemSchema,
     JournalEntrySchema,
     ProblemCreateSchema,
-    ProblemSchema,
     ProblemUpdateSchema,
     ScopeSchema,
     TransitionSchema,
@@ -121,6 +121,6 @@ def test_problem_output_dumps_a_stored_problem() -> None:
         "scope": FULL_SCOPE,
         "watch_until": dt.datetime(2026, 6, 14, 19, 30, tzinfo=dt.timezone(dt.timedelta(hours=2))),
     }
-    dumped = ProblemSchema().dump(document)
+    dumped = GpoProblemSchema().dump(document)
     assert dumped["scope"] == FULL_SCOPE
     assert dumped["watch_until"] == "2026-06-14T17:30:00+00:00"

@@ -88,7 +88,7 @@ DEFAULT_PRIORITY = "P4"
 
 
 @dataclass(frozen=True)
-class Assessment:
+class PriorityDecision:
     priority: str
     reason: str
     # Orders incidents within one priority; smaller comes first.
@@ -125,10 +125,10 @@ def rank_within_priority(sheet: Sheet) -> int:
     return 9999 - score
 
 
-def assess(sheet: Sheet, now: dt.datetime) -> Assessment:
+def assess(sheet: Sheet, now: dt.datetime) -> PriorityDecision:
     """The priority of ``sheet`` at ``now``, with the rule that decided it."""
     rank = rank_within_priority(sheet)
     for rule in RULES:
         if rule.applies(sheet, now):
-            return Assessment(rule.priority, rule.reason, rank)
-    return Assessment(DEFAULT_PRIORITY, "record", rank)
+            return PriorityDecision(rule.priority, rule.reason, rank)
+    return PriorityDecision(DEFAULT_PRIORITY, "record", rank)
