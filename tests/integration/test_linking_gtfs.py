@@ -22,8 +22,8 @@ import pytest
 
 from intake_service import create_app
 from intake_service.gpo import gpos
-from intake_service.gpo.rules import scope as gpo_scope
 from intake_service.intake.places import SharedCommunes
+from intake_service.platform import geo
 from intake_service.territory import gtfs, gtfs_feed, zones
 from tests.brokers import broker_url, drop_namespace, fresh_namespace, fresh_service_code
 from tests.conftest import TISSEO_GTFS, _truncate, app_config
@@ -52,7 +52,7 @@ def stop_about_2_km_away(feed: gtfs_feed.ParsedFeed) -> gtfs_feed.ParsedStop:
     def gap(stop: gtfs_feed.ParsedStop) -> float:
         assert stop.lat is not None
         assert stop.lon is not None
-        return abs(gpo_scope.haversine_m(lat, lon, stop.lat, stop.lon) - 2000)
+        return abs(geo.distance_m(lat, lon, stop.lat, stop.lon) - 2000)
 
     platforms = [
         s
@@ -159,7 +159,7 @@ def test_only_the_stone_throwing_at_the_stop_is_proposed_and_confirming_links_it
     far = stop_about_2_km_away(tisseo_feed)
     assert far.lat is not None
     assert far.lon is not None
-    distance = gpo_scope.haversine_m(43.58383390955881, 1.4434268737279334, far.lat, far.lon)
+    distance = geo.distance_m(43.58383390955881, 1.4434268737279334, far.lat, far.lon)
     assert 1800 < distance < 2200
     sheets = {
         "at_stop": stone_throwing("LINK-1"),

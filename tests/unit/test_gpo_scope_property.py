@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from intake_service.gpo.rules import scope as gpo_scope
 from intake_service.gpo.rules.scope import IncidentFacts
+from intake_service.platform import geo
 
 OPERATORS = ["tisseo", "sncf"]
 STOPS = [f"S{i}" for i in range(6)]
@@ -119,7 +120,7 @@ def test_a_point_inside_the_circle_is_in_one_of_its_cells(
     import math
 
     distance = radius * share
-    angular = distance / gpo_scope.EARTH_RADIUS_M
+    angular = distance / geo.EARTH_RADIUS_M
     phi1, lmb1, theta = math.radians(lat), math.radians(lon), math.radians(bearing)
     phi2 = math.asin(
         math.sin(phi1) * math.cos(angular) + math.cos(phi1) * math.sin(angular) * math.cos(theta)
@@ -130,7 +131,7 @@ def test_a_point_inside_the_circle_is_in_one_of_its_cells(
     )
     plat, plon = math.degrees(phi2), math.degrees(lmb2)
     scope = {"point": {"lat": lat, "lon": lon, "radius_m": radius}}
-    if gpo_scope.haversine_m(lat, lon, plat, plon) <= radius:
+    if geo.distance_m(lat, lon, plat, plon) <= radius:
         assert gpo_scope.cell_key(*gpo_scope.cell_of(plat, plon)) in gpo_scope.scope_keys(scope)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from intake_service.gpo.rules import scope as gpo_scope
 from intake_service.gpo.rules.scope import IncidentFacts
+from intake_service.platform import geo
 
 # The largest radius a scope may have (schemas/gpo.py).
 MAX_RADIUS_M = 5000
@@ -32,7 +33,7 @@ def _near(a: IncidentFacts, b: IncidentFacts, radius_m: float) -> bool:
         return True
     if a.lat is None or a.lon is None or b.lat is None or b.lon is None:
         return False
-    return gpo_scope.haversine_m(a.lat, a.lon, b.lat, b.lon) <= radius_m
+    return geo.distance_m(a.lat, a.lon, b.lat, b.lon) <= radius_m
 
 
 def cluster_place(
@@ -49,7 +50,7 @@ def cluster_place(
     lat = sum(m.lat for m in located if m.lat is not None) / len(located)
     lon = sum(m.lon for m in located if m.lon is not None) / len(located)
     farthest = max(
-        gpo_scope.haversine_m(lat, lon, m.lat, m.lon)
+        geo.distance_m(lat, lon, m.lat, m.lon)
         for m in located
         if m.lat is not None and m.lon is not None
     )

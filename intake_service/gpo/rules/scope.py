@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from intake_service.platform.clock import PARIS
+from intake_service.platform.geo import EARTH_RADIUS_M, distance_m
 from intake_service.platform.labels import WEEKDAY_LABELS
 
 # The grid of the index: cells of CELL_DEGREES in latitude and longitude (~550 m × 400 m
@@ -30,7 +31,6 @@ from intake_service.platform.labels import WEEKDAY_LABELS
 CELL_DEGREES = 0.005
 # A circle touching more cells than this is indexed like a scope without place.
 MAX_CELLS = 4096
-EARTH_RADIUS_M = 6_371_008.8
 
 ANY_KEY = "any"
 # The length of ``problem_scope_keys.key``.
@@ -123,15 +123,6 @@ def cell_of(lat: float, lon: float) -> tuple[int, int]:
 
 def cell_key(ix: int, iy: int) -> str:
     return f"cell:{ix}:{iy}"
-
-
-def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """The great-circle distance in metres."""
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    dphi = phi2 - phi1
-    dlmb = math.radians(lon2 - lon1)
-    h = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
 
 
 def paris_time(at: dt.datetime) -> dt.datetime:
@@ -244,7 +235,7 @@ def _place_reason(
             return {"dimension": "route", "text": f"même ligne ({label})"}
     point = scope.get("point")
     if point and facts.lat is not None and facts.lon is not None:
-        distance = haversine_m(float(point["lat"]), float(point["lon"]), facts.lat, facts.lon)
+        distance = distance_m(float(point["lat"]), float(point["lon"]), facts.lat, facts.lon)
         radius = float(point["radius_m"])
         if distance <= radius:
             return {
