@@ -12,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from intake_service.access import audit
-from intake_service.access.rules.permissions import Principal, partner_of
+from intake_service.access.rules.permissions import Principal
+from intake_service.access.rules.redaction import may_complete_action
 from intake_service.gpo.journal import write_entry
 from intake_service.gpo.problems import InvalidInput, check_partners, get_problem, problem_to_change
 from intake_service.models import (
@@ -157,9 +158,7 @@ def complete_action(
 ) -> ProblemAction:
     """Mark an action done: the referent any of its GPO, a partner only its own."""
     _problem, action = _action(session, principal, problem_id, action_id)
-    if principal.role == "gpo_partner" and partner_of(principal) != action.owner_partner:
-        raise Forbidden(str(action_id))
-    if principal.role not in ("gpo_referent", "gpo_partner"):
+    if not may_complete_action(principal, action.owner_partner):
         raise Forbidden(str(action_id))
     if action.status != "done":
         action.status = "done"

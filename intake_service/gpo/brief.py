@@ -21,13 +21,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from intake_service.access import audit
 from intake_service.access.rules.permissions import Principal
+from intake_service.access.rules.redaction import BriefVersion, brief_version_for
 from intake_service.gpo import assessment, gpos, incident_facts
 from intake_service.gpo.assessment import ProblemAssessment
 from intake_service.gpo.rules import lifecycle as problem_lifecycle
@@ -42,7 +43,7 @@ from intake_service.models import (
 )
 from intake_service.platform import labels
 
-Version = Literal["referent", "partner"]
+Version = BriefVersion
 
 DEFAULT_SINCE_DAYS = 28
 DUE_WITHIN_DAYS = 14
@@ -115,11 +116,6 @@ class Brief:
     version: Version
     generated_at: dt.datetime
     problems: Sequence[ProblemBrief]
-
-
-def version_for(principal: Principal) -> Version:
-    """The referent's version for referents; everybody else gets the partners'."""
-    return "referent" if principal.role == "gpo_referent" else "partner"
 
 
 def _last_meeting(session: Session, problem: Problem, before: dt.datetime) -> dt.datetime | None:
@@ -308,7 +304,7 @@ def meeting_brief(
     ``with_chart``: each problem's weekly chart data too (what the PDF draws).
     """
     gpo = gpos.get_gpo(session, principal, gpo_code)
-    version = version_for(principal)
+    version = brief_version_for(principal)
     linkable = [
         problem
         for problem in session.scalars(

@@ -15,7 +15,6 @@ from intake_service.models import (
 )
 
 # The journal entries a partner reads: written for the partners, without personal data.
-PARTNER_JOURNAL_KINDS = frozenset({"meeting", "decision"})
 
 
 def write_entry(

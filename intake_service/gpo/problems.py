@@ -24,8 +24,9 @@ from sqlalchemy.orm import Session
 
 from intake_service.access import audit
 from intake_service.access.rules.permissions import Principal, gpo_of
+from intake_service.access.rules.redaction import journal_kinds_for
 from intake_service.gpo.gpos import partners_of
-from intake_service.gpo.journal import PARTNER_JOURNAL_KINDS, write_entry
+from intake_service.gpo.journal import write_entry
 from intake_service.gpo.rules import lifecycle as problem_lifecycle
 from intake_service.gpo.rules import scope as gpo_scope
 from intake_service.models import (
@@ -394,8 +395,9 @@ def read_journal(
     a partner. The referent's read is audited (notes may name people)."""
     problem = get_problem(session, principal, problem_id)
     query = select(ProblemJournalEntry).where(ProblemJournalEntry.problem_id == problem.id)
-    if principal.role != "gpo_referent":
-        query = query.where(ProblemJournalEntry.kind.in_(sorted(PARTNER_JOURNAL_KINDS)))
+    kinds = journal_kinds_for(principal)
+    if kinds is not None:
+        query = query.where(ProblemJournalEntry.kind.in_(sorted(kinds)))
     else:
         audit.record(session, principal, "problem.journal.read", "problem", problem.id, now=now)
     return list(

@@ -28,7 +28,8 @@ from flask import (
 from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
-from intake_service.access.rules.permissions import Principal, gpo_of, partner_of
+from intake_service.access.rules.permissions import Principal, gpo_of
+from intake_service.access.rules.redaction import may_complete_action
 from intake_service.gpo import gpos, problems
 from intake_service.gpo.actions import (
     action_document,
@@ -313,10 +314,7 @@ def problem_detail(problem_id: str) -> Any:
                 "status_label": ACTION_STATUS_LABELS.get(action.status, action.status),
                 "owner_name": partner_names.get(action.owner_partner, action.owner_partner),
                 "may_complete": action.status not in ("done", "cancelled")
-                and (
-                    principal.role == "gpo_referent"
-                    or partner_of(principal) == action.owner_partner
-                ),
+                and may_complete_action(principal, action.owner_partner),
             }
             for action in list_actions(session, principal, problem_id)
         ]
