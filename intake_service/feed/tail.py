@@ -87,7 +87,7 @@ def prune_dead_taps(connection: Connection, namespace: str = "") -> list[str]:
         for routing_key, pattern, queue in channel.get_table(exchange_name):
             if queue.startswith(prefix) and not client.exists(_alive_key(queue)):
                 # kombu's own unbinding (private: kombu is pinned below 6 and
-                # tests/integration/test_feed_tail.py checks it): the binding and the
+                # tests/integration/feed/test_feed_tail.py checks it): the binding and the
                 # queue's priority lists.
                 channel._delete(queue, exchange_name, routing_key, pattern)
                 pruned.append(queue)

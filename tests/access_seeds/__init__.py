@@ -1,4 +1,5 @@
-"""Seeds of the access matrix, one module per feature (see tests/integration/test_access_matrix.py).
+"""Seeds of the access matrix, one module per feature
+(see tests/integration/access/test_access_matrix.py).
 
 A module defines ``seed(setting) -> dict[str, str]``: it creates, in the matrix's
 application, what its rows need (a problem of gpo-toulouse and one of another GPO,

@@ -20,7 +20,7 @@ from intake_service.intake.rules.warnings import sheet_warnings
 from schemas.errors import flatten_errors
 from schemas.sheet import SheetSchema, evaluated_at
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "sheets"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "sheets"
 MANIFEST: dict[str, Any] = json.loads((EXAMPLES / "manifest.json").read_text(encoding="utf-8"))
 REFERENCE = dt.datetime.fromisoformat(MANIFEST["reference_instant"])
 

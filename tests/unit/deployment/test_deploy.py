@@ -15,7 +15,7 @@ import yaml
 from intake_service.cli import main
 from intake_service.platform.config import ENV_VARS, Config
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 APP_SERVICES = (
     "migrate",

@@ -28,7 +28,7 @@ from intake_service.platform.errors import Refused
 from tests.appointment_data import set_referent
 from tests.brokers import broker_url, drop_namespace, fresh_namespace
 from tests.conftest import Clock
-from tests.integration.test_booking import (
+from tests.integration.appointments.test_booking import (
     MONDAY,
     OFFICER,
     OPERATOR,

@@ -26,7 +26,7 @@ from intake_service.models import ComplaintSlot, PoliceStation, StationCommune
 from intake_service.platform.clock import PARIS
 from intake_service.platform.db import Database
 from tests.conftest import REFERENCE_INSTANT
-from tests.integration.test_booking import OFFICER, POLICY, STATIONS_CSV
+from tests.integration.appointments.test_booking import OFFICER, POLICY, STATIONS_CSV
 from workers.appointments import SlotReleaser
 
 HEADER = "code,name,address,lat,lon,service_code,communes,referent_email\n"

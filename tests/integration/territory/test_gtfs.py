@@ -27,7 +27,7 @@ from tests.conftest import REFERENCE_INSTANT, TISSEO_GTFS, Clock
 
 # The real feed is read where it lies: it is not ours to copy into the repository.
 REAL_FEED = TISSEO_GTFS
-DEMO_FEEDS = Path(__file__).parents[2] / "intake_service" / "demo" / "gtfs"
+DEMO_FEEDS = Path(__file__).parents[3] / "intake_service" / "demo" / "gtfs"
 TISSEO_DEMO = DEMO_FEEDS / "tisseo-demo"
 MISTRAL_DEMO = DEMO_FEEDS / "mistral-demo"
 

@@ -45,7 +45,7 @@ from intake_service.territory import zones
 from tests.conftest import REFERENCE_INSTANT, Clock, _truncate
 from tests.factories import a_sheet, create_tokens
 
-MATRIX_PATH = Path(__file__).resolve().parents[1] / "access_matrix.yaml"
+MATRIX_PATH = Path(__file__).resolve().parents[2] / "access_matrix.yaml"
 MATRIX: dict[str, Any] = yaml.safe_load(MATRIX_PATH.read_text(encoding="utf-8"))
 ROLES: tuple[str, ...] = tuple(MATRIX["roles"])
 ROWS: list[dict[str, Any]] = MATRIX["rows"]

@@ -109,7 +109,7 @@ def test_metrics_count_requests_submissions_and_show_the_outbox_lag(
 def test_metrics_show_the_delay_of_every_booking_whatever_made_it(
     app: Any, db: Any, clock: Any
 ) -> None:
-    from tests.integration.test_booking import MONDAY, book, open_slots, setup, submit
+    from tests.integration.appointments.test_booking import MONDAY, book, open_slots, setup, submit
 
     headers = setup(db, clock)
     waiting = submit(app, headers, "DELAY-1")

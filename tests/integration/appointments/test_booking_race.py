@@ -17,7 +17,7 @@ from intake_service.appointments import booking, incident_events
 from intake_service.models import Appointment, AppointmentRequest, ComplaintSlot, EmailMessage
 from intake_service.platform.db import Database
 from tests.conftest import Clock
-from tests.integration.test_booking import MONDAY, POLICY, open_slots, setup, submit
+from tests.integration.appointments.test_booking import MONDAY, POLICY, open_slots, setup, submit
 
 ATTEMPTS = 100
 SLOTS = 10

@@ -78,7 +78,7 @@ def test_status_says_when_the_database_is_down() -> None:
 
 
 def test_status_names_the_communes_no_station_covers(app: Any, db: Database, clock: Any) -> None:
-    from tests.integration.test_booking import book, setup, submit
+    from tests.integration.appointments.test_booking import book, setup, submit
 
     headers = setup(db, clock, with_stations=False)
     for reference in ("NOSTATION-1", "NOSTATION-2"):

@@ -5,7 +5,7 @@ the template, nothing of the message).
 The folder is given to every notice (``overrides``); the entry points take it from their
 ``Config`` (``appointments.policy_of``: ``instance_path / "emails"``), never from the
 ``INSTANCE_PATH`` environment variable. Through the app and the worker:
-``tests/integration/test_mailer.py``.
+``tests/integration/appointments/test_mailer.py``.
 """
 
 from __future__ import annotations

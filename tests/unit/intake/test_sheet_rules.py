@@ -22,7 +22,7 @@ from marshmallow import ValidationError
 from schemas.errors import flatten_errors
 from schemas.sheet import SheetSchema, evaluated_at
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "sheets"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "sheets"
 BASE: dict[str, Any] = json.loads(
     (EXAMPLES / "valid" / "p1-driver-assaulted-on-board.json").read_text(encoding="utf-8")
 )

@@ -21,7 +21,7 @@ from tests.brokers import broker_url, drop_namespace, fresh_namespace, fresh_ser
 
 CLI = str(Path(sys.executable).with_name("intake-service"))
 DOC_ENVELOPE = json.loads(
-    (Path(__file__).resolve().parents[2] / "docs" / "feed.md")
+    (Path(__file__).resolve().parents[3] / "docs" / "feed.md")
     .read_text()
     .split("```json\n")[1]
     .split("```")[0]

@@ -18,7 +18,7 @@ from schemas.messages import EVENT_TYPES, EnvelopeSchema
 from schemas.sheet import evaluated_at
 from tests.brokers import broker_url, fresh_service_code
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DOC = (ROOT / "docs" / "feed.md").read_text()
 
 

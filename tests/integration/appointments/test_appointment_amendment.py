@@ -31,7 +31,7 @@ from intake_service.models import (
 from intake_service.platform.db import Database
 from tests.conftest import Clock
 from tests.factories import a_sheet
-from tests.integration.test_booking import (
+from tests.integration.appointments.test_booking import (
     MONDAY,
     OPERATOR,
     POLICY,
