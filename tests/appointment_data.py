@@ -1,6 +1,6 @@
 """Appointment test data written directly as rows (station, slot, request, appointment).
 
-The booking itself is ``appointments.book_for_incident``'s; these
+The booking itself is ``incident_events.book_for_incident``'s; these
 builders let the notice, mailer, summary and measures tests stand on their own.
 """
 

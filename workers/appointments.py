@@ -2,7 +2,7 @@
 withdrawn one holds, and releases unused reserved slots shortly before they start.
 
 Events come from ``internal.appointments`` through ``EventConsumer`` (each applied
-once); the handler reads the incident's current state (``appointments.book_for_incident``),
+once); the handler reads the incident's current state (``incident_events.book_for_incident``),
 whatever the event's type: a withdrawn incident's requests end even if its events
 arrive out of order.
 The release of reserved slots runs beside it, every minute.

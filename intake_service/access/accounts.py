@@ -1,6 +1,6 @@
 """People's accounts for the pages: argon2 passwords, lock-out after repeated failures.
 
-Same roles and scopes as API tokens (``access.py``). Signing in through the
+Same roles and scopes as API tokens (``access/rules/permissions.py``). Signing in through the
 State's single sign-on (OpenID Connect) would replace ``sign_in`` and map the
 identity provider's claims to a role and scope; the setting is reserved
 (``OIDC_ISSUER``), the flow is not built.

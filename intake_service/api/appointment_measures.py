@@ -1,6 +1,6 @@
 """``GET /api/v1/appointments/measures``: the appointment measures, per operator and station.
 
-Each caller sees its own scope (``appointment_measures.measure``): an operator its
+Each caller sees its own scope (``appointments.measures.measure``): an operator its
 staff, a station officer its station, a GPO referent and the administrator all; a
 filter outside the caller's scope answers 404.
 """

@@ -3,7 +3,7 @@
 Called by the booking use cases (``appointments``) in their own transaction: each
 call adds one ``EmailMessage`` row, sent later by the mailer worker (so a mail
 server that is down never loses a booking). The text is French, from the Jinja
-templates in ``intake_service/templates/emails/``; a file of the same name in the
+templates in ``intake_service/appointments/templates/emails/``; a file of the same name in the
 deployment's overrides folder replaces the packaged one (a broken replacement falls
 back to the packaged text and is logged). That folder is ``emails/`` in the
 configured instance folder (``Config.instance_path``): the entry points read it from

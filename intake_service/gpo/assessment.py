@@ -158,7 +158,7 @@ def problem_assessment(
     now: dt.datetime,
 ) -> ProblemAssessment:
     """The weeks and the before/after of a problem of the caller's GPO (aggregates only:
-    partners read it too). ``problems.NotFound`` outside the caller's GPO."""
+    partners read it too). ``NotFound`` outside the caller's GPO."""
     problem = problems.get_problem(session, principal, problem_id)
     return assessment_of(session, problem, actions_of(session, problem), pivot, window_days, now)
 

@@ -300,7 +300,7 @@ def meeting_brief(
 ) -> Brief:
     """The brief of the caller's GPO for the meeting of ``meeting_date``.
 
-    ``problems.NotFound`` for another GPO. The version follows the caller's role.
+    ``NotFound`` for another GPO. The version follows the caller's role.
     ``with_chart``: each problem's weekly chart data too (what the PDF draws).
     """
     gpo = gpos.get_gpo(session, principal, gpo_code)

@@ -186,7 +186,7 @@ def place_names(session: Session, incident: Incident) -> PlaceNames:
 
 def incidents_by_id(session: Session, incident_ids: Sequence[str]) -> dict[str, Incident]:
     """The incidents with these ids, whatever their scope: the caller checks it
-    (``access.sees_incident``) before showing anything."""
+    (``permissions.sees_incident``) before showing anything."""
     if not incident_ids:
         return {}
     found = session.scalars(select(Incident).where(Incident.id.in_(set(incident_ids)))).all()

@@ -216,7 +216,7 @@ POLICE_ZONE_LABELS = {
     "gendarmerie": "zone gendarmerie",
     "prefecture_de_police": "Préfecture de police",
 }
-# The service's non-blocking remarks, by code (``sheet_warnings.py``, ``places.py``);
+# The service's non-blocking remarks, by code (``intake/rules/warnings.py``, ``intake/places.py``);
 # the API gives them in English. Read by the operator and by the command centre alike.
 WARNING_LABELS = {
     "state_older_than_15_minutes": "« Vient de se produire » veut dire dans les 15 dernières "

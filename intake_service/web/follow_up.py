@@ -3,7 +3,7 @@
 An operator sees what the command centre did with its sheets by step and by role
 (prise en compte, patrouille engagée, clôturée avec son issue), never who at the
 desk, call signs or comments: the history comes through
-``incidents.incident_document(incident, viewer)``, which narrows it, and the live
+``documents.incident_document(incident, viewer)``, which narrows it, and the live
 stream carries only the incident's own fields.
 """
 

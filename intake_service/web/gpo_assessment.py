@@ -3,7 +3,7 @@ meeting brief (printable, PDF, CSV).
 
 The assessment is aggregates: referents and partners read it. The brief follows the
 signed-in person's role: the referent's version (incidents with an excerpt: audited
-reads) or the partners' (no personal data). Exports are audited (``brief.py``).
+reads) or the partners' (no personal data). Exports are audited (``gpo/brief.py``).
 """
 
 from __future__ import annotations

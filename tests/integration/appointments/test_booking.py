@@ -1,7 +1,7 @@
 """Booking priority complaint appointments, on SQLite and PostgreSQL (appointments.md).
 
 Sheets are posted over HTTP; the booking runs as the appointments worker runs it
-(``appointments.book_for_incident`` in one transaction), with the test's clock.
+(``incident_events.book_for_incident`` in one transaction), with the test's clock.
 The reference instant is Saturday 14 March 2026, 18:30 in Toulouse: a P1 sheet
 must be booked by Monday 16 March 18:30.
 """

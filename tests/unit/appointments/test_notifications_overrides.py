@@ -3,7 +3,7 @@ one; a broken one never blocks a notice (the packaged text is used, and the log 
 the template, nothing of the message).
 
 The folder is given to every notice (``overrides``); the entry points take it from their
-``Config`` (``appointments.policy_of``: ``instance_path / "emails"``), never from the
+``Config`` (``policy.policy_of``: ``instance_path / "emails"``), never from the
 ``INSTANCE_PATH`` environment variable. Through the app and the worker:
 ``tests/integration/appointments/test_mailer.py``.
 """

@@ -75,7 +75,7 @@ def test_messages_are_translated(message: str, field: str, french: str) -> None:
 
 
 def _schema_messages() -> set[str]:
-    """Every fixed message ``schemas/sheet.py`` and ``places.py`` may give."""
+    """Every fixed message ``schemas/sheet.py`` and ``intake/places.py`` may give."""
     import inspect
     import re
 
