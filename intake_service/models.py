@@ -1,4 +1,10 @@
-"""The tables, in SQLAlchemy 2.x declarative form. Same schema on PostgreSQL and SQLite."""
+"""The tables, in SQLAlchemy 2.x declarative form. Same schema on PostgreSQL and SQLite.
+
+Every table in one module (about 600 lines), on purpose: foreign keys and relationships
+cross the features (a problem link and an appointment request both point at an
+incident), and every process, Alembic included, must see the whole metadata. The base
+and the column types are in ``platform/orm.py``; the features own their use cases.
+"""
 
 from __future__ import annotations
 

@@ -4,13 +4,11 @@ The queue and the sheet are rendered on the server; ``console.js`` keeps them
 current from ``/console/flux``, a server-sent event stream read from the outbox
 for the operator's service. Each event carries the incident's queue row as it
 is *now* (not as the event saw it): replaying a stretch of events after a
-reconnection then converges on the current state, whatever was missed.
-"""
+reconnection then converges on the current state, whatever was missed."""
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -66,6 +64,14 @@ from intake_service.platform.labels import (
 from intake_service.serving.context import database
 from intake_service.territory.rules.routing import UNROUTED_SERVICE
 from intake_service.web.auth import current_page_principal, page_requires
+from intake_service.web.console_rows import (
+    commune_name,
+    countdown_label,
+    paris,
+    parse_instant,
+    queue_row,
+    who,
+)
 from intake_service.web.live import event_stream
 from schemas.incident import StatusRequestSchema
 from schemas.vocabulary import NATURES, OPEN_STATUSES, OUTCOMES, PRIORITIES
@@ -111,125 +117,6 @@ FIELD_ERRORS = {
         "Code de service invalide : minuscules, chiffres et tirets (ex. : ddsp-83).",
     ),
 }
-
-
-# --- formatting ---------------------------------------------------------------------------
-
-
-def paris(moment: dt.datetime | str | None, pattern: str = "%d/%m/%Y %H:%M") -> str:
-    """A UTC instant (or ISO text) as Paris local time."""
-    if moment is None:
-        return ""
-    if isinstance(moment, str):
-        parsed = parse_instant(moment)
-        if parsed is None:
-            return moment
-        moment = parsed
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(PARIS).strftime(pattern)
-
-
-def age_label(since: dt.datetime, now: dt.datetime) -> str:
-    """How long ago, in words: 'il y a 12 min'."""
-    minutes = max(0, int((now - since).total_seconds() // 60))
-    if minutes < 1:
-        return "à l'instant"
-    if minutes < 60:
-        return f"il y a {minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"il y a {hours} h {minutes:02d}"
-    return f"il y a {hours // 24} j"
-
-
-def countdown_label(deadline: dt.datetime, now: dt.datetime) -> str:
-    """Time left before the footage is overwritten ('dans 2 j 4 h'), or that it has passed."""
-    minutes = int((deadline - now).total_seconds() // 60)
-    if minutes < 0:
-        return "délai dépassé : les images sont sans doute effacées"
-    days, rest = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    if days:
-        return f"effacement dans {days} j {hours} h"
-    if hours:
-        return f"effacement dans {hours} h {minutes:02d} min"
-    return f"effacement dans {minutes} min"
-
-
-def who(actor: str) -> str:
-    """'user:3 (cic@ddsp31.test)' → 'cic@ddsp31.test'; a token's label likewise."""
-    match = re.fullmatch(r"[a-z]+:\d+ \((.*)\)", actor)
-    return match.group(1) if match else actor
-
-
-def parse_instant(text: Any) -> dt.datetime | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
-
-
-def commune_name(insee_code: str | None) -> str | None:
-    """The commune's name from the shared index (already loaded by routing)."""
-    if not insee_code:
-        return None
-    from intake_service.territory.communes import shared_index
-
-    try:
-        commune = shared_index(current_app.extensions["intake.communes"].cache_dir).by_code(
-            insee_code
-        )
-    except Exception:  # noqa: BLE001 - a name is a nicety: the code is shown instead
-        return None
-    return commune.name if commune is not None else None
-
-
-# --- data ---------------------------------------------------------------------------------
-
-
-def place_label(incident: Incident, names: queries.PlaceNames) -> str:
-    """Where, in a few words: the stop, else the address, else the commune."""
-    location = incident.sheet.get("location") or {}
-    if names.stop:
-        return names.stop
-    if names.previous_stop and names.next_stop:
-        return f"Entre {names.previous_stop} et {names.next_stop}"
-    if location.get("address"):
-        return str(location["address"])
-    commune = commune_name(incident.insee_code)
-    if commune:
-        return commune
-    return f"Commune {incident.insee_code}" if incident.insee_code else "Lieu non précisé"
-
-
-def queue_row(incident: Incident, names: queries.PlaceNames, now: dt.datetime) -> dict[str, Any]:
-    """One line of the queue: what the page shows and what the live stream sends."""
-    location = incident.sheet.get("location") or {}
-    natures = list(incident.sheet.get("natures") or [incident.primary_nature])
-    return {
-        "id": incident.id,
-        "url": url_for("console.incident", incident_id=incident.id),
-        "priority": incident.priority,
-        "priority_rank": incident.priority_rank,
-        "status": incident.status,
-        "status_label": STATUS_LABELS.get(incident.status, incident.status),
-        "escalated": incident.escalated_for is not None,
-        "nature": incident.primary_nature,
-        "nature_label": NATURE_LABELS.get(incident.primary_nature, incident.primary_nature),
-        "natures": natures,
-        "place": place_label(incident, names),
-        "place_kind": PLACE_LABELS.get(location.get("place", ""), ""),
-        "route_id": location.get("route_id") or "",
-        "line": names.route or location.get("route_id") or "",
-        "operator": incident.operator.name,
-        "received_at": incident.received_at.isoformat(),
-        "received_time": paris(incident.received_at, "%H:%M"),
-        "age": age_label(incident.received_at, now),
-    }
 
 
 def _principal_in_queue(principal: Principal, incident: Incident) -> bool:

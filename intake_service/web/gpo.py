@@ -7,7 +7,12 @@ incidents confirmed as the problem's (a summary: date, nature, stop). The forms
 post flat fields; they are shaped into the API's bodies and judged by the API's
 schemas and use cases (``schemas.gpo``, ``problems``), so a problem made here and
 one made over the API are the same. The pages work without JavaScript; the script
-only searches stops as you type."""
+only searches stops as you type.
+
+Longer than most modules (about 550 lines) on purpose: these are the routes of one
+blueprint (``gpo``, whose endpoint names the templates use) and the helpers they
+share; the problem form's shaping and wording live in ``gpo_forms``.
+"""
 
 from __future__ import annotations
 
