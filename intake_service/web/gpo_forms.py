@@ -16,27 +16,14 @@ from intake_service.platform.labels import (
     WEEKDAY_LABELS,
 )
 from intake_service.territory import gtfs, operators
+from intake_service.web.wording import VALIDATION_MESSAGES
 
-# The API's messages most often met on these forms, in French.
+# The API's messages in French (one table), with what these forms say better.
 MESSAGES_FR = {
-    "Missing data for required field.": "Champ obligatoire.",
-    "Not a number.": "Ce n'est pas un nombre.",
-    "Not a valid number.": "Ce n'est pas un nombre.",
-    "Not a valid date.": "Date invalide.",
-    "Not a valid integer.": "Ce n'est pas un nombre entier.",
-    "Must not be blank.": "Ne doit pas être vide.",
+    **VALIDATION_MESSAGES,
+    # A problem's title and texts: "empty" says it better than a length here.
     "Shorter than minimum length 1.": "Ne doit pas être vide.",
-    "The point is not in France (WGS84 lat/lon).": "Le point n'est pas en France (latitude, "
-    "longitude en degrés WGS84).",
-    "From 50 to 5000 metres.": "Un rayon de 50 à 5 000 m.",
-    "from and to must differ (to is exclusive; leave hours out for any hour).": "Les heures de "
-    "début et de fin doivent différer (laissez vide pour toute heure).",
-    "The due date is before the start date.": "L'échéance est avant le début.",
-    "The due date is before the start.": "L'échéance est avant le début.",
-    "At most 200 values.": "200 au plus.",
     "Length must be between 1 and 200.": "Obligatoire, 200 caractères au plus.",
-    "0 (Monday) to 6.": "Jour invalide.",
-    "An hour from 0 to 23.": "Une heure de 0 à 23.",
 }
 
 

@@ -27,6 +27,7 @@ from intake_service.platform.labels import (
     SUSPECT_STATUS_LABELS,
     in_sentence,
 )
+from intake_service.web.wording import GENERIC_MESSAGE, VALIDATION_MESSAGES
 
 # How the form's text is turned into the sheet's JSON types.
 INTEGER_FIELDS = frozenset(
@@ -91,40 +92,12 @@ def field_label(path: str) -> str:
 
 # --- Messages ---------------------------------------------------------------------------
 
-GENERIC_MESSAGE = "Valeur invalide."
 DUPLICATE_REFERENCE = "Already used by an accepted sheet."
 
 MESSAGES = {
-    # marshmallow
-    "Missing data for required field.": "Champ obligatoire.",
-    "Field may not be null.": "Champ obligatoire.",
-    "Invalid value.": GENERIC_MESSAGE,
-    "Not a valid string.": "Texte invalide.",
-    "Not a valid utf-8 string.": "Texte invalide.",
-    "Not a valid integer.": "Saisissez un nombre entier.",
-    "Not a valid number.": "Saisissez un nombre.",
-    "Number too large.": "Nombre trop grand.",
-    "Not a valid list.": GENERIC_MESSAGE,
-    "Invalid type.": GENERIC_MESSAGE,
-    "Invalid input type.": GENERIC_MESSAGE,
-    "Unknown field.": "Champ inconnu.",
-    "Not a valid email address.": "Adresse électronique invalide.",
-    "Not a valid datetime.": "Date et heure invalides.",
-    "Not a valid aware datetime.": "Date et heure invalides (fuseau horaire manquant).",
-    "Not a valid boolean.": "Choisissez oui ou non.",
-    # schemas/fields.py
-    "Not a phone number.": "Ce n'est pas un numéro de téléphone.",
-    "Not a valid phone number (E.164 or French national format).": (
-        "Numéro de téléphone invalide : format national (06 12 34 56 78) ou international "
-        "(+33 6 12 34 56 78)."
-    ),
-    "Not a boolean (true or false).": "Choisissez oui ou non.",
-    "Not a number.": "Saisissez un nombre (par exemple 43.6045).",
+    **VALIDATION_MESSAGES,
     # schemas/sheet.py: fields
     "Values must be unique.": "Chaque valeur ne peut être choisie qu'une fois.",
-    "The point is not in France (WGS84 lat/lon).": (
-        "Ce point n'est pas en France (latitude et longitude en degrés décimaux, WGS84)."
-    ),
     "An INSEE commune code has 5 characters (2A/2B for Corsica).": (
         "Un code commune INSEE a 5 caractères (2A ou 2B pour la Corse), par exemple 31555."
     ),
