@@ -25,11 +25,11 @@ from flask import (
 
 from intake_service.appointments import changes, queries
 from intake_service.appointments import measures as appointment_measures
+from intake_service.platform.clock import PARIS
 from intake_service.platform.errors import NotFound, Refused
 from intake_service.platform.labels import (
     APPOINTMENT_REQUEST_STATE_LABELS,
     APPOINTMENT_STATUS_LABELS,
-    PARIS,
     STAFF_FUNCTION_LABELS,
     date_time,
 )

@@ -33,6 +33,7 @@ from intake_service.feed import outbox
 from intake_service.intake import documents, queries
 from intake_service.intake.rules import lifecycle
 from intake_service.models import Incident, IncidentVersion
+from intake_service.platform.clock import PARIS
 from intake_service.platform.errors import NotFound
 from intake_service.platform.labels import (
     CHANNEL_LABELS,
@@ -42,7 +43,6 @@ from intake_service.platform.labels import (
     MODE_LABELS,
     NATURE_LABELS,
     OUTCOME_LABELS,
-    PARIS,
     PLACE_LABELS,
     PRIORITY_LABELS,
     PRIORITY_REASONS,

@@ -15,9 +15,9 @@ from flask import (
 
 from intake_service.intake import queries
 from intake_service.models import Incident
+from intake_service.platform.clock import PARIS
 from intake_service.platform.labels import (
     NATURE_LABELS,
-    PARIS,
     PLACE_LABELS,
     STATUS_LABELS,
 )

@@ -31,12 +31,12 @@ from intake_service.intake import amendments, documents, queries, submission
 from intake_service.intake.rules import lifecycle
 from intake_service.intake.rules.lifecycle import can_move
 from intake_service.models import GtfsRoute, OutboxEvent
+from intake_service.platform.clock import PARIS
 from intake_service.platform.errors import NotFound
 from intake_service.platform.labels import (
     FIELD_LABELS,
     NATURE_LABELS,
     OUTCOME_LABELS,
-    PARIS,
     PLACE_LABELS,
     PRIORITY_LABELS,
     SEVERITY_LABELS,

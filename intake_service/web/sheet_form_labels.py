@@ -20,10 +20,10 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from intake_service.platform.clock import PARIS
 from intake_service.platform.labels import (
     CONSENT_LABELS,
     FIELD_LABELS,
-    PARIS,
     SUSPECT_STATUS_LABELS,
     in_sentence,
 )
