@@ -18,6 +18,7 @@ from intake_service.access import audit
 from intake_service.access.rules.permissions import Principal, gpo_of, may
 from intake_service.gpo.incident_facts import facts_of, gpo_covers
 from intake_service.gpo.journal import write_entry
+from intake_service.gpo.problems import get_problem
 from intake_service.gpo.rules import lifecycle as problem_lifecycle
 from intake_service.gpo.rules import scope as gpo_scope
 from intake_service.gpo.rules.scope import IncidentFacts
@@ -55,22 +56,11 @@ def key_names(session: Session, incident: Incident, facts: IncidentFacts) -> dic
 # --- the referent's decisions ---------------------------------------------------------------
 
 
-def _problem_to_manage(session: Session, principal: Principal, problem_id: str) -> Problem:
-    if not may(principal, "gpo.manage"):
-        raise Forbidden("gpo.manage")
-    problem = session.get(Problem, problem_id)
-    if problem is None or problem.gpo_code != gpo_of(principal):
-        raise NotFound(problem_id)
-    return problem
-
-
-def _problem_to_read(session: Session, principal: Principal, problem_id: str) -> Problem:
-    if not may(principal, "gpo.read"):
-        raise Forbidden("gpo.read")
-    problem = session.get(Problem, problem_id)
-    if problem is None or problem.gpo_code != gpo_of(principal):
-        raise NotFound(problem_id)
-    return problem
+def _problem_for(session: Session, principal: Principal, problem_id: str, action: str) -> Problem:
+    """The problem of the caller's GPO, if the caller's role may ``action`` (else Forbidden)."""
+    if not may(principal, action):
+        raise Forbidden(action)
+    return get_problem(session, principal, problem_id)
 
 
 def _link_of(session: Session, problem_id: str, incident_id: str) -> ProblemLink | None:
@@ -115,7 +105,7 @@ def confirm(
     session: Session, principal: Principal, problem_id: str, incident_id: str, now: dt.datetime
 ) -> ProblemLink:
     """The referent confirms a proposal (or a link it had rejected)."""
-    problem = _problem_to_manage(session, principal, problem_id)
+    problem = _problem_for(session, principal, problem_id, "gpo.manage")
     link = _link_of(session, problem_id, incident_id)
     if link is None:
         raise NotFound(incident_id)
@@ -133,7 +123,7 @@ def reject(
     now: dt.datetime,
 ) -> ProblemLink:
     """The referent rejects a proposal: the linker will not propose it again."""
-    problem = _problem_to_manage(session, principal, problem_id)
+    problem = _problem_for(session, principal, problem_id, "gpo.manage")
     link = _link_of(session, problem_id, incident_id)
     if link is None:
         raise NotFound(incident_id)
@@ -149,7 +139,7 @@ def link(
     session: Session, principal: Principal, problem_id: str, incident_id: str, now: dt.datetime
 ) -> ProblemLink:
     """The referent links an incident of the GPO's services/operators by hand."""
-    problem = _problem_to_manage(session, principal, problem_id)
+    problem = _problem_for(session, principal, problem_id, "gpo.manage")
     incident = session.get(Incident, incident_id)
     gpo = session.get(Gpo, problem.gpo_code)
     if incident is None or gpo is None or not gpo_covers(gpo, incident):
@@ -180,7 +170,7 @@ def unlink(
     session: Session, principal: Principal, problem_id: str, incident_id: str, now: dt.datetime
 ) -> ProblemLink:
     """The referent takes a linked incident out of the problem."""
-    problem = _problem_to_manage(session, principal, problem_id)
+    problem = _problem_for(session, principal, problem_id, "gpo.manage")
     existing = _link_of(session, problem_id, incident_id)
     if existing is None:
         raise NotFound(incident_id)
@@ -325,7 +315,7 @@ def proposals(session: Session, principal: Principal, gpo_code: str) -> list[dic
 
 def problem_links(session: Session, principal: Principal, problem_id: str) -> list[dict[str, Any]]:
     """A problem's links: all of them for the referent, the confirmed ones for a partner."""
-    problem = _problem_to_read(session, principal, problem_id)
+    problem = _problem_for(session, principal, problem_id, "gpo.read")
     query = (
         select(ProblemLink, Incident)
         .join(Incident, Incident.id == ProblemLink.incident_id)
