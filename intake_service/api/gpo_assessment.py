@@ -77,7 +77,8 @@ def _filename(found: brief.Brief, extension: str) -> str:
     return f"reunion-{found.gpo_code}-{found.meeting_date.isoformat()}-{found.version}.{extension}"
 
 
-@blp.route("/problems/<problem_id>/assessment")
+# The endpoint keeps the name it had before the class was renamed (url_for callers).
+@blp.route("/problems/<problem_id>/assessment", endpoint="Assessment")
 class ProblemAssessment(MethodView):
     @require("gpo.read")
     @blp.arguments(AssessmentArgsSchema, location="query")

@@ -3,9 +3,10 @@ and the idempotent replay.
 
 ``submit_incident`` runs inside the caller's transaction (``Database.transaction()``)
 and never commits: the incident, its version, its status change and its outbox event
-are committed together or not at all. The same ``Idempotency-Key`` (or operator
-reference) with the same body replays the first answer; with another body it is
-refused (``IdempotencyKeyReused``, answered 409).
+are committed together or not at all. The same ``Idempotency-Key`` with the same body
+replays the first answer (201); with another body it is refused
+(``IdempotencyKeyReused``, answered 422). An operator reference already used (without
+that key) is a duplicate, answered 409 with the first incident's ``Location``.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from flask import url_for
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
@@ -457,3 +458,11 @@ def test_detail_page_shows_confirmed_incidents_and_hides_notes_from_partners(
     assert "Note interne du référent" in pages["referent@gpo.test"]
     assert "Note interne du référent" not in pages["pm@gpo.test"]
     assert 'id="etat"' not in pages["pm@gpo.test"]
+
+
+def test_the_assessment_endpoint_keeps_its_name(app: Any) -> None:
+    # The view class was renamed (ProblemAssessment); url_for callers still use the
+    # endpoint name it had before.
+    with app.test_request_context():
+        path = url_for("gpo_assessment.Assessment", problem_id="p-1")
+    assert path == "/api/v1/problems/p-1/assessment"
