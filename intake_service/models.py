@@ -588,7 +588,7 @@ class EmailMessage(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"))
     request_id: Mapped[int | None] = mapped_column(ForeignKey("appointment_requests.id"))
-    # booked, rescheduled, cancelled, waiting_alert
+    # booked, rescheduled, cancelled, waiting_alert; notice, digest (functional mailboxes)
     kind: Mapped[str] = mapped_column(String(32))
     recipients: Mapped[list[Any]]
     subject: Mapped[str] = mapped_column(String(300))
@@ -601,3 +601,181 @@ class EmailMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime]
     sent_at: Mapped[dt.datetime | None]
+
+
+# --- The direct line, both ways (issue 14): directory, messages, CCTV, attachments ---------
+
+
+class DirectoryEntity(Base):
+    """An entity of the direct line (operator, police service, station, GPO, partner): its
+    functional mailbox, its hours and which notices it wants there.
+
+    ``code`` is the scope the entity's accounts carry: the operator code, the service
+    code (``ddsp-31``), the station code, the GPO code, or ``<gpo>:<partner>``.
+    """
+
+    __tablename__ = "directory_entities"
+    __table_args__ = (UniqueConstraint("kind", "code", name="uq_directory_entities_kind_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # operator, police_service, police_station, gpo, partner
+    kind: Mapped[str] = mapped_column(String(16))
+    code: Mapped[str] = mapped_column(String(130))
+    name: Mapped[str] = mapped_column(String(200))
+    mailbox: Mapped[str | None] = mapped_column(String(254))
+    hours: Mapped[str] = mapped_column(Text, default="")
+    # The notice kinds (directory/rules/notices.py) the entity wants in its mailbox.
+    notices: Mapped[list[Any]]
+    # One email a day with the day's notices, instead of one email per notice.
+    digest: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    referents: Mapped[list[DirectoryReferent]] = relationship(
+        order_by="DirectoryReferent.position",
+        lazy="selectin",
+        cascade="all, delete-orphan",
+        back_populates="entity",
+    )
+
+
+class DirectoryReferent(Base):
+    """A named referent of an entity: who to call about the direct line."""
+
+    __tablename__ = "directory_referents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entity_id: Mapped[int] = mapped_column(
+        ForeignKey("directory_entities.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str] = mapped_column(String(200))
+    function: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str | None] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(254))
+
+    entity: Mapped[DirectoryEntity] = relationship(back_populates="referents")
+
+
+class MailboxNotice(Base):
+    """One notice to an entity's functional mailbox: an email of its own, or a line of the
+    day's digest. ``dedup_key`` makes each notice once (an alert re-run writes nothing)."""
+
+    __tablename__ = "mailbox_notices"
+    __table_args__ = (
+        UniqueConstraint("dedup_key", name="uq_mailbox_notices_dedup_key"),
+        Index("ix_mailbox_notices_digest", "state", "entity_id", "created_at"),
+        Index("ix_mailbox_notices_incident", "incident_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entity_id: Mapped[int] = mapped_column(ForeignKey("directory_entities.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    dedup_key: Mapped[str] = mapped_column(String(200))
+    incident_id: Mapped[str | None] = mapped_column(String(36))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    # emailed (its own email), digest (waits for the day's digest), digested
+    state: Mapped[str] = mapped_column(String(16))
+    email_id: Mapped[int | None] = mapped_column(ForeignKey("email_messages.id"))
+    created_at: Mapped[dt.datetime]
+
+
+class IncidentMessage(Base):
+    """A message of an incident's conversation between its command centre and its operator.
+
+    ``kind``: ``message`` (to the other side), ``rfi`` (a request for information, due
+    by ``due_at``, answered by a message whose ``answers_id`` names it) or ``note``
+    (internal to the author's side, never shown to the other).
+    """
+
+    __tablename__ = "incident_messages"
+    __table_args__ = (
+        Index("ix_incident_messages_incident", "incident_id", "created_at"),
+        # Open requests for information, by due time (counts, overdue alerts).
+        Index("ix_incident_messages_open_rfis", "kind", "answered_at", "due_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"))
+    # command_centre (the CIC of the incident's service) or operator
+    side: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(8))
+    text: Mapped[str] = mapped_column(Text)
+    author_role: Mapped[str] = mapped_column(String(32))
+    author_org: Mapped[str] = mapped_column(String(130))
+    # The person (signed in) or the token label that wrote it.
+    author: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime]
+    due_at: Mapped[dt.datetime | None]
+    answers_id: Mapped[str | None] = mapped_column(ForeignKey("incident_messages.id"))
+    # On a request for information: when and by which message it was answered.
+    answered_at: Mapped[dt.datetime | None]
+    answered_by_id: Mapped[str | None] = mapped_column(String(36))
+    # The overdue notice was written (once) to the asked side's mailbox.
+    overdue_noticed_at: Mapped[dt.datetime | None]
+    # The sheet's version the answer amended in the same step, if it did.
+    amended_version: Mapped[int | None] = mapped_column(Integer)
+
+
+class CctvRequisition(Base):
+    """A request for an incident's CCTV footage before it is erased.
+
+    ``requested`` → ``extracted`` (the operator, with its reference) → ``handed_over``;
+    or ``refused`` / ``erased`` with a reason.
+    """
+
+    __tablename__ = "cctv_requisitions"
+    __table_args__ = (
+        Index("ix_cctv_requisitions_incident", "incident_id"),
+        Index("ix_cctv_requisitions_open", "state", "erase_deadline"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"))
+    state: Mapped[str] = mapped_column(String(16))
+    # Which cameras, which period.
+    what: Mapped[str] = mapped_column(Text)
+    requested_at: Mapped[dt.datetime]
+    requested_by: Mapped[str] = mapped_column(String(200))
+    requested_by_role: Mapped[str] = mapped_column(String(32))
+    requested_by_org: Mapped[str] = mapped_column(String(130))
+    # When the footage is erased (the sheet's ``video.erased_after`` at the request).
+    erase_deadline: Mapped[dt.datetime | None]
+    extraction_reference: Mapped[str | None] = mapped_column(String(100))
+    extracted_at: Mapped[dt.datetime | None]
+    handed_over_to: Mapped[str | None] = mapped_column(String(200))
+    handed_over_at: Mapped[dt.datetime | None]
+    reason: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[dt.datetime | None]
+    # The 24 h and 2 h alerts to the operator's referent, each written once.
+    alerted_24h_at: Mapped[dt.datetime | None]
+    alerted_2h_at: Mapped[dt.datetime | None]
+    updated_at: Mapped[dt.datetime]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Attachment(Base):
+    """A file on an incident (photo, video extract, PDF), stored outside the web root.
+
+    The content type is the one sniffed from the bytes, never the one sent.
+    """
+
+    __tablename__ = "attachments"
+    __table_args__ = (Index("ix_attachments_incident", "incident_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"))
+    message_id: Mapped[str | None] = mapped_column(ForeignKey("incident_messages.id"))
+    side: Mapped[str] = mapped_column(String(16))
+    uploaded_by: Mapped[str] = mapped_column(String(200))
+    uploaded_by_role: Mapped[str] = mapped_column(String(32))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime]
+    # Retention removed the file (the row stays, for counts).
+    deleted_at: Mapped[dt.datetime | None]

@@ -24,10 +24,14 @@ from intake_service.access.rules.permissions import Principal
 from intake_service.models import (
     Appointment,
     AppointmentRequest,
+    CctvRequisition,
     EmailMessage,
     Incident,
+    IncidentMessage,
     IncidentVersion,
+    MailboxNotice,
     OutboxEvent,
+    WebhookDelivery,
 )
 
 PSEUDONYM = "[pseudonymisé]"
@@ -63,6 +67,7 @@ class RetentionReport:
     versions: int = 0
     events: int = 0
     emails: int = 0
+    messages: int = 0
 
 
 def due(session: Session, now: dt.datetime, keep_for: dt.timedelta) -> Sequence[Incident]:
@@ -101,9 +106,13 @@ def run_retention(
                 | EmailMessage.appointment_id.in_(appointments)
             )
         ).all()
+        messages = session.scalars(
+            select(IncidentMessage).where(IncidentMessage.incident_id == incident.id)
+        ).all()
         report.versions += len(versions)
         report.events += len(events)
         report.emails += len(emails)
+        report.messages += len(messages)
         if dry_run:
             continue
         incident.sheet = pseudonymise_sheet(incident.sheet)
@@ -115,12 +124,14 @@ def run_retention(
             published = envelope.get("payload", {}).get("incident", {})
             if "sheet" in published:
                 published["sheet"] = pseudonymise_sheet(published["sheet"])
+            _pseudonymise_message(envelope.get("payload", {}))
             event.envelope = envelope
         for email in emails:
             # Who was written to and what was said: the state and dates stay, for the measures.
             email.recipients = []
             email.body = PSEUDONYM
             email.ics = None
+        _pseudonymise_direct_line(session, incident.id, messages)
         audit.record(
             session,
             RETENTION_JOB,
@@ -128,6 +139,56 @@ def run_retention(
             "incident",
             incident.id,
             now=now,
-            detail={"versions": len(versions), "events": len(events), "emails": len(emails)},
+            detail={
+                "versions": len(versions),
+                "events": len(events),
+                "emails": len(emails),
+                "messages": len(messages),
+            },
         )
     return report
+
+
+def _pseudonymise_message(payload: dict[str, Any]) -> None:
+    """A message carried by an event or a webhook delivery loses its text (and author)."""
+    message = payload.get("message")
+    if isinstance(message, dict):
+        message["text"] = PSEUDONYM
+        if isinstance(message.get("author"), dict):
+            message["author"]["person"] = PSEUDONYM
+
+
+def _pseudonymise_direct_line(
+    session: Session, incident_id: str, messages: Sequence[IncidentMessage]
+) -> None:
+    """The conversation's texts and authors, the requisitions' names and reasons, the
+    webhook deliveries that carried them and the mailbox notices' emails."""
+    for message in messages:
+        message.text = PSEUDONYM
+        message.author = PSEUDONYM
+    for requisition in session.scalars(
+        select(CctvRequisition).where(CctvRequisition.incident_id == incident_id)
+    ):
+        requisition.what = PSEUDONYM
+        requisition.requested_by = PSEUDONYM
+        if requisition.handed_over_to:
+            requisition.handed_over_to = PSEUDONYM
+        if requisition.reason:
+            requisition.reason = PSEUDONYM
+    for delivery in session.scalars(
+        select(WebhookDelivery).where(WebhookDelivery.incident_id == incident_id)
+    ):
+        payload = copy.deepcopy(delivery.payload)
+        _pseudonymise_message(payload)
+        delivery.payload = payload
+    notices = session.scalars(
+        select(MailboxNotice).where(MailboxNotice.incident_id == incident_id)
+    ).all()
+    email_ids = [notice.email_id for notice in notices if notice.email_id is not None]
+    for notice in notices:
+        notice.body = PSEUDONYM
+    # A digest gathers several incidents' notices: it is emptied as a whole (its
+    # state and dates stay, as the appointment emails').
+    for email in session.scalars(select(EmailMessage).where(EmailMessage.id.in_(email_ids))):
+        email.recipients = []
+        email.body = PSEUDONYM

@@ -1,4 +1,5 @@
-"""Operators' webhooks: status changes of their incidents, POSTed with an HMAC signature.
+"""Operators' webhooks: status changes of their incidents and the direct line's messages
+and requisitions, POSTed with an HMAC signature.
 
 A delivery row is written in the transaction of the status change; the webhook
 worker sends it later, retries with backoff, and records failures where the
@@ -170,6 +171,36 @@ def status_change_delivery(
             "webhook_operator_id": incident.operator_id,
         },
     )
+
+
+def enqueue_event(
+    session: Session,
+    incident: IncidentRef,
+    event_type: str,
+    body: dict[str, Any],
+    now: dt.datetime,
+) -> None:
+    """Queue an event of the direct line (a message, a requisition) for the operator's
+    webhook, if it registered one. ``body`` is what the operator may see of it."""
+    event_id = str(uuid.uuid4())
+    payload = {
+        "id": event_id,
+        "type": event_type,
+        "incident_id": incident.id,
+        "operator_reference": incident.operator_reference,
+        **body,
+    }
+    with session.no_autoflush:
+        session.execute(
+            _DELIVERY_INSERT,
+            {
+                "webhook_event_id": event_id,
+                "webhook_incident_id": incident.id,
+                "webhook_payload": payload,
+                "webhook_now": now,
+                "webhook_operator_id": incident.operator_id,
+            },
+        )
 
 
 def enqueue_status_change(

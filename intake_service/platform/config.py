@@ -52,6 +52,7 @@ ENV_VARS = (
     "RESERVED_SLOT_RELEASE_HOURS",
     "SMTP_URL",
     "MAIL_FROM",
+    "PUBLIC_URL",
 )
 
 
@@ -124,6 +125,8 @@ class Config:
     # smtp://host:port (smtps:// for implicit TLS; user:password@ when the server wants it).
     smtp_url: str | None = None
     mail_from: str = "rdv-plainte@gpo-transports.example"
+    # Where people open the service: the links in functional-mailbox notices start here.
+    public_url: str = "http://127.0.0.1:8000"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -188,6 +191,7 @@ class Config:
             reserved_slot_release=dt.timedelta(hours=_int(env, "RESERVED_SLOT_RELEASE_HOURS", 24)),
             smtp_url=env.get("SMTP_URL") or None,
             mail_from=env.get("MAIL_FROM") or "rdv-plainte@gpo-transports.example",
+            public_url=(env.get("PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
             metrics_dir=Path(env["PROMETHEUS_MULTIPROC_DIR"])
             if env.get("PROMETHEUS_MULTIPROC_DIR")
             else None,

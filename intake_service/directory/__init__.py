@@ -1,0 +1,1 @@
+"""The directory of the direct line: entities, referents, functional mailboxes and notices."""
