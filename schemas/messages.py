@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from schemas.base import BaseSchema
+from schemas.direct_line import MessageSchema
 from schemas.fields import UtcDateTime
 from schemas.incident import IncidentSchema
 
@@ -15,6 +16,7 @@ EVENT_TYPES = (
     "incident.withdrawn",
     "incident.escalated",
     "incident.status_changed",
+    "incident.message_posted",
 )
 
 
@@ -35,6 +37,13 @@ class IncidentEventPayloadSchema(BaseSchema):
     )
     unacknowledged_for_seconds = fields.Integer(metadata={"description": "incident.escalated"})
     delay_seconds = fields.Integer(metadata={"description": "incident.escalated: the delay passed"})
+    message = fields.Nested(
+        MessageSchema,
+        metadata={
+            "description": "incident.message_posted: the message (a CIC note too: the feed is "
+            "the CIC's; an operator's note is never on it)"
+        },
+    )
 
 
 class EnvelopeSchema(BaseSchema):
