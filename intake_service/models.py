@@ -692,13 +692,15 @@ class IncidentMessage(Base):
 
     __tablename__ = "incident_messages"
     __table_args__ = (
-        Index("ix_incident_messages_incident", "incident_id", "created_at"),
+        # Numbered from 1 in each incident, under the incident's row lock: the order.
+        UniqueConstraint("incident_id", "number", name="uq_incident_messages_number"),
         # Open requests for information, by due time (counts, overdue alerts).
         Index("ix_incident_messages_open_rfis", "kind", "answered_at", "due_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"))
+    number: Mapped[int] = mapped_column(Integer)
     # command_centre (the CIC of the incident's service) or operator
     side: Mapped[str] = mapped_column(String(16))
     kind: Mapped[str] = mapped_column(String(8))

@@ -32,7 +32,7 @@ def storable_text(value: str) -> None:
 
 
 def text_field(max_length: int, **kwargs: Any) -> fields.String:
-    return fields.String(validate=[validate.Length(min=1, max=max_length), storable_text], **kwargs)
+    return fields.String(validate=[validate.Length(max=max_length), storable_text], **kwargs)
 
 
 class NewMessageSchema(BaseSchema):
@@ -86,6 +86,9 @@ class MessageAuthorSchema(BaseSchema):
 class MessageSchema(BaseSchema):
     id = fields.String(required=True)
     incident_id = fields.String(required=True)
+    number = fields.Integer(
+        required=True, metadata={"description": "Its place in the conversation, from 1."}
+    )
     side = fields.String(required=True, validate=validate.OneOf(SIDES))
     kind = fields.String(required=True, validate=validate.OneOf(MESSAGE_KINDS))
     text = fields.String(required=True)

@@ -107,6 +107,10 @@ def init_api(app: Flask) -> None:
     from intake_service.api import appointment_measures
 
     blueprints.append(appointment_measures.blp)
+    # The direct line: the incident's conversation.
+    from intake_service.api import direct_line
+
+    blueprints.append(direct_line.blp)
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)

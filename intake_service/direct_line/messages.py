@@ -80,6 +80,7 @@ def message_document(message: IncidentMessage, now: dt.datetime) -> dict[str, An
     return {
         "id": message.id,
         "incident_id": message.incident_id,
+        "number": message.number,
         "side": message.side,
         "kind": message.kind,
         "text": message.text,
@@ -182,9 +183,14 @@ def post_message(
         if new.amendment
         else None
     )
+    # The incident's row is locked (get_for_update): numbers follow each other.
+    last = session.scalar(
+        select(func.max(IncidentMessage.number)).where(IncidentMessage.incident_id == incident.id)
+    )
     message = IncidentMessage(
         id=str(uuid.uuid4()),
         incident_id=incident.id,
+        number=(last or 0) + 1,
         side=side,
         kind=new.kind,
         text=new.text,
@@ -278,7 +284,7 @@ def conversation(session: Session, incident_id: str, side: str) -> Sequence[Inci
     messages = session.scalars(
         select(IncidentMessage)
         .where(IncidentMessage.incident_id == incident_id)
-        .order_by(IncidentMessage.created_at, IncidentMessage.id)
+        .order_by(IncidentMessage.number)
     ).all()
     return [m for m in messages if visible_to(side, m.side, m.kind)]
 

@@ -52,6 +52,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "appointment.measures": frozenset({"station_officer", "operator", "gpo_referent", "admin"}),
     # The station says whether the victim came.
     "appointment.outcome": frozenset({"station_officer"}),
+    # The direct line (issue 14): the incident's conversation, between its command
+    # centre and its operator only; partners, GPO and stations never see it.
+    "message.read": frozenset({"operator", "command_centre"}),
+    "message.post": frozenset({"operator", "command_centre"}),
 }
 
 

@@ -96,6 +96,7 @@ def upgrade() -> None:
         "incident_messages",
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("incident_id", sa.String(length=36), nullable=False),
+        sa.Column("number", sa.Integer(), nullable=False),
         sa.Column("side", sa.String(length=16), nullable=False),
         sa.Column("kind", sa.String(length=8), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
@@ -120,12 +121,7 @@ def upgrade() -> None:
             name=op.f("fk_incident_messages_incident_id_incidents"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_incident_messages")),
-    )
-    op.create_index(
-        "ix_incident_messages_incident",
-        "incident_messages",
-        ["incident_id", "created_at"],
-        unique=False,
+        sa.UniqueConstraint("incident_id", "number", name="uq_incident_messages_number"),
     )
     op.create_index(
         "ix_incident_messages_open_rfis",
@@ -202,7 +198,6 @@ def downgrade() -> None:
     op.drop_index("ix_attachments_incident", table_name="attachments")
     op.drop_table("attachments")
     op.drop_index("ix_incident_messages_open_rfis", table_name="incident_messages")
-    op.drop_index("ix_incident_messages_incident", table_name="incident_messages")
     op.drop_table("incident_messages")
     op.drop_index("ix_cctv_requisitions_open", table_name="cctv_requisitions")
     op.drop_index("ix_cctv_requisitions_incident", table_name="cctv_requisitions")
