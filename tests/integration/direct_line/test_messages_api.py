@@ -82,11 +82,13 @@ def test_a_request_for_information_is_answered_with_an_amendment_in_the_same_ste
     assert "test command_centre" in request["author"]["person"]
 
     seen = client.get(messages_of(incident_id), headers=headers["operator"]).get_json()
-    assert seen["open_requests"] == 1 and seen["overdue_requests"] == 0
+    assert seen["open_requests"] == 1
+    assert seen["overdue_requests"] == 0
 
     clock.advance(minutes=6)
     late = client.get(messages_of(incident_id), headers=headers["command_centre"]).get_json()
-    assert late["overdue_requests"] == 1 and late["messages"][0]["overdue"] is True
+    assert late["overdue_requests"] == 1
+    assert late["messages"][0]["overdue"] is True
 
     answer = post(
         client,
@@ -107,7 +109,8 @@ def test_a_request_for_information_is_answered_with_an_amendment_in_the_same_ste
     after = client.get(messages_of(incident_id), headers=headers["command_centre"]).get_json()
     assert after["open_requests"] == 0
     first, second = after["messages"]
-    assert first["answered_by"] == second["id"] and second["answers"] == first["id"]
+    assert first["answered_by"] == second["id"]
+    assert second["answers"] == first["id"]
     assert first["overdue"] is False  # answered: no longer overdue
 
     again = post(client, headers["operator"], incident_id, text="Encore", answers=request["id"])
@@ -221,7 +224,8 @@ def test_the_conversation_is_scoped_as_the_incident(client: Any, headers: Header
     for caller in ("other_operator", "ddsp_83"):
         assert client.get(url, headers=headers[caller]).status_code == 404
         response = client.post(url, json={"text": "?"}, headers=headers[caller])
-        assert response.status_code == 404 and response.mimetype == PROBLEM
+        assert response.status_code == 404
+        assert response.mimetype == PROBLEM
     for caller in ("gpo_referent", "gpo_partner", "station_officer", "admin"):
         assert client.get(url, headers=headers[caller]).status_code == 403
         assert client.post(url, json={"text": "?"}, headers=headers[caller]).status_code == 403
@@ -359,7 +363,8 @@ def test_retention_pseudonymises_the_conversation_everywhere(
     clock.advance(days=200)
     with db.transaction() as session:
         report = retention.run_retention(session, clock.now, dt.timedelta(days=183))
-    assert report.incidents == [incident_id] and report.messages == 1
+    assert report.incidents == [incident_id]
+    assert report.messages == 1
     with db.reading() as session:
         stored = json.dumps(
             [m.text for m in session.scalars(select(IncidentMessage))]
@@ -371,4 +376,5 @@ def test_retention_pseudonymises_the_conversation_everywhere(
     assert retention.PSEUDONYM in stored
     # The conversation is closed once its personal data is purged.
     response = post(client, headers["command_centre"], incident_id, text="encore")
-    assert response.status_code == 409 and response.mimetype == PROBLEM
+    assert response.status_code == 409
+    assert response.mimetype == PROBLEM
