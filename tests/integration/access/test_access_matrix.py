@@ -131,6 +131,7 @@ def sheet_form() -> dict[str, Any]:
 BODIES: dict[str, tuple[str, Callable[[], Any]]] = {
     "sheet": ("json", lambda: toulouse_sheet(_reference("MATRIX"))),
     "amendment": ("json", lambda: {"witnesses_count": 4}),
+    "message": ("json", lambda: {"text": "Direction de fuite ?"}),
     "withdrawal": ("json", lambda: {"reason": "Fiche envoyée par erreur."}),
     "status_ack": ("json", lambda: {"status": "acknowledged"}),
     "webhook": ("json", lambda: {"url": "https://hooks.example.org/intake"}),
