@@ -52,6 +52,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "appointment.measures": frozenset({"station_officer", "operator", "gpo_referent", "admin"}),
     # The station says whether the victim came.
     "appointment.outcome": frozenset({"station_officer"}),
+    # The direct line's directory: every role reads the entities it works with and keeps
+    # its own (the admin every one); directory/rules/visibility.py decides which.
+    "directory.read": frozenset(ROLES),
+    "directory.edit": frozenset(ROLES),
 }
 
 
