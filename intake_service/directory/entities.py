@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from intake_service.access import audit
 from intake_service.access.rules.permissions import Principal
+from intake_service.directory.mailbox import find_entity
 from intake_service.directory.rules.notices import DEFAULT_NOTICES, ENTITY_KINDS
 from intake_service.directory.rules.visibility import (
     Entity,
@@ -111,12 +112,6 @@ def _routes(
 # --- reading --------------------------------------------------------------------------
 
 
-def _find(session: Session, kind: str, code: str) -> DirectoryEntity | None:
-    return session.scalars(
-        select(DirectoryEntity).where(DirectoryEntity.kind == kind, DirectoryEntity.code == code)
-    ).first()
-
-
 def current_version(session: Session, kind: str, code: str) -> int | None:
     """The entity's version, None when it does not exist (says nothing of who may see it)."""
     return session.scalar(
@@ -139,7 +134,7 @@ def list_entities(session: Session, principal: Principal) -> list[DirectoryEntit
 
 def get_entity(session: Session, principal: Principal, kind: str, code: str) -> DirectoryEntity:
     """One entity; NotFound when absent or not the caller's to see."""
-    entity = _find(session, kind, code) if kind in ENTITY_KINDS else None
+    entity = find_entity(session, kind, code) if kind in ENTITY_KINDS else None
     if entity is None or not may_see(
         principal.role, principal.scope, (kind, code), read_relations(session, principal)
     ):
@@ -211,7 +206,7 @@ def put_entity(
     ``body`` is ``schemas.directory.DirectoryEntityInSchema``'s load.
     """
     check_editable(session, principal, kind, code)
-    entity = _find(session, kind, code)
+    entity = find_entity(session, kind, code)
     created = entity is None
     if entity is None:
         if expected_version is not None:
@@ -249,7 +244,7 @@ def set_mailbox(
     """Set an entity's functional mailbox (a deployment's command line), creating the entity
     with the name of what it describes and every notice when it is not there yet."""
     check_editable(session, principal, kind, code)
-    entity = _find(session, kind, code)
+    entity = find_entity(session, kind, code)
     created = entity is None
     if entity is None:
         entity = DirectoryEntity(
