@@ -67,3 +67,12 @@ def test_mistakes_say_how_to_fix_them(
     done = run(env, "directory", "set-mailbox", *args)
     assert done.exit_code == 2
     assert says in done.output
+
+
+def test_the_demo_fills_the_directory(env: dict[str, str]) -> None:
+    assert run(env, "demo", "load").exit_code == 0
+    shown = run(env, "directory", "show").output
+    for code in ("tisseo", "ddsp-31", "csp-toulouse", "gpo-toulouse", "gpo-toulouse:pm-toulouse"):
+        assert code in shown
+    assert "cic-ddsp31@police.example.org" in shown
+    assert "+33561127777" in shown  # referents' phones stored in E.164
