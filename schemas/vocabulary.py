@@ -104,3 +104,17 @@ PROBLEM_STATES = (
 )
 INITIAL_PROBLEM_STATES = ("reported", "qualified", "analysis")
 ACTION_STATUSES = ("planned", "in_progress", "done", "cancelled")
+
+# The direct line's directory (intake_service/directory/rules/notices.py gives each
+# notice kind its French label; a unit test keeps the two lists the same).
+DIRECTORY_ENTITY_KINDS = ("operator", "police_service", "police_station", "gpo", "partner")
+NOTICE_KINDS = (
+    "urgent_incident",
+    "rejection",
+    "escalation",
+    "rfi",
+    "rfi_overdue",
+    "cctv_requested",
+    "cctv_deadline",
+    "appointment",
+)

@@ -1,4 +1,5 @@
-"""Workers that run a database job at a steady pace: escalation and webhook delivery."""
+"""Workers that run a database job at a steady pace: escalation, retention, webhook
+delivery and the functional mailboxes' daily digest."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import requests
 
 from intake_service.access import retention
 from intake_service.command_centre import escalation
+from intake_service.directory import digest
+from intake_service.directory.rules.digest import is_due
 from intake_service.feed import webhooks
 from intake_service.platform.clock import utc_now
 from intake_service.platform.db import Database
@@ -82,6 +85,46 @@ class RetentionJob:
                     log.info("retention: %d incidents pseudonymised", len(report.incidents))
             except Exception as exc:  # noqa: BLE001 - database down: retry at the next tick
                 log.warning("retention failed (%s); retrying", type(exc).__name__)
+            stop.wait(self.interval_seconds)
+
+
+class DigestJob:
+    """Every few minutes from ``hour`` (Europe/Paris) on, writes the day's digests.
+
+    ``send_digests`` sends each entity's digest once a day whatever the number of runs
+    or of jobs, so a restart past the hour, or a second job, sends nothing twice.
+    """
+
+    name = "digest"
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        hour: int,
+        interval_seconds: float = 300.0,
+        clock: Callable[[], dt.datetime] = utc_now,
+    ) -> None:
+        self.db = db
+        self.hour = hour
+        self.interval_seconds = interval_seconds
+        self.clock = clock
+
+    def run_once(self) -> list[int]:
+        now = self.clock()
+        if not is_due(now, self.hour):
+            return []
+        with self.db.transaction() as session:
+            return digest.send_digests(session, now)
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                sent = self.run_once()
+                if sent:
+                    log.info("digest: %d daily digests written", len(sent))
+            except Exception as exc:  # noqa: BLE001 - database down: retry at the next tick
+                log.warning("digest failed (%s); retrying", type(exc).__name__)
             stop.wait(self.interval_seconds)
 
 

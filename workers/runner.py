@@ -27,7 +27,8 @@ def build_workers(config: Config, db: Database, names: Sequence[str]) -> list[Wo
     from workers import linker  # GPO problems
     from workers.appointments import AppointmentWorker  # complaint appointments
     from workers.mailer import Mailer  # appointment emails
-    from workers.periodic import Escalator, RetentionJob, WebhookSender
+    from workers.notices import NoticeWorker  # functional-mailbox notices
+    from workers.periodic import DigestJob, Escalator, RetentionJob, WebhookSender
     from workers.relay import Relay
 
     factories: dict[str, Any] = {
@@ -46,6 +47,9 @@ def build_workers(config: Config, db: Database, names: Sequence[str]) -> list[Wo
         "linker": lambda: linker.build(db, config.broker_url, config.broker_namespace),
         # Books complaint appointments, releases unused reserved slots.
         "appointments": lambda: AppointmentWorker(config, db),
+        # Functional-mailbox notices of incidents' events, and their daily digest.
+        "notices": lambda: NoticeWorker(config, db),
+        "digest": lambda: DigestJob(db, hour=config.digest_hour),
     }
     names = list(names) or list(factories)
     unknown = [name for name in names if name not in factories]

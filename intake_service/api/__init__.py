@@ -111,6 +111,10 @@ def init_api(app: Flask) -> None:
     from intake_service.api import direct_line
 
     blueprints.append(direct_line.blp)
+    # The direct line's directory: entities, referents, functional mailboxes.
+    from intake_service.api import directory
+
+    blueprints.append(directory.blp)
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)

@@ -120,7 +120,12 @@ def _booked(
         detail={"request_id": request.id, "slot_id": slot.id, "station": slot.station_code},
     )
     notifications.appointment_notice(
-        session, appointment.id, kind, now, overrides=policy.email_overrides
+        session,
+        appointment.id,
+        kind,
+        now,
+        overrides=policy.email_overrides,
+        public_url=policy.public_url,
     )
 
 
@@ -170,7 +175,13 @@ def book_or_wait(
             str(request.id),
             now=now,
         )
-        notifications.waiting_alert(session, request.id, now, overrides=policy.email_overrides)
+        notifications.waiting_alert(
+            session,
+            request.id,
+            now,
+            overrides=policy.email_overrides,
+            public_url=policy.public_url,
+        )
     return appointment
 
 

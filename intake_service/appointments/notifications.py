@@ -29,6 +29,8 @@ import jinja2
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from intake_service.directory import mailbox
+from intake_service.directory.notice_text import FOOTER
 from intake_service.models import (
     Appointment,
     AppointmentRequest,
@@ -53,6 +55,7 @@ SUBJECTS = {
 # The iCalendar method of each notice (RFC 5546).
 ICS_METHODS = {"booked": "REQUEST", "rescheduled": "REQUEST", "cancelled": "CANCEL"}
 IN_PERSON_NATURES = frozenset({"sexual_or_sexist_violence"})
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 
 
 class NoticeError(LookupError):
@@ -203,9 +206,12 @@ def appointment_notice(
     now: dt.datetime,
     *,
     overrides: Path | None,
+    public_url: str = DEFAULT_PUBLIC_URL,
 ) -> EmailMessage:
     """Write the email of a booking, a move or a cancellation (to be sent by the mailer),
-    with the deployment's texts from ``overrides`` (see ``render``)."""
+    with the deployment's texts from ``overrides`` (see ``render``); a booking or a move
+    is also an ``appointment`` notice to the operator's and the station's functional
+    mailboxes (their links start with ``public_url``)."""
     if kind not in APPOINTMENT_KINDS:
         raise ValueError(f"unknown appointment notice {kind!r}")
     appointment = session.get(Appointment, appointment_id)
@@ -260,15 +266,34 @@ def appointment_notice(
     )
     session.add(message)
     session.flush()
+    if kind in MAILBOX_KINDS:
+        _mailbox_notices(
+            session,
+            incident,
+            station,
+            dedup=f"appointment:{appointment.id}:{kind}",
+            subject=f"Rendez-vous de plainte {MAILBOX_KINDS[kind]} le "
+            f"{labels.long_date_time(starts_at)} – réf. {incident.operator_reference}",
+            lead=f"Un rendez-vous de plainte prioritaire est {MAILBOX_KINDS[kind]} au "
+            f"{station.name} le {labels.long_date_time(starts_at)}.",
+            public_url=public_url,
+            now=now,
+        )
     log.info("appointment notice %s written for appointment %s", kind, appointment.id)
     return message
 
 
 def waiting_alert(
-    session: Session, request_id: int, now: dt.datetime, *, overrides: Path | None
+    session: Session,
+    request_id: int,
+    now: dt.datetime,
+    *,
+    overrides: Path | None,
+    public_url: str = DEFAULT_PUBLIC_URL,
 ) -> EmailMessage:
     """Alert the station's referent that a priority request waits for a slot (the
-    deployment's text from ``overrides``, see ``render``)."""
+    deployment's text from ``overrides``, see ``render``), and the operator's and the
+    station's functional mailboxes (``appointment`` notice)."""
     request = session.get(AppointmentRequest, request_id)
     if request is None:
         raise NoticeError(f"no appointment request {request_id}")
@@ -300,8 +325,58 @@ def waiting_alert(
     )
     session.add(message)
     session.flush()
+    _mailbox_notices(
+        session,
+        incident,
+        station,
+        dedup=f"appointment-waiting:{request.id}",
+        subject=f"Victime prioritaire en attente d'un rendez-vous de plainte ({station_name}) "
+        f"– réf. {incident.operator_reference}",
+        lead=f"Une victime prioritaire attend un créneau de plainte ({station_name}) : "
+        f"à réserver avant le {labels.long_date_time(_aware(request.book_by))}.",
+        public_url=public_url,
+        now=now,
+    )
     log.info("waiting alert written for request %s", request.id)
     return message
+
+
+# The appointment notices that also go to the functional mailboxes, and their word.
+MAILBOX_KINDS = {"booked": "réservé", "rescheduled": "déplacé"}
+# Where each entity reads appointments (web/appointments.py, web/stations.py).
+MAILBOX_PAGES = {"operator": "/suivi/rendez-vous", "police_station": "/commissariat"}
+
+
+def _mailbox_notices(
+    session: Session,
+    incident: Incident,
+    station: PoliceStation | None,
+    *,
+    dedup: str,
+    subject: str,
+    lead: str,
+    public_url: str,
+    now: dt.datetime,
+) -> None:
+    """The ``appointment`` notice to the operator's and the station's functional mailboxes:
+    the station, the slot's date and the incident's reference; never the victim."""
+    entities = [("operator", incident.operator.code)]
+    if station is not None:
+        entities.append(("police_station", station.code))
+    for entity_kind, entity_code in entities:
+        mailbox.notify(
+            session,
+            entity_kind=entity_kind,
+            entity_code=entity_code,
+            kind="appointment",
+            dedup_key=f"{dedup}:{entity_kind}",
+            subject=subject,
+            body=f"{lead}\n\nFiche : {incident_reference(incident)}\n\n"
+            f"À consulter (connexion requise) : {public_url.rstrip('/')}"
+            f"{MAILBOX_PAGES[entity_kind]}\n\n" + FOOTER,
+            now=now,
+            incident_id=incident.id,
+        )
 
 
 def _message(

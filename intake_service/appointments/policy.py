@@ -29,6 +29,8 @@ class BookingPolicy:
     working_days: int = 5
     holidays: Container[dt.date] | None = field(default=None, compare=False)
     email_overrides: Path | None = None
+    # Where the links of the functional-mailbox notices start (setting ``PUBLIC_URL``).
+    public_url: str = "http://127.0.0.1:8000"
 
     def book_by(self, priority: str, accepted_at: dt.datetime) -> dt.datetime:
         calendar = self.holidays if self.holidays is not None else french_holidays()
@@ -47,4 +49,5 @@ def policy_of(config: Any) -> BookingPolicy:
         urgent_days=config.appointment_urgent_days,
         working_days=config.appointment_working_days,
         email_overrides=config.instance_path / "emails",
+        public_url=config.public_url,
     )

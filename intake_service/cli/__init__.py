@@ -8,6 +8,7 @@ from __future__ import annotations
 from intake_service.cli import (  # noqa: F401 - each module registers its commands on main
     db,
     demo,
+    directory,
     feed,
     gpos,
     gtfs,

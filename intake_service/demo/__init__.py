@@ -98,6 +98,7 @@ def load(
             create_token(session, role, scope, f"demo {role} {scope}", now=now, secret=secret)
     load_gpo(session, now=now)
     load_stations(session, now=now, policy=policy)
+    load_directory(session, now=now)
     return list(TOKENS)
 
 
@@ -183,3 +184,160 @@ def load_stations(session: Session, *, now: dt.datetime, policy: BookingPolicy) 
             now,
             policy=policy,
         )
+
+
+# --- The direct line's directory: each demo entity, its referents and mailbox ------
+
+# A referent: (name, function, phone, email).
+DemoReferent = tuple[str, str, str | None, str | None]
+# (kind, code, name, mailbox, hours, referents).
+DemoEntity = tuple[str, str, str, str, str, list[DemoReferent]]
+
+
+def _partner(code: str, name: str) -> DemoEntity:
+    referent: DemoReferent = (
+        f"Référent {name}",
+        "Correspondant du GPO",
+        None,
+        f"referent-{code}@partenaires.example.org",
+    )
+    return (
+        "partner",
+        f"{GPO[0]}:{code}",
+        name,
+        f"gpo-{code}@partenaires.example.org",
+        "Jours ouvrés",
+        [referent],
+    )
+
+
+DIRECTORY: tuple[DemoEntity, ...] = (
+    (
+        "operator",
+        "tisseo",
+        "Tisséo — PC sûreté (démo)",
+        "pc-surete@tisseo.example.org",
+        "24 h/24, 7 j/7",
+        [
+            (
+                "Julie Martin",
+                "Cheffe du PC sûreté",
+                "05 61 00 10 01",
+                "j.martin@tisseo.example.org",
+            ),
+            ("Karim Benali", "Adjoint sûreté", "05 61 00 10 02", "k.benali@tisseo.example.org"),
+        ],
+    ),
+    (
+        "operator",
+        "mistral",
+        "Réseau Mistral — PC sécurité (démo)",
+        "pc-securite@mistral.example.org",
+        "De 5 h à 1 h, 7 j/7",
+        [("Laure Fabre", "Responsable sûreté", "04 94 00 20 01", "l.fabre@mistral.example.org")],
+    ),
+    (
+        "police_service",
+        "ddsp-31",
+        "CIC de la DIPN 31 (démo)",
+        "cic-ddsp31@police.example.org",
+        "24 h/24, 7 j/7",
+        [
+            (
+                "Capitaine Claire Dupont",
+                "Cheffe de salle",
+                "05 61 12 77 77",
+                "c.dupont@police.example.org",
+            ),
+            ("Lieutenant Marc Roux", "Officier de liaison transports", "05 61 12 77 78", None),
+        ],
+    ),
+    (
+        "police_service",
+        "ddsp-83",
+        "CIC de la DIPN 83 (démo)",
+        "cic-ddsp83@police.example.org",
+        "24 h/24, 7 j/7",
+        [
+            (
+                "Capitaine Paul Giraud",
+                "Chef de salle",
+                "04 94 18 88 88",
+                "p.giraud@police.example.org",
+            )
+        ],
+    ),
+    (
+        "police_station",
+        "csp-toulouse",
+        "Commissariat central de Toulouse (démo)",
+        "plaintes-csp-toulouse@police.example.org",
+        "Plaintes sur rendez-vous : du lundi au vendredi, 9 h – 12 h et 14 h – 17 h",
+        [("Brigadier Anne Colin", "Accueil des plaintes", "05 61 12 70 00", None)],
+    ),
+    (
+        "police_station",
+        "csp-toulon",
+        "Commissariat central de Toulon (démo)",
+        "plaintes-csp-toulon@police.example.org",
+        "Du lundi au vendredi, 9 h – 17 h",
+        [("Brigadier Luc Ferrand", "Accueil des plaintes", "04 94 09 80 00", None)],
+    ),
+    (
+        "gpo",
+        "gpo-toulouse",
+        GPO[1],
+        "gpo-transports-toulouse@police.example.org",
+        "Réunion le premier mardi du mois",
+        [
+            (
+                "Commandant Sophie Leroy",
+                "Référente du GPO",
+                "05 61 12 76 00",
+                "s.leroy@police.example.org",
+            )
+        ],
+    ),
+    *(_partner(code, name) for code, name in GPO_PARTNERS),
+)
+
+
+def load_directory(session: Session, *, now: dt.datetime) -> None:
+    """The demo entities with their referents and mailboxes, every notice chosen.
+    Idempotent: an entity already there (maybe changed on its page) is kept."""
+    from intake_service.directory.rules.notices import DEFAULT_NOTICES
+    from intake_service.models import DirectoryEntity, DirectoryReferent
+    from schemas.fields import normalise_phone
+
+    existing = {
+        (kind, code)
+        for kind, code in session.execute(select(DirectoryEntity.kind, DirectoryEntity.code))
+    }
+    for kind, code, name, mailbox, hours, referents in DIRECTORY:
+        if (kind, code) in existing:
+            continue
+        session.add(
+            DirectoryEntity(
+                kind=kind,
+                code=code,
+                name=name,
+                mailbox=mailbox,
+                hours=hours,
+                notices=list(DEFAULT_NOTICES),
+                digest=False,
+                created_at=now,
+                updated_at=now,
+                version=1,
+                referents=[
+                    DirectoryReferent(
+                        position=position,
+                        name=referent_name,
+                        function=function,
+                        phone=normalise_phone(phone) if phone else None,
+                        email=email,
+                    )
+                    for position, (referent_name, function, phone, email) in enumerate(referents)
+                ],
+            )
+        )
+    session.flush()

@@ -36,13 +36,19 @@ def incident_facts(incident: Incident) -> str:
     )
 
 
+# The end of every notice; the daily digest says it once (directory/digest.py).
+FOOTER = (
+    "Ce message ne contient aucune donnée personnelle : les détails sont sur la page.\n"
+    "Vous recevez ce message parce que votre entité a choisi cet avis dans l'annuaire "
+    "de la ligne directe.\n"
+)
+
+
 def notice_body(lead: str, incident: Incident, link: str) -> str:
     """The plain-text email: one sentence of what is asked, the facts, the link."""
     return (
         f"{lead}\n\n{incident_facts(incident)}\n\nÀ consulter (connexion requise) : {link}\n\n"
-        "Ce message ne contient aucune donnée personnelle : les détails sont sur la page.\n"
-        "Vous recevez ce message parce que votre entité a choisi cet avis dans l'annuaire "
-        "de la ligne directe.\n"
+        + FOOTER
     )
 
 

@@ -72,6 +72,13 @@ INTERNAL_CONSUMERS: dict[str, tuple[str, ...]] = {
     "linker": ("incident.submitted", "incident.amended"),
     # A withdrawal ends the incident's requests and frees its slots (appointments.py).
     "appointments": ("incident.submitted", "incident.amended", "incident.withdrawn"),
+    # Functional-mailbox notices: new P1/P2, rejections, escalations (workers/notices.py).
+    "notices": (
+        "incident.submitted",
+        "incident.amended",
+        "incident.status_changed",
+        "incident.escalated",
+    ),
 }
 
 

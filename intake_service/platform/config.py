@@ -53,6 +53,7 @@ ENV_VARS = (
     "SMTP_URL",
     "MAIL_FROM",
     "PUBLIC_URL",
+    "DIGEST_HOUR",
 )
 
 
@@ -68,6 +69,13 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be an integer, got {raw!r}.") from exc
+
+
+def _hour(env: Mapping[str, str], name: str, default: int) -> int:
+    hour = _int(env, name, default)
+    if not 0 <= hour <= 23:
+        raise ConfigError(f"{name} must be an hour from 0 to 23 (Europe/Paris), got {hour}.")
+    return hour
 
 
 def normalise_database_url(url: str) -> str:
@@ -127,6 +135,8 @@ class Config:
     mail_from: str = "rdv-plainte@gpo-transports.example"
     # Where people open the service: the links in functional-mailbox notices start here.
     public_url: str = "http://127.0.0.1:8000"
+    # The hour (Europe/Paris, 0–23) of the functional mailboxes' daily digest.
+    digest_hour: int = 7
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -192,6 +202,7 @@ class Config:
             smtp_url=env.get("SMTP_URL") or None,
             mail_from=env.get("MAIL_FROM") or "rdv-plainte@gpo-transports.example",
             public_url=(env.get("PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
+            digest_hour=_hour(env, "DIGEST_HOUR", 7),
             metrics_dir=Path(env["PROMETHEUS_MULTIPROC_DIR"])
             if env.get("PROMETHEUS_MULTIPROC_DIR")
             else None,

@@ -104,6 +104,10 @@ def init_web(app: Flask) -> None:
     from intake_service.web import gpo
 
     app.register_blueprint(gpo.bp)
+    # The direct line's directory: referents and functional mailboxes.
+    from intake_service.web import directory as directory_pages
+
+    app.register_blueprint(directory_pages.bp)
     app.after_request(_security_headers)
 
     @app.errorhandler(CSRFError)
