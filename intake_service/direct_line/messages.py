@@ -31,7 +31,6 @@ from intake_service.direct_line.rules.conversation import (
     visible_to,
 )
 from intake_service.directory import mailbox
-from intake_service.directory.notice_text import entity_of_side, incident_link, notice_body
 from intake_service.feed import webhooks
 from intake_service.intake import amendments, queries
 from intake_service.intake.events import record_event
@@ -40,8 +39,11 @@ from intake_service.models import Incident, IncidentMessage
 from intake_service.platform.errors import Forbidden, Refused
 from intake_service.platform.labels import date_time
 from intake_service.territory.reference_cache import ReferenceCache
+from schemas.direct_line import MessageSchema
 
 MESSAGE_POSTED = "incident.message_posted"
+# Dumps the webhook's JSON as the feed's envelope does (ISO instants).
+_message_schema = MessageSchema()
 
 
 @dataclass(frozen=True)
@@ -208,11 +210,12 @@ def post_message(
         request.answered_by_id = message.id
     session.flush()
     document = message_document(message, now)
-    if side == "command_centre" or new.kind != "note":
+    # The feed is the CIC's: what the CIC may see (never an operator's note).
+    if visible_to("command_centre", side, new.kind):
         record_event(session, incident, MESSAGE_POSTED, now, {"message": document})
     if visible_to("operator", side, new.kind):
         webhooks.enqueue_event(
-            session, incident, MESSAGE_POSTED, {"message": _webhook_document(document)}, now
+            session, incident, MESSAGE_POSTED, {"message": _message_schema.dump(document)}, now
         )
     if new.kind == "rfi":
         _notify_request(session, incident, message, line.public_url, now)
@@ -233,14 +236,6 @@ def post_message(
     return message
 
 
-def _webhook_document(document: Mapping[str, Any]) -> dict[str, Any]:
-    """JSON-ready: the webhook's payload is stored as JSON."""
-    return {
-        key: (value.isoformat() if isinstance(value, dt.datetime) else value)
-        for key, value in document.items()
-    }
-
-
 def _notify_request(
     session: Session,
     incident: Incident,
@@ -248,24 +243,18 @@ def _notify_request(
     public_url: str,
     now: dt.datetime,
 ) -> None:
-    asked = other_side(request.side)
-    kind, code = entity_of_side(asked, incident)
     asker = "Le centre de commandement" if request.side == "command_centre" else "L'opérateur"
-    mailbox.notify(
+    mailbox.notify_side(
         session,
-        entity_kind=kind,
-        entity_code=code,
+        incident,
+        other_side(request.side),
         kind="rfi",
         dedup_key=f"rfi:{request.id}",
         subject=f"[{incident.priority}] Demande d'information – {incident.operator_reference}",
-        body=notice_body(
-            f"{asker} vous adresse une demande d'information, attendue avant le "
-            f"{date_time(request.due_at)}.",
-            incident,
-            incident_link(public_url, asked, incident.id),
-        ),
+        lead=f"{asker} vous adresse une demande d'information, attendue avant le "
+        f"{date_time(request.due_at)}.",
         now=now,
-        incident_id=incident.id,
+        public_url=public_url,
     )
 
 
@@ -289,34 +278,6 @@ def conversation(session: Session, incident_id: str, side: str) -> Sequence[Inci
     return [m for m in messages if visible_to(side, m.side, m.kind)]
 
 
-@dataclass(frozen=True)
-class OpenRequests:
-    open: int
-    overdue: int
-
-
-def open_requests(
-    session: Session, incident_ids: Sequence[str], now: dt.datetime
-) -> dict[str, OpenRequests]:
-    """Open requests for information of each incident, and how many are overdue."""
-    if not incident_ids:
-        return {}
-    rows = session.execute(
-        select(
-            IncidentMessage.incident_id,
-            func.count(),
-            func.count().filter(IncidentMessage.due_at <= now),
-        )
-        .where(
-            IncidentMessage.incident_id.in_(list(incident_ids)),
-            IncidentMessage.kind == "rfi",
-            IncidentMessage.answered_at.is_(None),
-        )
-        .group_by(IncidentMessage.incident_id)
-    ).all()
-    return {incident_id: OpenRequests(count, overdue) for incident_id, count, overdue in rows}
-
-
 def notice_overdue_requests(session: Session, now: dt.datetime, public_url: str) -> int:
     """Tell the asked side's mailbox of each request still unanswered past its due time,
     once per request (periodic job); return how many were found."""
@@ -335,24 +296,18 @@ def notice_overdue_requests(session: Session, now: dt.datetime, public_url: str)
     for request in requests:
         incident = session.get(Incident, request.incident_id)
         assert incident is not None  # a foreign key
-        asked = other_side(request.side)
-        kind, code = entity_of_side(asked, incident)
-        mailbox.notify(
+        mailbox.notify_side(
             session,
-            entity_kind=kind,
-            entity_code=code,
+            incident,
+            other_side(request.side),
             kind="rfi_overdue",
             dedup_key=f"rfi-overdue:{request.id}",
             subject=f"[{incident.priority}] Demande d'information en retard – "
             f"{incident.operator_reference}",
-            body=notice_body(
-                f"Une demande d'information attendue avant le {date_time(request.due_at)} "
-                "est toujours sans réponse.",
-                incident,
-                incident_link(public_url, asked, incident.id),
-            ),
+            lead=f"Une demande d'information attendue avant le {date_time(request.due_at)} "
+            "est toujours sans réponse.",
             now=now,
-            incident_id=incident.id,
+            public_url=public_url,
         )
         request.overdue_noticed_at = now
     return len(requests)

@@ -20,11 +20,10 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from intake_service.directory import mailbox
-from intake_service.directory.notice_text import entity_of_side, incident_link, notice_body
+from intake_service.directory.notice_text import entity_of_side
 from intake_service.intake.rules import lifecycle
 from intake_service.models import Incident, MailboxNotice
 
@@ -58,47 +57,42 @@ def _urgent(
 ) -> MailboxNotice | None:
     if incident.priority not in URGENT or incident.status in SETTLED:
         return None
-    kind, code = entity_of_side("command_centre", incident)
+    _, code = entity_of_side("command_centre", incident)
     key = f"urgent:{incident.id}:{code}"
-    if incident.priority == "P2" and _written(session, f"{key}:P1"):
+    if incident.priority == "P2" and mailbox.written(session, f"{key}:P1"):
         return None  # lowered from P1: the service already has the more urgent notice
-    if raised and _written(session, f"{key}:P2"):
+    if raised and mailbox.written(session, f"{key}:P2"):
         lead = f"L'incident passe en {incident.priority} après une modification de la fiche."
         subject = f"[{incident.priority}] Incident passé en {incident.priority}"
     else:
         lead = f"Un nouvel incident {incident.priority} vous est adressé par la ligne directe."
         subject = f"[{incident.priority}] Nouvel incident"
-    return mailbox.notify(
+    return mailbox.notify_side(
         session,
-        entity_kind=kind,
-        entity_code=code,
+        incident,
+        "command_centre",
         kind="urgent_incident",
         dedup_key=f"{key}:{incident.priority}",
         subject=f"{subject} – {incident.operator.name}, réf. {incident.operator_reference}",
-        body=notice_body(lead, incident, incident_link(public_url, "command_centre", incident.id)),
+        lead=lead,
         now=now,
-        incident_id=incident.id,
+        public_url=public_url,
     )
 
 
 def _rejection(
     session: Session, incident: Incident, sequence: int, now: dt.datetime, public_url: str
 ) -> MailboxNotice | None:
-    kind, code = entity_of_side("operator", incident)
-    return mailbox.notify(
+    return mailbox.notify_side(
         session,
-        entity_kind=kind,
-        entity_code=code,
+        incident,
+        "operator",
         kind="rejection",
         dedup_key=f"rejection:{incident.id}:{sequence}",
         subject=f"[{incident.priority}] Fiche rejetée – réf. {incident.operator_reference}",
-        body=notice_body(
-            "Le centre de commandement a rejeté la fiche ; le motif est sur la page de suivi.",
-            incident,
-            incident_link(public_url, "operator", incident.id),
-        ),
+        lead="Le centre de commandement a rejeté la fiche ; le motif est sur la page de suivi.",
         now=now,
-        incident_id=incident.id,
+        public_url=public_url,
     )
 
 
@@ -107,28 +101,17 @@ def _escalation(
 ) -> MailboxNotice | None:
     if incident.status not in lifecycle.UNACKNOWLEDGED:
         return None  # acknowledged since: nothing left to warn about
-    kind, code = entity_of_side("command_centre", incident)
+    _, code = entity_of_side("command_centre", incident)
     priority = incident.escalated_for or incident.priority
-    return mailbox.notify(
+    return mailbox.notify_side(
         session,
-        entity_kind=kind,
-        entity_code=code,
+        incident,
+        "command_centre",
         kind="escalation",
         dedup_key=f"escalation:{incident.id}:{code}:{priority}",
         subject=f"[{priority}] Incident non pris en compte – {incident.operator.name}, "
         f"réf. {incident.operator_reference}",
-        body=notice_body(
-            f"Cet incident {priority} n'a pas été pris en compte dans le délai prévu.",
-            incident,
-            incident_link(public_url, "command_centre", incident.id),
-        ),
+        lead=f"Cet incident {priority} n'a pas été pris en compte dans le délai prévu.",
         now=now,
-        incident_id=incident.id,
-    )
-
-
-def _written(session: Session, dedup_key: str) -> bool:
-    return (
-        session.scalar(select(MailboxNotice.id).where(MailboxNotice.dedup_key == dedup_key))
-        is not None
+        public_url=public_url,
     )

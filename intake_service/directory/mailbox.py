@@ -14,8 +14,9 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from intake_service.directory.notice_text import entity_of_side, incident_link, notice_body
 from intake_service.directory.rules.notices import NOTICE_KINDS
-from intake_service.models import DirectoryEntity, EmailMessage, MailboxNotice
+from intake_service.models import DirectoryEntity, EmailMessage, Incident, MailboxNotice
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,40 @@ def find_entity(session: Session, kind: str, code: str) -> DirectoryEntity | Non
     return session.scalars(
         select(DirectoryEntity).where(DirectoryEntity.kind == kind, DirectoryEntity.code == code)
     ).first()
+
+
+def written(session: Session, dedup_key: str) -> bool:
+    """Whether the notice of ``dedup_key`` was written already."""
+    found = session.scalar(select(MailboxNotice.id).where(MailboxNotice.dedup_key == dedup_key))
+    return found is not None
+
+
+def notify_side(
+    session: Session,
+    incident: Incident,
+    side: str,
+    *,
+    kind: str,
+    dedup_key: str,
+    subject: str,
+    lead: str,
+    now: dt.datetime,
+    public_url: str,
+) -> MailboxNotice | None:
+    """``notify`` the entity speaking for ``side`` on ``incident`` (its operator, or its
+    service's command centre): ``lead``, the incident's facts, the link to that side's page."""
+    entity_kind, entity_code = entity_of_side(side, incident)
+    return notify(
+        session,
+        entity_kind=entity_kind,
+        entity_code=entity_code,
+        kind=kind,
+        dedup_key=dedup_key,
+        subject=subject,
+        body=notice_body(lead, incident, incident_link(public_url, side, incident.id)),
+        now=now,
+        incident_id=incident.id,
+    )
 
 
 def notify(
@@ -49,7 +84,7 @@ def notify(
     entity = find_entity(session, entity_kind, entity_code)
     if entity is None or not entity.mailbox or kind not in entity.notices:
         return None
-    if session.scalar(select(MailboxNotice.id).where(MailboxNotice.dedup_key == dedup_key)):
+    if written(session, dedup_key):
         return None
     notice = MailboxNotice(
         entity_id=entity.id,

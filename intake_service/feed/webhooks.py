@@ -161,6 +161,13 @@ def status_change_delivery(
         "author_role": change.author_role,
         "detail": {k: v for k, v in change.detail.items() if k in OPERATOR_VISIBLE_DETAIL},
     }
+    return _delivery(incident, event_id, payload, now)
+
+
+def _delivery(
+    incident: IncidentRef, event_id: str, payload: dict[str, Any], now: dt.datetime
+) -> PendingStatement:
+    """The statement queuing ``payload`` for the operator's webhook, if it has one."""
     return PendingStatement(
         _DELIVERY_INSERT,
         {
@@ -190,17 +197,9 @@ def enqueue_event(
         "operator_reference": incident.operator_reference,
         **body,
     }
+    delivery = _delivery(incident, event_id, payload, now)
     with session.no_autoflush:
-        session.execute(
-            _DELIVERY_INSERT,
-            {
-                "webhook_event_id": event_id,
-                "webhook_incident_id": incident.id,
-                "webhook_payload": payload,
-                "webhook_now": now,
-                "webhook_operator_id": incident.operator_id,
-            },
-        )
+        session.execute(delivery.statement, delivery.params)
 
 
 def enqueue_status_change(

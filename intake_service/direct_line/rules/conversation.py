@@ -16,12 +16,6 @@ RFI_DUE: dict[str, dt.timedelta] = {
     "P3": dt.timedelta(hours=2),
     "P4": dt.timedelta(hours=2),
 }
-# An asker may give its own delay, within these bounds.
-RFI_DUE_MIN = dt.timedelta(minutes=1)
-RFI_DUE_MAX = dt.timedelta(days=7)
-
-# Incidents whose conversation is over: nothing more may be posted.
-CLOSED_STATUSES = frozenset({"closed", "withdrawn"})
 
 
 def side_of(role: str) -> str | None:
