@@ -63,6 +63,7 @@ from intake_service.platform.labels import (
 )
 from intake_service.serving.context import database
 from intake_service.territory.rules.routing import UNROUTED_SERVICE
+from intake_service.web import conversation
 from intake_service.web.auth import current_page_principal, page_requires
 from intake_service.web.console_rows import (
     commune_name,
@@ -297,6 +298,7 @@ def _render_detail(
     active: str | None = None,
     refused: str | None = None,
     status: int = 200,
+    posting: conversation.Posting | None = None,
 ) -> Any:
     principal = current_page_principal()
     with database().transaction() as session:
@@ -307,6 +309,7 @@ def _render_detail(
             )
         except NotFound:
             abort(404)
+        conv = _conversation(session, principal, incident_id, posting)
         document = documents.incident_document(incident, principal)
         names = queries.place_names(session, incident)
         position = outbox.last_position(session)
@@ -351,9 +354,54 @@ def _render_detail(
             labels=_labels(),
             paris=paris,
             who=who,
+            conv=conv,
         ),
         status,
     )
+
+
+def _conversation(
+    session: Any, principal: Principal, incident_id: str, posting: conversation.Posting | None
+) -> dict[str, Any]:
+    return conversation.conversation_context(
+        session,
+        principal,
+        incident_id,
+        now=g.now,
+        action=url_for("console.post_message", incident_id=incident_id),
+        part=url_for("console.conversation_part", incident_id=incident_id),
+        posting=posting,
+    )
+
+
+@bp.route("/incidents/<incident_id>/conversation")
+@page_requires("command_centre.queue")
+def conversation_part(incident_id: str) -> Any:
+    """The conversation alone: the page's script reads it again when a message comes."""
+    principal = current_page_principal()
+    try:
+        with database().transaction() as session:
+            conv = _conversation(session, principal, incident_id, None)
+            return render_template("_conversation.html", conv=conv)
+    except NotFound:
+        abort(404)
+
+
+@bp.route("/incidents/<incident_id>/messages", methods=["POST"])
+@page_requires("command_centre.queue")
+def post_message(incident_id: str) -> Any:
+    """Write to the operator, ask it for information, answer it, or keep a note."""
+    try:
+        posting = conversation.submit(
+            current_page_principal(), incident_id, request.form, now=g.now
+        )
+    except NotFound:
+        abort(404)
+    if posting.errors or posting.new is None:
+        return _render_detail(incident_id, posting=posting, status=posting.status)
+    flash(conversation.sent(posting), "succes")
+    target = url_for("console.incident", incident_id=incident_id)
+    return redirect(f"{target}#conversation", code=303)
 
 
 @bp.route("/incidents/<incident_id>")

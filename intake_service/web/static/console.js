@@ -234,6 +234,11 @@
 
   function onSheetEvent(data) {
     if (data.id !== sheet.dataset.incident) return;
+    if (data.type === "incident.message_posted" && window.conversationRefresh) {
+      // A message changes the conversation only: read it again, keep the page.
+      window.conversationRefresh();
+      return;
+    }
     var kind = data.type === "incident.amended" ? "exploitant" : "autre";
     var banner = document.getElementById("maj-autre");
     var target = sheet.dataset.url + "?maj=" + kind;
