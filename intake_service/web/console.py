@@ -29,6 +29,7 @@ from marshmallow import ValidationError
 from intake_service.access.rules.permissions import Principal, sees_incident
 from intake_service.command_centre import actions
 from intake_service.command_centre.queue import command_centre_queue
+from intake_service.direct_line import messages
 from intake_service.feed import outbox
 from intake_service.intake import documents, queries
 from intake_service.intake.rules import lifecycle
@@ -154,7 +155,11 @@ def queue() -> Any:
         found = command_centre_queue(
             session, principal, statuses=(), priorities=(), limit=QUEUE_LIMIT
         )
-        all_rows = [queue_row(i, queries.place_names(session, i), g.now) for i in found]
+        requests = messages.open_requests(session, [i.id for i in found], g.now)
+        all_rows = [
+            queue_row(i, queries.place_names(session, i), g.now, requests.get(i.id, (0, 0)))
+            for i in found
+        ]
         position = outbox.last_position(session)
     lines = sorted({(row["route_id"], row["line"]) for row in all_rows if row["route_id"]})
     if line not in {route_id for route_id, _ in lines}:
@@ -222,6 +227,7 @@ def feed() -> Response:
         with db.reading() as session:
             events = outbox.events_after(session, after_position, **scope)
             found = queries.incidents_by_id(session, [e.incident_id for e in events])
+            requests = messages.open_requests(session, list(found), now)
             names = {
                 incident_id: queries.place_names(session, incident)
                 for incident_id, incident in found.items()
@@ -231,7 +237,9 @@ def feed() -> Response:
                 incident = found.get(event.incident_id)
                 if incident is None:
                     continue
-                row = queue_row(incident, names[incident.id], now)
+                row = queue_row(
+                    incident, names[incident.id], now, requests.get(incident.id, (0, 0))
+                )
                 row["type"] = event.event_type
                 row["open"] = _principal_in_queue(principal, incident)
                 batch.append((event.position, "incident", row))

@@ -144,7 +144,13 @@
     tr.appendChild(place);
     tr.appendChild(element("td", "col-ligne", data.line || "—"));
     tr.appendChild(element("td", "col-operateur", data.operator));
-    tr.appendChild(element("td", "col-statut", data.status_label));
+    var status = element("td", "col-statut", data.status_label);
+    if (data.requests_open) {
+      status.appendChild(document.createElement("br"));
+      status.appendChild(element("span", "demandes" + (data.requests_overdue ? " en-retard" : ""),
+                                 data.requests_label));
+    }
+    tr.appendChild(status);
     return tr;
   }
 

@@ -5,6 +5,7 @@ carries a command centre's note."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -106,6 +107,26 @@ def test_a_request_answered_from_the_pages_with_the_sheet_completed(
             .where(AuditEntry.action == "incident.messages.read")
         )
     assert reads >= 3  # the follow-up page, the console's part and page: each audited
+
+
+def test_the_queue_counts_open_requests_and_marks_the_late_ones(
+    pages: dict[str, Any], db: Database, clock: Clock
+) -> None:
+    console = pages["as"]("cic@ddsp31.test")
+    assert 'class="demandes' not in console.get("/console/").get_data(as_text=True)
+    console.post(
+        f"/console/incidents/{pages['id']}/messages",
+        data={"genre": "rfi", "texte": "Le conducteur est-il à bord ?", "delai": "5"},
+    )
+    queue = console.get("/console/").get_data(as_text=True)
+    # The label is escaped by the template: d&#39;information.
+    assert '<span class="demandes">1 demande d&#39;information</span>' in queue
+    clock.now += dt.timedelta(minutes=6)
+    queue = console.get("/console/").get_data(as_text=True)
+    assert (
+        '<span class="demandes en-retard">1 demande d&#39;information, dont 1 en retard</span>'
+        in queue
+    )
 
 
 @pytest.mark.parametrize(
