@@ -89,6 +89,9 @@ class Incident(Base):
     police_zone: Mapped[str | None] = mapped_column(String(32))
     insee_code: Mapped[str | None] = mapped_column(String(5))
     routing_basis: Mapped[str | None] = mapped_column(String(32))
+    # certain, assumed (the zone table does not cover the département), corrected (an
+    # assumed routing a command centre redirected): territory/rules/routing.py.
+    routing_confidence: Mapped[str | None] = mapped_column(String(16))
     acknowledged_at: Mapped[dt.datetime | None]
     # The priority whose acknowledgement delay was passed and published (once per
     # priority: an amendment that raises the priority escalates again).

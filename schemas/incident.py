@@ -66,6 +66,16 @@ class IncidentSchema(BaseSchema):
     routing_basis = fields.String(
         allow_none=True, required=True, metadata={"description": "stop, coordinates or insee_code"}
     )
+    routing_confidence = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={
+            "description": "certain; assumed when the police-zone table does not cover the "
+            "commune's département (routed to its gendarmerie, a guess: warning "
+            "routing_assumed); corrected once a command centre redirected an assumed "
+            "routing; null when unrouted or received before the service recorded it."
+        },
+    )
     status_history = fields.List(fields.Nested(StatusChangeSchema), required=True)
     sheet = StoredSheet(required=True)
 

@@ -95,6 +95,17 @@ def status_command() -> None:
         click.echo(
             f"          {unplaced} with no commune: the operator must amend the sheet's place"
         )
+    if state.assumed_routing:
+        departments = ", ".join(
+            f"{department} ({assumed} fiche{'s' if assumed > 1 else ''}"
+            f"{f', {corrected} réorientée' + ('s' if corrected > 1 else '') if corrected else ''})"
+            for department, (assumed, corrected) in sorted(state.assumed_routing.items())
+        )
+        click.echo(f"routing   départements sans table des zones : {departments}")
+        click.echo(
+            "          routed to the gendarmerie by guess (30 days): add their police-zone "
+            "communes to the table (intake-service zones import)"
+        )
     if not state.workers:
         click.echo("workers   none has reported (intake-service workers)")
     for worker, host, pid, seen_at, alive in state.workers:

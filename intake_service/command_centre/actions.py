@@ -26,7 +26,7 @@ from intake_service.intake.submission import apply_routing
 from intake_service.models import (
     Incident,
 )
-from intake_service.territory.rules.routing import Routing
+from intake_service.territory.rules.routing import Routing, confidence_after_redirect
 
 
 def change_status(
@@ -68,7 +68,8 @@ def change_status(
         session, incident, "incident.status_changed", now, {"status": target, "detail": detail}
     )
     if redirect is not None:
-        apply_routing(incident, Routing(redirect, incident.insee_code, "redirected"))
+        confidence = confidence_after_redirect(incident.routing_confidence)
+        apply_routing(incident, Routing(redirect, incident.insee_code, "redirected", confidence))
         record_status_change(
             session, incident, "received", principal, now, {"rerouted_to": redirect.code}
         )

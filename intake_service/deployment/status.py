@@ -21,7 +21,9 @@ from intake_service.models import (
     OutboxEvent,
     WorkerHeartbeat,
 )
+from intake_service.territory.rules.routing import department_of
 
+ASSUMED_ROUTING_DAYS = 30
 # A worker that has not beaten for this long is reported as gone.
 SILENT_AFTER = dt.timedelta(minutes=2)
 
@@ -58,6 +60,10 @@ class DeploymentStatus:
     # Of those, the ones no station covers, by the incident's commune (INSEE code):
     # they wait until a station covering the commune is imported.
     requests_without_station: list[tuple[str | None, int]] = field(default_factory=list)
+    # Sheets of the last ASSUMED_ROUTING_DAYS routed by guess (the zone table does not
+    # cover their département), and of those redirected since by a command centre:
+    # département → (assumed, corrected).
+    assumed_routing: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 def read_status(session: Session, now: dt.datetime) -> DeploymentStatus:
@@ -105,6 +111,22 @@ def read_status(session: Session, now: dt.datetime) -> DeploymentStatus:
             .order_by(func.count().desc(), Incident.insee_code)
         )
     ]
+    since = now - dt.timedelta(days=ASSUMED_ROUTING_DAYS)
+    for insee_code, confidence, count in session.execute(
+        select(Incident.insee_code, Incident.routing_confidence, func.count())
+        .where(
+            Incident.received_at >= since,
+            Incident.routing_confidence.in_(("assumed", "corrected")),
+            Incident.insee_code.is_not(None),
+        )
+        .group_by(Incident.insee_code, Incident.routing_confidence)
+    ):
+        department = department_of(str(insee_code))
+        assumed, corrected = status.assumed_routing.get(department, (0, 0))
+        status.assumed_routing[department] = (
+            assumed + int(count),
+            corrected + (int(count) if confidence == "corrected" else 0),
+        )
     status.workers = [
         (row.worker, row.host, row.pid, row.seen_at, now - row.seen_at <= SILENT_AFTER)
         for row in session.scalars(select(WorkerHeartbeat).order_by(WorkerHeartbeat.worker))

@@ -81,6 +81,7 @@ def incident_document(incident: Incident, viewer: Principal | None = None) -> di
         "police_zone": incident.police_zone,
         "insee_code": incident.insee_code,
         "routing_basis": incident.routing_basis,
+        "routing_confidence": incident.routing_confidence,
         "status_history": [history_for(viewer, change) for change in incident.status_changes],
         "sheet": incident.sheet,
     }

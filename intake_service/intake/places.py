@@ -27,6 +27,8 @@ from intake_service.territory.rules.routing import (
     PoliceZoneEntry,
     Routing,
     competent_service,
+    department_of,
+    routing_confidence,
 )
 
 STOP_DISTANCE_WARNING_M = 500.0
@@ -68,6 +70,8 @@ class ZoneLookup(Protocol):
     """Where the police-zone table is read (``reference_cache.ReferenceCache``)."""
 
     def zone(self, session: Session, insee_code: str) -> PoliceZoneEntry | None: ...
+
+    def covers(self, session: Session, department: str) -> bool: ...
 
 
 def check_place(
@@ -165,7 +169,21 @@ def check_place(
         )
         return PlaceCheck(Routing(None, None, None), warnings)
     entry = zones.zone(session, insee_code)
-    return PlaceCheck(Routing(competent_service(insee_code, entry), insee_code, basis), warnings)
+    department = department_of(insee_code)
+    service = competent_service(insee_code, entry)
+    # The coverage lookup only for a gendarmerie routing: a police one is certain.
+    covered = service.kind != "gendarmerie" or zones.covers(session, department)
+    confidence = routing_confidence(service, covered)
+    if confidence == "assumed":
+        warnings.append(
+            {
+                "code": "routing_assumed",
+                "field": "location",
+                "message": f"The police-zone table does not cover département {department}: "
+                f"routed to {service.name}, which may not be competent.",
+            }
+        )
+    return PlaceCheck(Routing(service, insee_code, basis, confidence), warnings)
 
 
 def service_for_code(session: Session, code: str) -> CompetentService | None:

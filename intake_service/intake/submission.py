@@ -257,3 +257,4 @@ def apply_routing(incident: Incident, routing: Routing) -> None:
     incident.police_zone = service.police_zone if service else None
     incident.insee_code = routing.insee_code
     incident.routing_basis = routing.basis
+    incident.routing_confidence = routing.confidence

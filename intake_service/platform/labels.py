@@ -233,6 +233,9 @@ WARNING_LABELS = {
     "GTFS de l'exploitant.",
     "point_far_from_stop": "Le point est à plus de 500 m de l'arrêt : vérifiez l'un ou l'autre.",
     "unknown_insee_code": "Aucune commune n'a ce code INSEE : la fiche n'a pas pu être orientée.",
+    "routing_assumed": "Routage supposé : la table des zones de police ne couvre pas ce "
+    "département, la fiche est allée à la gendarmerie par défaut. Vérifiez le service "
+    "compétent et réorientez la fiche si besoin.",
     "insee_code_differs": "Le lieu est dans une autre commune que le code INSEE indiqué : la "
     "fiche est orientée vers celle du lieu.",
     "unrouted": "Le lieu n'a pu être rattaché à aucune commune : la fiche part vers la file "

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 
 from intake_service.models import Operator, PoliceZone
 from intake_service.platform.expiring import Expiring
+from intake_service.territory import zones
 from intake_service.territory.operators import find_operator
 from intake_service.territory.rules.routing import PoliceZoneEntry
 
@@ -30,6 +31,7 @@ class ReferenceCache:
     def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
         self._operators: Expiring[str, Operator] = Expiring(seconds, clock)
         self._zones: Expiring[str, PoliceZoneEntry | None] = Expiring(seconds, clock)
+        self._covered: Expiring[str, bool] = Expiring(seconds, clock)
 
     def operator(self, session: Session, code: str) -> Operator | None:
         """The operator with this code, as an object of ``session`` (or None)."""
@@ -52,6 +54,15 @@ class ReferenceCache:
         entry = PoliceZoneEntry(row.service_code, row.service_name) if row else None
         self._zones.put(insee_code, entry)
         return entry
+
+    def covers(self, session: Session, department: str) -> bool:
+        """Does the zone table cover the département (``zones.covers``)?"""
+        cached = self._covered.get(department)
+        if cached is not None:
+            return cached[0]
+        covered = zones.covers(session, department)
+        self._covered.put(department, covered)
+        return covered
 
 
 def _detached_copy(operator: Operator) -> Operator:

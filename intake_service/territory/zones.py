@@ -12,10 +12,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from intake_service.models import PoliceZone
+from intake_service.territory.rules.routing import department_range
 
 COLUMNS = ("insee_code", "service_code", "service_name")
 INSEE_CODE = re.compile(r"^(\d{5}|2[AB]\d{3})\Z")
@@ -66,3 +67,17 @@ def replace_zones(session: Session, rows: list[tuple[str, str, str]]) -> int:
             [{"insee_code": i, "service_code": c, "service_name": n} for i, c, n in rows],
         )
     return len(rows)
+
+
+def covers(session: Session, department: str) -> bool:
+    """Does the table cover ``department``: does it list any of its communes? (A range
+    scan of the primary key.) A table lists the police-zone communes of the
+    départements it was made for; every département has some (its préfecture at least),
+    so a département with none listed is one the table says nothing about."""
+    low, high = department_range(department)
+    found = session.scalar(
+        select(PoliceZone.insee_code)
+        .where(PoliceZone.insee_code >= low, PoliceZone.insee_code < high)
+        .limit(1)
+    )
+    return found is not None

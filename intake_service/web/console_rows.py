@@ -144,6 +144,8 @@ def queue_row(
         "received_at": incident.received_at.isoformat(),
         "received_time": paris(incident.received_at, "%H:%M"),
         "age": age_label(incident.received_at, now),
+        # The zone table does not cover the département: this service is a guess.
+        "routing_assumed": incident.routing_confidence == "assumed",
         "requests_open": requests[0],
         "requests_overdue": requests[1],
         "requests_label": requests_label(*requests),

@@ -65,6 +65,45 @@ def competent_service(insee_code: str, police_zone: PoliceZoneEntry | None) -> C
     )
 
 
+# How sure the routing is: ``certain`` when the zone table covers the commune's
+# département (or Paris and its inner suburbs, always the Préfecture de police);
+# ``assumed`` when the table says nothing of that département, so the gendarmerie is a
+# guess; ``corrected`` once a command centre redirected an assumed routing.
+CONFIDENCES = ("certain", "assumed", "corrected")
+
+
+def routing_confidence(service: CompetentService, covered: bool) -> str:
+    """``certain`` or ``assumed`` for the service ``competent_service`` gave the commune;
+    ``covered``: does the zone table cover the commune's département?
+
+    A commune the table lists is in a police zone, and Paris and its inner suburbs
+    belong to the Préfecture de police: certain. A commune absent from a table that
+    covers its département is in a gendarmerie zone: certain. A commune of a
+    département the table does not cover may be either: the gendarmerie is assumed
+    (an Ajaccio sheet went to ``ggd-2a`` though Ajaccio is policed by the national
+    police). Only a gendarmerie routing needs ``covered`` (the caller may skip its
+    lookup otherwise).
+    """
+    return "certain" if service.kind != "gendarmerie" or covered else "assumed"
+
+
+def confidence_after_redirect(previous: str | None) -> str:
+    """A command centre's redirect is certain; it corrects an assumed routing (counted,
+    so that the zone table can be completed)."""
+    return "corrected" if previous == "assumed" else "certain"
+
+
+def department_range(department: str) -> tuple[str, str]:
+    """The INSEE codes of a département as a half-open range, for an index range scan:
+    '31' → ('31', '32'), '09' → ('09', '10'), '2A' → ('2A', '2B'), '974' → ('974', '975').
+
+    Digits and capitals only: a linguistic collation (PostgreSQL's default) may ignore
+    punctuation, so ``'0:'`` would not bound ``'09…'`` there."""
+    if department.isdigit():
+        return department, str(int(department) + 1).zfill(len(department))
+    return department, department[:-1] + chr(ord(department[-1]) + 1)
+
+
 @dataclass(frozen=True)
 class Routing:
     """Where an incident goes, and why."""
@@ -72,6 +111,7 @@ class Routing:
     service: CompetentService | None  # None: unrouted, goes to the national fallback feed
     insee_code: str | None
     basis: str | None  # stop, coordinates, insee_code
+    confidence: str | None = None  # CONFIDENCES; None when unrouted
 
     @property
     def feed_code(self) -> str:

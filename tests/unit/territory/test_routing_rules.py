@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from intake_service.territory.rules.routing import PoliceZoneEntry, competent_service, department_of
+from intake_service.territory.rules.routing import (
+    PoliceZoneEntry,
+    competent_service,
+    confidence_after_redirect,
+    department_of,
+    department_range,
+    routing_confidence,
+)
 
 TOULOUSE = PoliceZoneEntry("ddsp-31", "DDSP de la Haute-Garonne")
 
@@ -38,3 +45,48 @@ def test_competent_service(
 )
 def test_department_of(insee: str, department: str) -> None:
     assert department_of(insee) == department
+
+
+@pytest.mark.parametrize(
+    ("insee", "zone", "covered", "confidence"),
+    [
+        ("31555", TOULOUSE, True, "certain"),  # listed: police zone
+        ("31069", None, True, "certain"),  # the table covers 31 and leaves it out: gendarmerie
+        ("2A004", None, False, "assumed"),  # Ajaccio, with a table that knows nothing of 2A
+        ("2A004", PoliceZoneEntry("ddsp-2a", "DDSP 2A"), True, "certain"),
+        ("75056", None, False, "certain"),  # Paris: the Préfecture de police, table or not
+        ("93066", None, False, "certain"),
+        ("97302", None, False, "assumed"),
+    ],
+)
+def test_routing_confidence(
+    insee: str, zone: PoliceZoneEntry | None, covered: bool, confidence: str
+) -> None:
+    assert routing_confidence(competent_service(insee, zone), covered) == confidence
+
+
+@pytest.mark.parametrize(
+    ("department", "low", "high"),
+    [
+        ("31", "31", "32"),
+        ("2A", "2A", "2B"),
+        ("974", "974", "975"),
+        ("09", "09", "10"),
+        ("19", "19", "20"),
+    ],
+)
+def test_department_range_holds_its_communes_only(department: str, low: str, high: str) -> None:
+    assert department_range(department) == (low, high)
+    start, end = department_range(department)
+    assert start <= f"{department}001" < end
+    assert not start <= "31555" < end or department == "31"
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [("assumed", "corrected"), ("certain", "certain"), (None, "certain"), ("corrected", "certain")],
+)
+def test_a_redirect_is_certain_and_corrects_an_assumed_routing(
+    before: str | None, after: str
+) -> None:
+    assert confidence_after_redirect(before) == after
