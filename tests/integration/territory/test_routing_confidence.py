@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from intake_service.access.accounts import add_user
 from intake_service.access.tokens import create_token
 from intake_service.cli import main
 from intake_service.deployment import status
@@ -107,3 +108,29 @@ def test_status_names_the_departements_without_a_zone_table(
     output = CliRunner().invoke(main, ["status"], env=env).output
     assert "routing   départements sans table des zones : 2A (1 fiche)" in output
     assert "intake-service zones import" in output
+
+
+def test_the_console_says_routage_suppose(
+    app: Any, headers: Any, db: Database, clock: Clock
+) -> None:
+    app.config["WTF_CSRF_ENABLED"] = False
+    incident = _submit(app.test_client(), headers, "AJACCIO-4", "2A004")
+    with db.transaction() as session:
+        add_user(
+            session,
+            "corg@ggd2a.test",
+            "mot-de-passe-de-test",
+            "command_centre",
+            "ggd-2a",
+            now=clock.now,
+        )
+    console = app.test_client()
+    signed = console.post(
+        "/connexion", data={"email": "corg@ggd2a.test", "password": "mot-de-passe-de-test"}
+    )
+    assert signed.status_code == 302
+    queue = console.get("/console/").get_data(as_text=True)
+    assert '<span class="routage-suppose">routage supposé</span>' in queue
+    page = console.get(f"/console/incidents/{incident['id']}").get_data(as_text=True)
+    assert 'id="routage-suppose">Routage supposé</strong>' in page
+    assert "Routage supposé : la table des zones de police ne couvre pas ce" in page
