@@ -108,7 +108,7 @@ class CctvRequisitionListSchema(BaseSchema):
 
 class MeasuresQuerySchema(BaseSchema):
     since = UtcDateTime(metadata={"description": "Requested from (default: 90 days ago)."})
-    until = UtcDateTime(metadata={"description": "Requested before (default: now)."})
+    until = UtcDateTime(metadata={"description": "Requested up to (included; default: now)."})
 
 
 class MeasureRowSchema(BaseSchema):

@@ -47,7 +47,8 @@ def measure(
     until: dt.datetime | None,
     now: dt.datetime,
 ) -> dict[str, Any]:
-    """The counts of the requisitions requested in [since, until), by operator and service."""
+    """The counts of the requisitions requested from ``since`` to ``until`` (both
+    included), by operator and by service."""
     until = until or now
     since = since or until - DEFAULT_PERIOD
     query = (
@@ -59,7 +60,7 @@ def measure(
         )
         .join(Incident, Incident.id == CctvRequisition.incident_id)
         .join(Operator, Operator.id == Incident.operator_id)
-        .where(CctvRequisition.requested_at >= since, CctvRequisition.requested_at < until)
+        .where(CctvRequisition.requested_at >= since, CctvRequisition.requested_at <= until)
     )
     if principal.role == "operator":
         query = query.where(Operator.code == principal.scope)
