@@ -4,16 +4,20 @@ feed event, the operator's webhook, the conversation's message, the audit log.""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from intake_service.access import retention
 from intake_service.access.rules.permissions import Principal
 from intake_service.access.tokens import create_token
 from intake_service.feed import webhooks
 from intake_service.models import (
     AuditEntry,
+    CctvRequisition,
     IncidentMessage,
     Operator,
     OutboxEvent,
@@ -278,3 +282,66 @@ def test_control_characters_are_refused_with_the_field_named(client: Any, header
     )
     assert refused.status_code == 422
     assert refused.get_json()["errors"][0]["field"] == "extraction_reference"
+
+
+def test_retention_pseudonymises_the_requisitions_everywhere(
+    client: Any, headers: Headers, db: Any, clock: Any
+) -> None:
+    with db.transaction() as session:
+        tisseo = session.scalars(select(Operator).where(Operator.code == "tisseo")).one()
+        webhooks.register(
+            session,
+            retention.RETENTION_JOB,
+            tisseo.id,
+            "http://127.0.0.1:9/h",
+            now=clock.now,
+            allow_private=True,
+        )
+    incident_id = submit(client, headers)
+    requisition_id = request_footage(client, headers["command_centre"], incident_id).get_json()[
+        "id"
+    ]
+    extracted = step(
+        client,
+        requisition_id,
+        with_tag(headers["operator"], 1),
+        state="extracted",
+        extraction_reference="EXT-1",
+    )
+    assert extracted.status_code == 200
+    handed = step(
+        client,
+        requisition_id,
+        with_tag(headers["operator"], 2),
+        state="handed_over",
+        handed_over_to="Brigadier Marc Xavier",
+    )
+    assert handed.status_code == 200
+    closed = client.post(
+        f"/api/v1/incidents/{incident_id}/status",
+        json={"status": "rejected", "cause": "Doublon"},
+        headers=headers["command_centre"],
+    )
+    assert closed.status_code == 200, closed.get_json()
+    clock.advance(days=200)
+    with db.transaction() as session:
+        report = retention.run_retention(session, clock.now, dt.timedelta(days=183))
+    assert report.incidents == [incident_id]
+    with db.reading() as session:
+        stored = json.dumps(
+            [
+                [r.what, r.requested_by, r.handed_over_to]
+                for r in session.scalars(select(CctvRequisition))
+            ]
+            + [e.envelope for e in session.scalars(select(OutboxEvent))]
+            + [d.payload for d in session.scalars(select(WebhookDelivery))],
+            ensure_ascii=False,
+        )
+    for personal in ("Marc Xavier", "bus 1742"):
+        assert personal not in stored, personal
+    # Who asked: on the requisition and in what carried it (the status history's
+    # authors are the incident's, kept by retention as for every incident).
+    assert '"person": "token:3 (test command_centre)"' not in stored
+    assert retention.PSEUDONYM in stored
+    # No new requisition once the personal data is purged.
+    assert request_footage(client, headers["command_centre"], incident_id).status_code == 409
