@@ -24,7 +24,10 @@ from intake_service.models import (
     WebhookDelivery,
 )
 from intake_service.territory import zones
+from schemas.messages import EnvelopeSchema
+from schemas.sheet import evaluated_at
 from tests.appointment_data import add_station
+from tests.conftest import REFERENCE_INSTANT
 from tests.directory_data import ZONES
 from tests.factories import a_sheet, create_tokens
 
@@ -160,6 +163,9 @@ def test_a_requisition_is_requested_extracted_and_handed_over(
         posted = session.scalars(
             select(IncidentMessage).where(IncidentMessage.incident_id == incident_id)
         ).all()
+    with evaluated_at(REFERENCE_INSTANT):  # the sheet's rules, as when it was sent
+        for envelope in events:  # the documented envelope, as a consumer reads it
+            assert EnvelopeSchema().validate(envelope) == {}
     assert [e["payload"]["cctv_requisition"]["state"] for e in events] == [
         "requested",
         "extracted",
