@@ -110,6 +110,12 @@ class MeasuresQuerySchema(BaseSchema):
     since = UtcDateTime(metadata={"description": "Requested from (default: 90 days ago)."})
     until = UtcDateTime(metadata={"description": "Requested up to (included; default: now)."})
 
+    @validates_schema
+    def check_period(self, data: dict[str, Any], **_: Any) -> None:
+        since, until = data.get("since"), data.get("until")
+        if since is not None and until is not None and until < since:
+            raise ValidationError("The end is before the start.", "until")
+
 
 class MeasureRowSchema(BaseSchema):
     code = fields.String(required=True, metadata={"description": "Operator or service code."})

@@ -34,6 +34,8 @@ from intake_service.platform.labels import date_time
 from schemas.cctv import CctvRequisitionSchema
 
 CHANGED = "incident.cctv_requisition_changed"
+# A hand-over time a little ahead of the service's clock is the caller's clock.
+HANDED_OVER_SKEW = dt.timedelta(minutes=5)
 # Dumps the webhook's JSON as the feed's envelope does (ISO instants).
 _schema = CctvRequisitionSchema()
 
@@ -324,8 +326,11 @@ def step(
         requisition.extraction_reference = body["extraction_reference"]
         requisition.extracted_at = now
     elif target == "handed_over":
+        handed_over_at = body.get("handed_over_at") or now
+        if handed_over_at > now + HANDED_OVER_SKEW:
+            raise Refused("handed_over_at", "A hand-over is recorded once made.", conflict=False)
         requisition.handed_over_to = body["handed_over_to"]
-        requisition.handed_over_at = body.get("handed_over_at") or now
+        requisition.handed_over_at = handed_over_at
     else:
         requisition.reason = body["reason"]
     if target in rules.FINAL_STATES:

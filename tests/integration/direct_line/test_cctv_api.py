@@ -351,3 +351,32 @@ def test_retention_pseudonymises_the_requisitions_everywhere(
     assert retention.PSEUDONYM in stored
     # No new requisition once the personal data is purged.
     assert request_footage(client, headers["command_centre"], incident_id).status_code == 409
+
+
+def test_a_hand_over_is_not_in_the_future_and_measures_check_their_period(
+    client: Any, headers: Headers, clock: Any
+) -> None:
+    incident_id = submit(client, headers)
+    requisition_id = request_footage(client, headers["command_centre"], incident_id).get_json()[
+        "id"
+    ]
+    body = {"state": "extracted", "extraction_reference": "EXT-1"}
+    assert step(client, requisition_id, with_tag(headers["operator"], 1), **body).status_code == 200
+    later = (clock.now + dt.timedelta(hours=1)).isoformat()
+    future = step(
+        client,
+        requisition_id,
+        with_tag(headers["operator"], 2),
+        state="handed_over",
+        handed_over_to="Martin",
+        handed_over_at=later,
+    )
+    assert future.status_code == 422
+    assert future.get_json()["errors"][0]["field"] == "handed_over_at"
+    reversed_period = client.get(
+        "/api/v1/cctv-requisitions/measures",
+        query_string={"since": later, "until": clock.now.isoformat()},
+        headers=headers["admin"],
+    )
+    assert reversed_period.status_code == 422
+    assert reversed_period.get_json()["errors"][0]["field"] == "until"
