@@ -90,6 +90,7 @@ def _item(requisition: CctvRequisition, side: str, now: dt.datetime) -> dict[str
         "requester": f"{REQUESTER_LABELS.get(requisition.requested_by_role, '')} "
         f"{requisition.requested_by_org}".strip(),
         "deadline_label": date_time(deadline) if deadline else "inconnue",
+        "deadline": deadline.isoformat() if deadline else None,
         "countdown": rules.countdown(deadline, now) if is_open else "",
         "urgent": is_open and left is not None and left <= URGENT,
         "extraction_reference": requisition.extraction_reference,
