@@ -278,6 +278,27 @@ def conversation(session: Session, incident_id: str, side: str) -> Sequence[Inci
     return [m for m in messages if visible_to(side, m.side, m.kind)]
 
 
+def open_requests(
+    session: Session, incident_ids: Sequence[str], now: dt.datetime
+) -> dict[str, tuple[int, int]]:
+    """Each incident's requests for information still unanswered, and how many of them
+    are overdue (for the queue's rows; the caller has scoped the incidents)."""
+    counts: dict[str, tuple[int, int]] = {}
+    if not incident_ids:
+        return counts
+    waiting = session.execute(
+        select(IncidentMessage.incident_id, IncidentMessage.due_at).where(
+            IncidentMessage.incident_id.in_(list(incident_ids)),
+            IncidentMessage.kind == "rfi",
+            IncidentMessage.answered_at.is_(None),
+        )
+    ).all()
+    for incident_id, due_at in waiting:
+        asked, late = counts.get(incident_id, (0, 0))
+        counts[incident_id] = (asked + 1, late + is_overdue(due_at, None, now))
+    return counts
+
+
 def notice_overdue_requests(session: Session, now: dt.datetime, public_url: str) -> int:
     """Tell the asked side's mailbox of each request still unanswered past its due time,
     once per request (periodic job); return how many were found."""

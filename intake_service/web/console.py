@@ -29,6 +29,7 @@ from marshmallow import ValidationError
 from intake_service.access.rules.permissions import Principal, sees_incident
 from intake_service.command_centre import actions
 from intake_service.command_centre.queue import command_centre_queue
+from intake_service.direct_line import messages
 from intake_service.feed import outbox
 from intake_service.intake import documents, queries
 from intake_service.intake.rules import lifecycle
@@ -63,6 +64,7 @@ from intake_service.platform.labels import (
 )
 from intake_service.serving.context import database
 from intake_service.territory.rules.routing import UNROUTED_SERVICE
+from intake_service.web import conversation
 from intake_service.web.auth import current_page_principal, page_requires
 from intake_service.web.cctv import cctv_context
 from intake_service.web.console_rows import (
@@ -154,7 +156,11 @@ def queue() -> Any:
         found = command_centre_queue(
             session, principal, statuses=(), priorities=(), limit=QUEUE_LIMIT
         )
-        all_rows = [queue_row(i, queries.place_names(session, i), g.now) for i in found]
+        requests = messages.open_requests(session, [i.id for i in found], g.now)
+        all_rows = [
+            queue_row(i, queries.place_names(session, i), g.now, requests.get(i.id, (0, 0)))
+            for i in found
+        ]
         position = outbox.last_position(session)
     lines = sorted({(row["route_id"], row["line"]) for row in all_rows if row["route_id"]})
     if line not in {route_id for route_id, _ in lines}:
@@ -222,6 +228,7 @@ def feed() -> Response:
         with db.reading() as session:
             events = outbox.events_after(session, after_position, **scope)
             found = queries.incidents_by_id(session, [e.incident_id for e in events])
+            requests = messages.open_requests(session, list(found), now)
             names = {
                 incident_id: queries.place_names(session, incident)
                 for incident_id, incident in found.items()
@@ -231,7 +238,9 @@ def feed() -> Response:
                 incident = found.get(event.incident_id)
                 if incident is None:
                     continue
-                row = queue_row(incident, names[incident.id], now)
+                row = queue_row(
+                    incident, names[incident.id], now, requests.get(incident.id, (0, 0))
+                )
                 row["type"] = event.event_type
                 row["open"] = _principal_in_queue(principal, incident)
                 batch.append((event.position, "incident", row))
@@ -298,6 +307,7 @@ def _render_detail(
     active: str | None = None,
     refused: str | None = None,
     status: int = 200,
+    posting: conversation.Posting | None = None,
 ) -> Any:
     principal = current_page_principal()
     with database().transaction() as session:
@@ -308,6 +318,7 @@ def _render_detail(
             )
         except NotFound:
             abort(404)
+        conv = _conversation(session, principal, incident_id, posting)
         document = documents.incident_document(incident, principal)
         names = queries.place_names(session, incident)
         position = outbox.last_position(session)
@@ -353,9 +364,54 @@ def _render_detail(
             labels=_labels(),
             paris=paris,
             who=who,
+            conv=conv,
         ),
         status,
     )
+
+
+def _conversation(
+    session: Any, principal: Principal, incident_id: str, posting: conversation.Posting | None
+) -> dict[str, Any]:
+    return conversation.conversation_context(
+        session,
+        principal,
+        incident_id,
+        now=g.now,
+        action=url_for("console.post_message", incident_id=incident_id),
+        part=url_for("console.conversation_part", incident_id=incident_id),
+        posting=posting,
+    )
+
+
+@bp.route("/incidents/<incident_id>/conversation")
+@page_requires("command_centre.queue")
+def conversation_part(incident_id: str) -> Any:
+    """The conversation alone: the page's script reads it again when a message comes."""
+    principal = current_page_principal()
+    try:
+        with database().transaction() as session:
+            conv = _conversation(session, principal, incident_id, None)
+            return render_template("_conversation.html", conv=conv)
+    except NotFound:
+        abort(404)
+
+
+@bp.route("/incidents/<incident_id>/messages", methods=["POST"])
+@page_requires("command_centre.queue")
+def post_message(incident_id: str) -> Any:
+    """Write to the operator, ask it for information, answer it, or keep a note."""
+    try:
+        posting = conversation.submit(
+            current_page_principal(), incident_id, request.form, now=g.now
+        )
+    except NotFound:
+        abort(404)
+    if posting.errors or posting.new is None:
+        return _render_detail(incident_id, posting=posting, status=posting.status)
+    flash(conversation.sent(posting), "succes")
+    target = url_for("console.incident", incident_id=incident_id)
+    return redirect(f"{target}#conversation", code=303)
 
 
 @bp.route("/incidents/<incident_id>")

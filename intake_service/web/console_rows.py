@@ -115,8 +115,14 @@ def place_label(incident: Incident, names: queries.PlaceNames) -> str:
     return f"Commune {incident.insee_code}" if incident.insee_code else "Lieu non précisé"
 
 
-def queue_row(incident: Incident, names: queries.PlaceNames, now: dt.datetime) -> dict[str, Any]:
-    """One line of the queue: what the page shows and what the live stream sends."""
+def queue_row(
+    incident: Incident,
+    names: queries.PlaceNames,
+    now: dt.datetime,
+    requests: tuple[int, int] = (0, 0),
+) -> dict[str, Any]:
+    """One line of the queue: what the page shows and what the live stream sends;
+    ``requests`` counts the incident's open requests for information, and the late ones."""
     location = incident.sheet.get("location") or {}
     natures = list(incident.sheet.get("natures") or [incident.primary_nature])
     return {
@@ -138,4 +144,15 @@ def queue_row(incident: Incident, names: queries.PlaceNames, now: dt.datetime) -
         "received_at": incident.received_at.isoformat(),
         "received_time": paris(incident.received_at, "%H:%M"),
         "age": age_label(incident.received_at, now),
+        "requests_open": requests[0],
+        "requests_overdue": requests[1],
+        "requests_label": requests_label(*requests),
     }
+
+
+def requests_label(asked: int, late: int) -> str:
+    """``2 demandes d'information, dont 1 en retard`` (empty when none is open)."""
+    if not asked:
+        return ""
+    label = f"{asked} demande{'s' if asked > 1 else ''} d'information"
+    return f"{label}, dont {late} en retard" if late else label

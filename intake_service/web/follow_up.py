@@ -26,6 +26,8 @@ from flask import (
 
 from intake_service import models
 from intake_service.access.rules.permissions import Principal
+from intake_service.direct_line.messages import MESSAGE_POSTED
+from intake_service.direct_line.rules.conversation import visible_to
 from intake_service.feed import outbox
 from intake_service.intake import amendments, documents, queries, submission
 from intake_service.intake.rules import lifecycle
@@ -52,6 +54,7 @@ from intake_service.platform.labels import (
 )
 from intake_service.serving.context import database
 from intake_service.territory import gtfs
+from intake_service.web import conversation
 from intake_service.web.auth import current_page_principal, page_requires
 from intake_service.web.cctv import cctv_context
 from intake_service.web.live import event_stream
@@ -166,12 +169,17 @@ def row_of(incident: models.Incident) -> dict[str, Any]:
     }
 
 
-def live_event(event: OutboxEvent) -> dict[str, Any]:
-    """What the operator's pages get of an outbox event: the incident's own fields only.
+def live_event(event: OutboxEvent) -> dict[str, Any] | None:
+    """What the operator's pages get of an outbox event: the incident's own fields only,
+    or None for an event the operator must not learn of (a command centre's note).
 
     The envelope holds the full status history with the command centre's
     authors and comments; none of it is passed on.
     """
+    if event.event_type == MESSAGE_POSTED:
+        message = event.envelope["payload"]["message"]
+        if not visible_to("operator", message["side"], message["kind"]):
+            return None
     document = event.envelope["payload"]["incident"]
     received_at = dt.datetime.fromisoformat(document["received_at"])
     service = document.get("competent_service") or {}
@@ -302,12 +310,16 @@ def _render_detail(
     reason: str = "",
     reason_error: str | None = None,
     template: str = "follow_up_detail.html",
+    posting: conversation.Posting | None = None,
 ) -> Any:
     principal = current_page_principal()
     try:
         with database().transaction() as session:
             position = outbox.last_position(session)
             context = _detail_context(session, principal, incident_id)
+            # The status part alone shows no message: it reads (and audits) none.
+            if template == "follow_up_detail.html":
+                context["conv"] = _conversation(session, principal, incident_id, posting)
             body = render_template(
                 template,
                 refusal=refusal,
@@ -334,6 +346,51 @@ def incident(incident_id: str) -> Any:
 def follow_up_part(incident_id: str) -> Any:
     """The status part of the detail page alone: the page's script swaps it in on a change."""
     return _render_detail(incident_id, template="follow_up_status.html")
+
+
+def _conversation(
+    session: Any, principal: Principal, incident_id: str, posting: conversation.Posting | None
+) -> dict[str, Any]:
+    return conversation.conversation_context(
+        session,
+        principal,
+        incident_id,
+        now=g.now,
+        action=url_for("follow_up.post_message", incident_id=incident_id),
+        part=url_for("follow_up.conversation_part", incident_id=incident_id),
+        posting=posting,
+    )
+
+
+@bp.route("/incidents/<incident_id>/conversation")
+@page_requires("follow_up.view")
+def conversation_part(incident_id: str) -> Any:
+    """The conversation alone: the page's script reads it again when a message comes."""
+    principal = current_page_principal()
+    try:
+        with database().transaction() as session:
+            conv = _conversation(session, principal, incident_id, None)
+            return render_template("_conversation.html", conv=conv)
+    except NotFound:
+        abort(404)
+
+
+@bp.route("/incidents/<incident_id>/messages", methods=["POST"])
+@page_requires("follow_up.view")
+def post_message(incident_id: str) -> Any:
+    """Write to the command centre, answer its requests (and complete the sheet), or keep
+    a note of the control room's own."""
+    try:
+        posting = conversation.submit(
+            current_page_principal(), incident_id, request.form, now=g.now
+        )
+    except NotFound:
+        abort(404)
+    if posting.errors or posting.new is None:
+        return _render_detail(incident_id, posting=posting, status=posting.status)
+    flash(conversation.sent(posting), "succes")
+    target = url_for("follow_up.incident", incident_id=incident_id)
+    return redirect(f"{target}#conversation", code=303)
 
 
 @bp.route("/incidents/<incident_id>/retrait", methods=["POST"])
@@ -391,9 +448,8 @@ def flux() -> Any:
 
     def read(position: int) -> list[tuple[int, str, dict[str, Any]]]:
         with db.reading() as session:
-            return [
-                (event.position, "incident", live_event(event))
-                for event in outbox.events_after(session, position, operator_id=operator_id)
-            ]
+            events = outbox.events_after(session, position, operator_id=operator_id)
+            live = [(event.position, live_event(event)) for event in events]
+        return [(position, "incident", data) for position, data in live if data is not None]
 
     return event_stream(db, read, shared_by=("follow_up", operator_id))

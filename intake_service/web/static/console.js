@@ -144,7 +144,13 @@
     tr.appendChild(place);
     tr.appendChild(element("td", "col-ligne", data.line || "—"));
     tr.appendChild(element("td", "col-operateur", data.operator));
-    tr.appendChild(element("td", "col-statut", data.status_label));
+    var status = element("td", "col-statut", data.status_label);
+    if (data.requests_open) {
+      status.appendChild(document.createElement("br"));
+      status.appendChild(element("span", "demandes" + (data.requests_overdue ? " en-retard" : ""),
+                                 data.requests_label));
+    }
+    tr.appendChild(status);
     return tr;
   }
 
@@ -234,6 +240,11 @@
 
   function onSheetEvent(data) {
     if (data.id !== sheet.dataset.incident) return;
+    if (data.type === "incident.message_posted" && window.conversationRefresh) {
+      // A message changes the conversation only: read it again, keep the page.
+      window.conversationRefresh();
+      return;
+    }
     var kind = data.type === "incident.amended" ? "exploitant" : "autre";
     var banner = document.getElementById("maj-autre");
     var target = sheet.dataset.url + "?maj=" + kind;

@@ -110,6 +110,10 @@
     window.live(summary.getAttribute("data-flux"), {
       incident: function (data) {
         if (data.id !== id) { return; }
+        if (data.type === "incident.message_posted" && window.conversationRefresh) {
+          window.conversationRefresh();
+          return;
+        }
         var section = document.getElementById("suivi");
         var badge = document.getElementById("priorite-courante");
         if (badge) {
