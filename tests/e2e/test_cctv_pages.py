@@ -1,6 +1,6 @@
 """A CCTV requisition in a real browser, two contexts at once: the CIC requests the
 footage from the console's incident page (CSRF on); the operator sees the countdown on
-its follow-up page and records the extraction; the console then shows it extracted."""
+its follow-up page and records the extraction; the console, live, shows it extracted."""
 
 from __future__ import annotations
 
@@ -75,7 +75,8 @@ def test_the_cic_requests_and_the_operator_records_the_extraction(
     expect(operator.locator("#videoprotection")).to_contain_text("référence EXT-2026-0042")
     screenshot(operator, "cctv-follow-up")
 
-    cic.reload()
+    # The console follows the incident's events: it shows the extraction without a reload
+    # by hand.
     expect(cic.locator("#videoprotection")).to_contain_text("référence EXT-2026-0042")
     expect(
         cic.locator("#videoprotection").get_by_role("button", name="Extrait remis")
