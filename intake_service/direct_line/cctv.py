@@ -240,35 +240,29 @@ def _tell_in_conversation(
 
 
 def get_requisition(
-    session: Session,
-    principal: Principal,
-    requisition_id: str,
-    *,
-    now: dt.datetime,
-    lock: bool = False,
+    session: Session, principal: Principal, requisition_id: str, *, now: dt.datetime
 ) -> CctvRequisition:
     """One requisition, if its incident is in the caller's scope: audited."""
-    requisition = _find(session, requisition_id, lock=lock)
-    incident_in_scope(session, principal, requisition.incident_id, lock=lock)
-    if not lock:
-        audit.record(
-            session,
-            principal,
-            "incident.cctv.read",
-            "incident",
-            requisition.incident_id,
-            now=now,
-            detail={"requisition": requisition.id},
-        )
+    requisition = _find(session, requisition_id)
+    incident_in_scope(session, principal, requisition.incident_id)
+    audit.record(
+        session,
+        principal,
+        "incident.cctv.read",
+        "incident",
+        requisition.incident_id,
+        now=now,
+        detail={"requisition": requisition.id},
+    )
     return requisition
 
 
-def _find(session: Session, requisition_id: str, *, lock: bool) -> CctvRequisition:
+def _find(session: Session, requisition_id: str) -> CctvRequisition:
     try:
         uuid.UUID(requisition_id)
     except ValueError:
         raise NotFound(requisition_id) from None
-    requisition = session.get(CctvRequisition, requisition_id, with_for_update=lock)
+    requisition = session.get(CctvRequisition, requisition_id)
     if requisition is None:
         raise NotFound(requisition_id)
     return requisition
@@ -308,7 +302,7 @@ def step(
     Refused for a step its state does not allow (409) or a missing field (422).
     """
     # The incident first, then the requisition: the order every use case locks them in.
-    requisition = _find(session, requisition_id, lock=False)
+    requisition = _find(session, requisition_id)
     incident = incident_in_scope(session, principal, requisition.incident_id, lock=True)
     session.refresh(requisition, with_for_update=True)
     target = body["state"]
