@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from schemas.base import BaseSchema
+from schemas.cctv import CctvRequisitionSchema
 from schemas.direct_line import MessageSchema
 from schemas.fields import UtcDateTime
 from schemas.incident import IncidentSchema
@@ -17,6 +18,7 @@ EVENT_TYPES = (
     "incident.escalated",
     "incident.status_changed",
     "incident.message_posted",
+    "incident.cctv_requisition_changed",
 )
 
 
@@ -43,6 +45,10 @@ class IncidentEventPayloadSchema(BaseSchema):
             "description": "incident.message_posted: the message (a CIC note too: the feed is "
             "the CIC's; an operator's note is never on it)"
         },
+    )
+    cctv_requisition = fields.Nested(
+        CctvRequisitionSchema,
+        metadata={"description": "incident.cctv_requisition_changed: the requisition as it is now"},
     )
 
 

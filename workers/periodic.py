@@ -1,5 +1,5 @@
 """Workers that run a database job at a steady pace: escalation, retention, webhook
-delivery and the functional mailboxes' daily digest."""
+delivery, the functional mailboxes' daily digest and the direct line's alerts."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import requests
 
 from intake_service.access import retention
 from intake_service.command_centre import escalation
+from intake_service.direct_line import cctv, messages
 from intake_service.directory import digest
 from intake_service.directory.rules.digest import is_due
 from intake_service.feed import webhooks
@@ -125,6 +126,50 @@ class DigestJob:
                     log.info("digest: %d daily digests written", len(sent))
             except Exception as exc:  # noqa: BLE001 - database down: retry at the next tick
                 log.warning("digest failed (%s); retrying", type(exc).__name__)
+            stop.wait(self.interval_seconds)
+
+
+class DirectLineAlerts:
+    """Every 30 seconds, the direct line's alerts to the functional mailboxes: CCTV
+    requisitions 24 h and 2 h before the footage is erased, requests for information
+    unanswered past their due time. Each notice is written once (its dedup key), so a
+    second job or a run after a restart writes nothing twice."""
+
+    name = "direct-line-alerts"
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        public_url: str,
+        interval_seconds: float = 30.0,
+        clock: Callable[[], dt.datetime] = utc_now,
+    ) -> None:
+        self.db = db
+        self.public_url = public_url
+        self.interval_seconds = interval_seconds
+        self.clock = clock
+
+    def run_once(self) -> tuple[int, int]:
+        """The CCTV alerts and the overdue requests found, each in its own transaction."""
+        with self.db.transaction() as session:
+            footage = cctv.alert_due(session, self.clock(), self.public_url)
+        with self.db.transaction() as session:
+            overdue = messages.notice_overdue_requests(session, self.clock(), self.public_url)
+        return footage, overdue
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                footage, overdue = self.run_once()
+                if footage or overdue:
+                    log.info(
+                        "direct-line-alerts: %d CCTV alerts, %d overdue requests",
+                        footage,
+                        overdue,
+                    )
+            except Exception as exc:  # noqa: BLE001 - database down: retry at the next tick
+                log.warning("direct-line-alerts failed (%s); retrying", type(exc).__name__)
             stop.wait(self.interval_seconds)
 
 

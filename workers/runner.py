@@ -28,7 +28,13 @@ def build_workers(config: Config, db: Database, names: Sequence[str]) -> list[Wo
     from workers.appointments import AppointmentWorker  # complaint appointments
     from workers.mailer import Mailer  # appointment emails
     from workers.notices import NoticeWorker  # functional-mailbox notices
-    from workers.periodic import DigestJob, Escalator, RetentionJob, WebhookSender
+    from workers.periodic import (
+        DigestJob,
+        DirectLineAlerts,
+        Escalator,
+        RetentionJob,
+        WebhookSender,
+    )
     from workers.relay import Relay
 
     factories: dict[str, Any] = {
@@ -50,6 +56,8 @@ def build_workers(config: Config, db: Database, names: Sequence[str]) -> list[Wo
         # Functional-mailbox notices of incidents' events, and their daily digest.
         "notices": lambda: NoticeWorker(config, db),
         "digest": lambda: DigestJob(db, hour=config.digest_hour),
+        # The direct line's alerts: CCTV erase deadlines, overdue requests for information.
+        "direct-line-alerts": lambda: DirectLineAlerts(db, public_url=config.public_url),
     }
     names = list(names) or list(factories)
     unknown = [name for name in names if name not in factories]

@@ -150,12 +150,21 @@ def run_retention(
 
 
 def _pseudonymise_message(payload: dict[str, Any]) -> None:
-    """A message carried by an event or a webhook delivery loses its text (and author)."""
+    """A message (or a CCTV requisition) carried by an event or a webhook delivery loses
+    its text (and author)."""
     message = payload.get("message")
     if isinstance(message, dict):
         message["text"] = PSEUDONYM
         if isinstance(message.get("author"), dict):
             message["author"]["person"] = PSEUDONYM
+    # A CCTV requisition's names and free texts (incident.cctv_requisition_changed).
+    requisition = payload.get("cctv_requisition")
+    if isinstance(requisition, dict):
+        for name in ("what", "handed_over_to", "reason"):
+            if requisition.get(name):
+                requisition[name] = PSEUDONYM
+        if isinstance(requisition.get("requested_by"), dict):
+            requisition["requested_by"]["person"] = PSEUDONYM
 
 
 def _pseudonymise_direct_line(

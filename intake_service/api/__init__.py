@@ -115,6 +115,10 @@ def init_api(app: Flask) -> None:
     from intake_service.api import directory
 
     blueprints.append(directory.blp)
+    # The direct line: CCTV requisitions before the erase deadline.
+    from intake_service.api import cctv
+
+    blueprints.append(cctv.blp)
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)

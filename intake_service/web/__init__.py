@@ -108,6 +108,10 @@ def init_web(app: Flask) -> None:
     from intake_service.web import directory as directory_pages
 
     app.register_blueprint(directory_pages.bp)
+    # The direct line: CCTV requisitions on the incident pages, and their measures.
+    from intake_service.web import cctv as cctv_pages
+
+    app.register_blueprint(cctv_pages.bp)
     app.after_request(_security_headers)
 
     @app.errorhandler(CSRFError)

@@ -66,6 +66,7 @@ from intake_service.serving.context import database
 from intake_service.territory.rules.routing import UNROUTED_SERVICE
 from intake_service.web import conversation
 from intake_service.web.auth import current_page_principal, page_requires
+from intake_service.web.cctv import cctv_context
 from intake_service.web.console_rows import (
     commune_name,
     countdown_label,
@@ -350,6 +351,7 @@ def _render_detail(
             history=document["status_history"],
             erase=erase,
             erase_text=countdown_label(erase, g.now) if erase else "",
+            cctv=cctv_context(principal, incident, g.now),
             allowed=allowed,
             errors=errors or {},
             values=values or {},

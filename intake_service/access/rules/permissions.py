@@ -56,6 +56,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # centre and its operator only; partners, GPO and stations never see it.
     "message.read": frozenset({"operator", "command_centre"}),
     "message.post": frozenset({"operator", "command_centre"}),
+    # CCTV requisitions (issue 14): the police side of the incident (its CIC, a station
+    # officer of its service) requests the footage; the operator answers each step.
+    "cctv.read": frozenset({"operator", "command_centre", "station_officer"}),
+    "cctv.request": frozenset({"command_centre", "station_officer"}),
+    "cctv.update": frozenset({"operator"}),
+    "cctv.measures": frozenset({"operator", "command_centre", "station_officer", "admin"}),
     # The direct line's directory: every role reads the entities it works with and keeps
     # its own (the admin every one); directory/rules/visibility.py decides which.
     "directory.read": frozenset(ROLES),

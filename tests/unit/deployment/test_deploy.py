@@ -27,6 +27,7 @@ APP_SERVICES = (
     "linker",
     "appointments",
     "mailer",
+    "direct-line-alerts",
 )
 # Variables of the third-party images, not of this service.
 IMAGE_VARIABLES = {"POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD"}
