@@ -56,6 +56,9 @@ def test_the_cic_requests_and_the_operator_records_the_extraction(
     cic = signed_in("cic@ddsp31.test")
     operator = signed_in("agent@tisseo.test")
 
+    # The operator's follow-up is open before the request: it is told at once.
+    operator.goto(f"{live_server.url}/operateur/incidents/{incident_id}")
+    expect(operator.locator("#etat-connexion")).to_have_attribute("data-etat", "connecte")
     cic.goto(f"{live_server.url}/console/incidents/{incident_id}")
     cic.get_by_label("Images demandées").fill("Caméras du quai, 18 h 15 – 18 h 40")
     cic.get_by_role("button", name="Réquisitionner les images").click()
@@ -65,7 +68,8 @@ def test_the_cic_requests_and_the_operator_records_the_extraction(
     expect(section).to_contain_text("demandée")
     expect(section.locator(".compte-requisition")).to_have_text(COUNTDOWN)
 
-    operator.goto(f"{live_server.url}/operateur/incidents/{incident_id}")
+    expect(operator.locator("#requisition-changee")).to_be_visible()
+    operator.get_by_role("button", name="Afficher les réquisitions").click()
     mine = operator.locator("#videoprotection")
     expect(mine.locator(".compte-requisition")).to_have_text(COUNTDOWN)
     expect(mine.get_by_role("button", name="Réquisitionner les images")).to_have_count(0)

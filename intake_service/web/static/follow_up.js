@@ -114,6 +114,15 @@
           window.conversationRefresh();
           return;
         }
+        if (data.type === "incident.cctv_requisition_changed") {
+          // Its forms may be half filled: offer the new state rather than reload.
+          document.getElementById("requisition-changee").hidden = false;
+          document.getElementById("afficher-requisitions").onclick = function () {
+            window.location.replace(window.location.pathname + "#videoprotection");
+            window.location.reload();
+          };
+          return;
+        }
         var section = document.getElementById("suivi");
         var badge = document.getElementById("priorite-courante");
         if (badge) {
