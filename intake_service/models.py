@@ -12,12 +12,14 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -92,6 +94,10 @@ class Incident(Base):
     # certain, assumed (the zone table does not cover the département), corrected (an
     # assumed routing a command centre redirected): territory/rules/routing.py.
     routing_confidence: Mapped[str | None] = mapped_column(String(16))
+    # The command-centre operator who took the incident ("je prends"), as an actor
+    # ("user:3 (cic@…)"), and when: the other consoles of the service see it.
+    held_by: Mapped[str | None] = mapped_column(String(200))
+    held_at: Mapped[dt.datetime | None]
     acknowledged_at: Mapped[dt.datetime | None]
     # The priority whose acknowledgement delay was passed and published (once per
     # priority: an amendment that raises the priority escalates again).
@@ -309,6 +315,8 @@ class User(Base):
     locked_until: Mapped[dt.datetime | None]
     last_sign_in_at: Mapped[dt.datetime | None]
     disabled_at: Mapped[dt.datetime | None]
+    # A command centre's supervisor reassigns the incidents its operators took.
+    supervisor: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class WorkerHeartbeat(Base):

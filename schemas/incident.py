@@ -191,3 +191,17 @@ class QueueArgsSchema(BaseSchema):
     status = fields.List(fields.String(validate=validate.OneOf(v.OPEN_STATUSES)))
     priority = fields.List(fields.String(validate=validate.OneOf(v.PRIORITIES)))
     limit = fields.Integer(load_default=200, validate=validate.Range(1, 500))
+
+
+class HolderSchema(BaseSchema):
+    """The command-centre operator who took an incident."""
+
+    person = fields.String(required=True, metadata={"description": "The operator's email."})
+    at = UtcDateTime(required=True, metadata={"description": "Since when."})
+
+
+class HolderAnswerSchema(BaseSchema):
+    incident_id = fields.String(required=True)
+    holder = fields.Nested(
+        HolderSchema, allow_none=True, required=True, metadata={"description": "null: nobody."}
+    )

@@ -8,7 +8,7 @@ from schemas.base import BaseSchema
 from schemas.cctv import CctvRequisitionSchema
 from schemas.direct_line import MessageSchema
 from schemas.fields import UtcDateTime
-from schemas.incident import IncidentSchema
+from schemas.incident import HolderSchema, IncidentSchema
 
 ENVELOPE_VERSION = 1
 EVENT_TYPES = (
@@ -19,6 +19,8 @@ EVENT_TYPES = (
     "incident.status_changed",
     "incident.message_posted",
     "incident.cctv_requisition_changed",
+    "incident.taken",
+    "incident.released",
 )
 
 
@@ -39,6 +41,20 @@ class IncidentEventPayloadSchema(BaseSchema):
     )
     unacknowledged_for_seconds = fields.Integer(metadata={"description": "incident.escalated"})
     delay_seconds = fields.Integer(metadata={"description": "incident.escalated: the delay passed"})
+    holder = fields.Nested(
+        HolderSchema,
+        allow_none=True,
+        metadata={
+            "description": "incident.taken / incident.released: the command-centre operator "
+            "who holds the incident now (null: nobody)."
+        },
+    )
+    by = fields.String(
+        metadata={
+            "description": "incident.taken / incident.released: who took, released or "
+            "reassigned it (a supervisor reassigns)."
+        }
+    )
     message = fields.Nested(
         MessageSchema,
         metadata={

@@ -47,7 +47,14 @@ class SignIn:
 
 
 def add_user(
-    session: Session, email: str, password: str, role: str, scope: str, *, now: dt.datetime
+    session: Session,
+    email: str,
+    password: str,
+    role: str,
+    scope: str,
+    *,
+    now: dt.datetime,
+    supervisor: bool = False,
 ) -> User:
     email = email.strip().lower()
     if not EMAIL.match(email) or len(email) > 254:
@@ -59,6 +66,8 @@ def add_user(
         raise AccountError(
             f"No operator {scope!r}: add it first with `intake-service operators add`."
         )
+    if supervisor and role != "command_centre":
+        raise AccountError("Only a command centre's account can be a supervisor.")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"The password needs at least {MIN_PASSWORD_LENGTH} characters.")
     if session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
@@ -70,6 +79,7 @@ def add_user(
         scope=scope,
         created_at=now,
         failed_attempts=0,
+        supervisor=supervisor,
     )
     session.add(user)
     session.flush()
@@ -86,7 +96,12 @@ def add_user(
 
 
 def principal_of(user: User) -> Principal:
-    return Principal(role=user.role, scope=user.scope, actor=f"user:{user.id} ({user.email})")
+    return Principal(
+        role=user.role,
+        scope=user.scope,
+        actor=f"user:{user.id} ({user.email})",
+        supervisor=bool(user.supervisor) and user.role == "command_centre",
+    )
 
 
 def sign_in(session: Session, email: str, password: str, *, now: dt.datetime) -> SignIn:

@@ -11,13 +11,14 @@ from flask_smorest import abort
 from intake_service import models
 from intake_service.api.auth import current_principal, require
 from intake_service.api.blueprint import ApiBlueprint
-from intake_service.command_centre import actions, queue
+from intake_service.command_centre import actions, holding, queue
 from intake_service.deployment import metrics
 from intake_service.intake import documents, queries
 from intake_service.intake.rules import lifecycle
-from intake_service.platform.errors import NotFound
+from intake_service.platform.errors import NotFound, Refused
 from intake_service.serving.context import database
 from schemas.incident import (
+    HolderAnswerSchema,
     IncidentSchema,
     QueueArgsSchema,
     QueuePageSchema,
@@ -87,12 +88,80 @@ class Status(MethodView):
             abort(404, message="No such incident.")
         except lifecycle.TransitionRefused as exc:
             abort(409, message=exc.message, slug="invalid-transition")
+        except holding.HeldByAnother as exc:
+            _held_by_another(exc)
         except queries.UnknownService:
             abort(
                 422,
                 errors=[{"field": "redirect_to", "message": "No such service (or the same one)."}],
             )
-        if request["status"] == "acknowledged":
-            waited = (document["updated_at"] - document["received_at"]).total_seconds()
-            metrics.TIME_TO_ACKNOWLEDGEMENT.labels(document["priority"]).observe(waited)
+        waited = (document["updated_at"] - document["received_at"]).total_seconds()
+        metrics.observe_status_change(document["priority"], request["status"], waited)
         return document
+
+
+def _held_by_another(exc: holding.HeldByAnother) -> None:
+    abort(
+        409,
+        message=exc.message,
+        errors=[{"field": "held_by", "message": exc.message}],
+        slug="held-by-another",
+        extra={"holder": {"person": holding.person(exc.holder), "at": exc.held_at.isoformat()}},
+    )
+
+
+def _holder_answer(incident: models.Incident) -> dict[str, Any]:
+    return {"incident_id": incident.id, "holder": holding.holder_document(incident)}
+
+
+@blp.route("/incidents/<incident_id>/take")
+class Take(MethodView):
+    @require("incident.take")
+    @blp.response(200, HolderAnswerSchema)
+    @blp.problem(404, "No such incident in your scope.")
+    @blp.problem(409, "Another operator of the service holds it, or it is no longer open")
+    def post(self, incident_id: str) -> Any:
+        """Take the incident ("je prends")
+
+        Every console of the service sees who holds it at once (``incident.taken`` on
+        the feed); another operator's status changes are refused (409
+        ``held-by-another``) until the holder releases it or a supervisor reassigns it.
+        Taking one's own incident again changes nothing.
+        """
+        try:
+            with database().transaction() as session:
+                incident = holding.take(session, current_principal(), incident_id, now=g.now)
+                taken_now = incident.held_at == g.now
+                answer = _holder_answer(incident)
+                waited = (g.now - incident.received_at).total_seconds()
+                priority = incident.priority
+        except NotFound:
+            abort(404, message="No such incident.")
+        except holding.HeldByAnother as exc:
+            _held_by_another(exc)
+        except Refused as exc:
+            abort(409, message=exc.message, errors=[{"field": exc.field, "message": exc.message}])
+        if taken_now:
+            metrics.observe_status_change(priority, "taken", waited)
+        return answer
+
+
+@blp.route("/incidents/<incident_id>/release")
+class Release(MethodView):
+    @require("incident.take")
+    @blp.response(200, HolderAnswerSchema)
+    @blp.problem(404, "No such incident in your scope.")
+    @blp.problem(409, "Another operator holds it (a supervisor may release it)")
+    def post(self, incident_id: str) -> Any:
+        """Release the incident one holds
+
+        A supervisor (a person signed in to the console) releases or reassigns anyone's.
+        """
+        try:
+            with database().transaction() as session:
+                incident = holding.release(session, current_principal(), incident_id, now=g.now)
+                return _holder_answer(incident)
+        except NotFound:
+            abort(404, message="No such incident.")
+        except holding.HeldByAnother as exc:
+            _held_by_another(exc)

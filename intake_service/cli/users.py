@@ -26,7 +26,12 @@ def users_group() -> None:
 @click.option(
     "--password-stdin", is_flag=True, help="Read the password from standard input (scripts)."
 )
-def users_add(email: str, role: str, scope: str, password_stdin: bool) -> None:
+@click.option(
+    "--supervisor",
+    is_flag=True,
+    help="A command centre's supervisor: reassigns the incidents its operators took.",
+)
+def users_add(email: str, role: str, scope: str, password_stdin: bool, supervisor: bool) -> None:
     """Create an account; the password is asked for (twice) unless --password-stdin."""
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -34,7 +39,12 @@ def users_add(email: str, role: str, scope: str, password_stdin: bool) -> None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     with transaction() as session:
         try:
-            user = accounts.add_user(session, email, password, role, scope, now=utc_now())
+            user = accounts.add_user(
+                session, email, password, role, scope, now=utc_now(), supervisor=supervisor
+            )
         except accounts.AccountError as exc:
             fail(str(exc))
-        click.echo(f"created account {user.id}: {user.email} ({role} on {scope})")
+        click.echo(
+            f"created account {user.id}: {user.email} ({role} on {scope}"
+            f"{', supervisor' if supervisor else ''})"
+        )

@@ -17,6 +17,7 @@ from intake_service.access import audit
 from intake_service.access.rules.permissions import (
     Principal,
 )
+from intake_service.command_centre.holding import check_may_act
 from intake_service.intake.events import record_event, record_status_change
 from intake_service.intake.places import service_for_code
 from intake_service.intake.queries import UnknownService, get_for_update
@@ -44,6 +45,8 @@ def change_status(
     ``redirect_to`` sends the incident to the competent service instead.
     """
     incident = get_for_update(session, principal, incident_id)
+    # Another desk has it: no double dispatch (the holder, or a supervisor, acts).
+    check_may_act(incident, principal)
     target = request["status"]
     if not lifecycle.can_move(incident.status, target):
         raise TransitionRefused(

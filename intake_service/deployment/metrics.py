@@ -60,6 +60,30 @@ TIME_TO_ACKNOWLEDGEMENT = Histogram(
     ["priority"],
     buckets=(15, 30, 60, 120, 300, 600, 1800, 3600, 14400, 86400),
 )
+TIME_TO_TAKE = Histogram(
+    "intake_time_to_take_seconds",
+    "From acceptance to a command-centre operator taking the incident, by priority.",
+    ["priority"],
+    buckets=(15, 30, 60, 120, 300, 600, 1800, 3600, 14400, 86400),
+)
+TIME_TO_DISPATCH = Histogram(
+    "intake_time_to_dispatch_seconds",
+    "From acceptance to a patrol dispatched, by priority.",
+    ["priority"],
+    buckets=(15, 30, 60, 120, 300, 600, 1800, 3600, 14400, 86400),
+)
+
+
+def observe_status_change(priority: str, status: str, waited_seconds: float) -> None:
+    """The command centre's delays, once the change is committed (API and console)."""
+    if status == "acknowledged":
+        TIME_TO_ACKNOWLEDGEMENT.labels(priority).observe(waited_seconds)
+    elif status == "dispatched":
+        TIME_TO_DISPATCH.labels(priority).observe(waited_seconds)
+    elif status == "taken":
+        TIME_TO_TAKE.labels(priority).observe(waited_seconds)
+
+
 CONSUMER_EVENTS = Counter(
     "intake_consumer_events_total",
     "Events handled by the service's own consumers: applied, duplicate, failed, unreadable.",

@@ -27,15 +27,18 @@ from flask import (
 from marshmallow import ValidationError
 
 from intake_service.access.rules.permissions import Principal, sees_incident
-from intake_service.command_centre import actions
+from intake_service.access.rules.permissions import actor_name as who
+from intake_service.command_centre import actions, holding
 from intake_service.command_centre.queue import command_centre_queue
+from intake_service.command_centre.rules import holding as holding_rules
+from intake_service.deployment import metrics
 from intake_service.direct_line import messages
 from intake_service.feed import outbox
 from intake_service.intake import documents, queries
 from intake_service.intake.rules import lifecycle
 from intake_service.models import Incident, IncidentVersion
 from intake_service.platform.clock import PARIS
-from intake_service.platform.errors import NotFound
+from intake_service.platform.errors import Forbidden, NotFound, Refused
 from intake_service.platform.labels import (
     CHANNEL_LABELS,
     COMPLAINT_LABELS,
@@ -73,7 +76,6 @@ from intake_service.web.console_rows import (
     paris,
     parse_instant,
     queue_row,
-    who,
 )
 from intake_service.web.live import event_stream
 from schemas.incident import StatusRequestSchema
@@ -308,6 +310,7 @@ def _render_detail(
     refused: str | None = None,
     status: int = 200,
     posting: conversation.Posting | None = None,
+    holding_error: str | None = None,
 ) -> Any:
     principal = current_page_principal()
     with database().transaction() as session:
@@ -324,6 +327,8 @@ def _render_detail(
         position = outbox.last_position(session)
         row = queue_row(incident, names, g.now)
         allowed = [a for a in ACTIONS if lifecycle.can_move(incident.status, a)]
+        may_act = holding_rules.may_act(incident.held_by, principal.actor, principal.supervisor)
+        colleagues = holding.service_operators(session, principal) if principal.supervisor else []
         if active in ACTIONS and active not in allowed and errors:
             # Field errors of a form this status no longer offers: say why it is gone.
             refused, errors, status = active, {}, 409
@@ -365,6 +370,16 @@ def _render_detail(
             paris=paris,
             who=who,
             conv=conv,
+            holding={
+                "holder": who(incident.held_by) if incident.held_by else None,
+                "since": paris(incident.held_at, "%H:%M") if incident.held_at else "",
+                "mine": incident.held_by == principal.actor,
+                "may_act": may_act,
+                "supervisor": principal.supervisor,
+                "colleagues": colleagues,
+                "open": incident.status in OPEN_STATUSES,
+                "error": holding_error,
+            },
         ),
         status,
     )
@@ -382,6 +397,54 @@ def _conversation(
         part=url_for("console.conversation_part", incident_id=incident_id),
         posting=posting,
     )
+
+
+HOLDING_DONE = {
+    "take": "Vous avez pris l'incident : les autres consoles du service le voient.",
+    "release": "Incident relâché : un autre opérateur peut le prendre.",
+    "reassign": "Incident réattribué.",
+}
+
+
+@bp.route("/incidents/<incident_id>/prise", methods=["POST"])
+@page_requires("incident.take")
+def hold(incident_id: str) -> Any:
+    """Take the incident ("je prends"), release it, or (a supervisor) reassign it."""
+    principal = current_page_principal()
+    what = request.form.get("prise", "")[:16]
+    to = request.form.get("a", "").strip()[:254] or None
+    if what not in HOLDING_DONE:
+        return _render_detail(incident_id, holding_error="Action inconnue.", status=422)
+    try:
+        with database().transaction() as session:
+            if what == "take":
+                incident = holding.take(session, principal, incident_id, now=g.now)
+            elif what == "release":
+                incident = holding.release(session, principal, incident_id, now=g.now)
+            else:
+                incident = holding.reassign(session, principal, incident_id, to, now=g.now)
+            waited = (g.now - incident.received_at).total_seconds()
+            priority = incident.priority
+            taken_now = what == "take" and incident.held_at == g.now
+    except NotFound:
+        abort(404)
+    except Forbidden:
+        abort(403)
+    except holding.HeldByAnother as held:
+        return _render_detail(incident_id, holding_error=held.message, status=409)
+    except Refused as refused:
+        message = (
+            "Aucun opérateur actif de ce centre n'a cette adresse."
+            if refused.field == "to"
+            else "L'incident n'est plus ouvert : personne ne le prend plus."
+        )
+        return _render_detail(
+            incident_id, holding_error=message, status=409 if refused.conflict else 422
+        )
+    if taken_now:
+        metrics.observe_status_change(priority, "taken", waited)
+    flash(HOLDING_DONE[what], "succes")
+    return redirect(url_for("console.incident", incident_id=incident_id), code=303)
 
 
 @bp.route("/incidents/<incident_id>/conversation")
@@ -442,16 +505,21 @@ def act(incident_id: str) -> Any:
         return _render_detail(incident_id, errors=errors, values=values, active=target, status=422)
     try:
         with database().transaction() as session:
-            actions.change_status(
+            changed = actions.change_status(
                 session, current_page_principal(), incident_id, checked, now=g.now
             )
+            waited = (g.now - changed.received_at).total_seconds()
+            priority = changed.priority
     except NotFound:
         abort(404)
+    except holding.HeldByAnother as held:
+        return _render_detail(incident_id, holding_error=held.message, status=409)
     except lifecycle.TransitionRefused:
         return _render_detail(incident_id, values=values, active=target, refused=target, status=409)
     except queries.UnknownService:
         errors = {"redirect_to": "Service inconnu, ou le service actuel."}
         return _render_detail(incident_id, errors=errors, values=values, active=target, status=422)
+    metrics.observe_status_change(priority, target, waited)
     flash(ACTION_DONE[target], "succes")
     if target in ("closed", "rejected"):
         # The incident has left the queue: back to it, the message on top.

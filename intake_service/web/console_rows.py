@@ -5,7 +5,6 @@ CCTV erase countdown, authors, places. The page and the live stream send the sam
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
 from flask import (
@@ -13,6 +12,7 @@ from flask import (
     url_for,
 )
 
+from intake_service.access.rules.permissions import actor_name as who
 from intake_service.intake import queries
 from intake_service.models import Incident
 from intake_service.platform.clock import PARIS
@@ -64,12 +64,6 @@ def countdown_label(deadline: dt.datetime, now: dt.datetime) -> str:
     if hours:
         return f"effacement dans {hours} h {minutes:02d} min"
     return f"effacement dans {minutes} min"
-
-
-def who(actor: str) -> str:
-    """'user:3 (cic@ddsp31.test)' → 'cic@ddsp31.test'; a token's label likewise."""
-    match = re.fullmatch(r"[a-z]+:\d+ \((.*)\)", actor)
-    return match.group(1) if match else actor
 
 
 def parse_instant(text: Any) -> dt.datetime | None:
@@ -144,6 +138,9 @@ def queue_row(
         "received_at": incident.received_at.isoformat(),
         "received_time": paris(incident.received_at, "%H:%M"),
         "age": age_label(incident.received_at, now),
+        # The operator of the service who took it ("je prends"); every console shows it.
+        "holder": who(incident.held_by) if incident.held_by else "",
+        "held_time": paris(incident.held_at, "%H:%M") if incident.held_at else "",
         # The zone table does not cover the département: this service is a guess.
         "routing_assumed": incident.routing_confidence == "assumed",
         "requests_open": requests[0],

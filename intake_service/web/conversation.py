@@ -22,6 +22,7 @@ from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
 from intake_service.access.rules.permissions import Principal
+from intake_service.access.rules.permissions import actor_name as who
 from intake_service.direct_line import messages
 from intake_service.direct_line.rules.conversation import other_side
 from intake_service.intake.rules import lifecycle
@@ -29,7 +30,6 @@ from intake_service.models import IncidentMessage
 from intake_service.platform.errors import Refused
 from intake_service.platform.labels import SUSPECT_STATUS_LABELS, date_time, hour
 from intake_service.serving.context import database, locator, reference_cache
-from intake_service.web.console_rows import who
 from schemas.direct_line import DUE_MINUTES_MAX, TEXT_MAX, NewMessageSchema
 from schemas.sheet import SuspectsSchema
 from schemas.vocabulary import SUSPECT_STATUSES

@@ -6,6 +6,7 @@ scope is reported as absent (404), never as forbidden, so ids cannot be probed.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from intake_service.territory.rules.routing import UNROUTED_SERVICE
@@ -30,6 +31,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "incident.amend": frozenset({"operator"}),
     "incident.withdraw": frozenset({"operator"}),
     "incident.change_status": frozenset({"command_centre"}),
+    # Take ("je prends"), release; reassigning also needs the account's supervisor flag.
+    "incident.take": frozenset({"command_centre"}),
     "command_centre.queue": frozenset({"command_centre"}),
     "webhook.manage": frozenset({"operator"}),
     # The operator's follow-up pages (the command centre has its console).
@@ -82,6 +85,15 @@ class Principal:
     scope: str
     # Who acted, as written in histories: "token:12 (label)".
     actor: str
+    # A command centre's supervisor (a signed-in person's account says so; never a
+    # token): reassigns the incidents its operators took.
+    supervisor: bool = False
+
+
+def actor_name(actor: str) -> str:
+    """'user:3 (cic@ddsp31.test)' → 'cic@ddsp31.test'; a token's label likewise."""
+    match = re.fullmatch(r"[a-z]+:\d+ \((.*)\)", actor)
+    return match.group(1) if match else actor
 
 
 def may(principal: Principal, action: str) -> bool:

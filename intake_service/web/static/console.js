@@ -145,6 +145,10 @@
     tr.appendChild(element("td", "col-ligne", data.line || "—"));
     tr.appendChild(element("td", "col-operateur", data.operator));
     var status = element("td", "col-statut", data.status_label);
+    if (data.holder) {
+      status.appendChild(document.createElement("br"));
+      status.appendChild(element("span", "pris-par", "pris par " + data.holder + " à " + data.held_time));
+    }
     if (data.routing_assumed) {
       status.appendChild(document.createElement("br"));
       status.appendChild(element("span", "routage-suppose", "routage supposé"));

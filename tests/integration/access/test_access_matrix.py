@@ -139,6 +139,7 @@ BODIES: dict[str, tuple[str, Callable[[], Any]]] = {
     "withdrawal_form": ("form", lambda: {"motif": "Fiche envoyée par erreur."}),
     "console_ack": ("form", lambda: {"action": "acknowledged"}),
     "message_form": ("form", lambda: {"genre": "message", "texte": "Patrouille en route."}),
+    "take_form": ("form", lambda: {"prise": "take"}),
     "sign_in_refused": (
         "form",
         lambda: {"email": "personne@inconnu.test", "password": "pas-le-bon-mot-de-passe"},
