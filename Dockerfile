@@ -1,4 +1,12 @@
 # The service's image: the API (gunicorn) and every worker run from it.
+
+# The pages' front-end packages, from the npm registry (package-lock.json): vendored
+# into the static files at build, never loaded from a CDN at run time.
+FROM node:20-slim AS assets
+WORKDIR /assets
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --ignore-scripts
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
@@ -14,7 +22,8 @@ COPY intake_service ./intake_service
 COPY schemas ./schemas
 COPY workers ./workers
 COPY deploy ./deploy
-RUN pip install . \
+COPY --from=assets /assets/node_modules ./node_modules
+RUN python deploy/vendor_assets.py && rm -rf node_modules && pip install . \
     && useradd --system --uid 10001 --home-dir /var/lib/intake --create-home intake
 
 USER intake

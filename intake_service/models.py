@@ -67,6 +67,9 @@ class Incident(Base):
         Index("ix_incidents_operator_received", "operator_id", "received_at", "id"),
         Index("ix_incidents_service_queue", "service_code", "status", "priority", "priority_rank"),
         Index("ix_incidents_unacknowledged", "priority", "status", "received_at"),
+        Index("ix_incidents_group", "group_id"),
+        # The duplicate lookup: a service's incidents around a time.
+        Index("ix_incidents_service_occurred", "service_code", "occurred_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -98,6 +101,8 @@ class Incident(Base):
     # ("user:3 (cic@…)"), and when: the other consoles of the service see it.
     held_by: Mapped[str | None] = mapped_column(String(200))
     held_at: Mapped[dt.datetime | None]
+    # The group of reports of one event it belongs to (intake/duplicates.py), or None.
+    group_id: Mapped[str | None] = mapped_column(ForeignKey("incident_groups.id"))
     acknowledged_at: Mapped[dt.datetime | None]
     # The priority whose acknowledgement delay was passed and published (once per
     # priority: an amendment that raises the priority escalates again).
@@ -112,6 +117,42 @@ class Incident(Base):
     status_changes: Mapped[list[StatusChange]] = relationship(
         order_by="StatusChange.id", lazy="selectin", back_populates="incident"
     )
+
+
+class IncidentGroup(Base):
+    """Reports of one event, confirmed by the command centre (or grouped automatically
+    for a strong match): acting on the lead acts on every member."""
+
+    __tablename__ = "incident_groups"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    service_code: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[str] = mapped_column(String(200))
+
+
+class DuplicatePair(Base):
+    """Two incidents that may be one event: proposed with their reasons, then decided
+    ``same`` or ``distinct`` (a distinct pair is never proposed again).
+
+    ``first_id`` < ``second_id``: one row per pair."""
+
+    __tablename__ = "duplicate_pairs"
+    __table_args__ = (Index("ix_duplicate_pairs_second", "second_id"),)
+
+    first_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
+    second_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
+    # In French, as the GPO proposals give theirs.
+    reasons: Mapped[list[Any]]
+    strong: Mapped[bool] = mapped_column(Boolean)
+    state: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime]
+    decided_at: Mapped[dt.datetime | None]
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+
+    # Never loaded: declared so one flush writes the incidents before their pair.
+    first: Mapped[Incident] = relationship(foreign_keys=[first_id], lazy="raise")
+    second: Mapped[Incident] = relationship(foreign_keys=[second_id], lazy="raise")
 
 
 class IncidentVersion(Base):

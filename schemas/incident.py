@@ -205,3 +205,52 @@ class HolderAnswerSchema(BaseSchema):
     holder = fields.Nested(
         HolderSchema, allow_none=True, required=True, metadata={"description": "null: nobody."}
     )
+
+
+class DuplicateCandidateSchema(BaseSchema):
+    """An incident that may be the same event (the command centre's view)."""
+
+    incident_id = fields.String(required=True)
+    operator = fields.String(required=True)
+    operator_reference = fields.String(required=True)
+    priority = fields.String(required=True)
+    status = fields.String(required=True)
+    reasons = fields.List(
+        fields.String(), required=True, metadata={"description": "Why, in French."}
+    )
+    strong = fields.Boolean(
+        required=True,
+        metadata={"description": "The same vehicle within 10 minutes, natures of one family."},
+    )
+    state = fields.String(
+        required=True,
+        validate=validate.OneOf(("proposed", "same", "distinct")),
+        metadata={"description": "proposed; same (grouped); distinct (never proposed again)."},
+    )
+    group_id = fields.String(allow_none=True, required=True)
+
+
+class GroupSchema(BaseSchema):
+    """Reports of one event: acting on the lead acts on every member."""
+
+    id = fields.String(required=True)
+    lead = fields.String(
+        required=True, metadata={"description": "The highest priority, then the earliest."}
+    )
+    members = fields.List(fields.String(), required=True)
+    size = fields.Integer(required=True)
+
+
+class DuplicatesSchema(BaseSchema):
+    candidates = fields.List(fields.Nested(DuplicateCandidateSchema), required=True)
+    group = fields.Nested(GroupSchema, allow_none=True, required=True)
+
+
+class DuplicateDecisionSchema(BaseSchema):
+    decision = fields.String(
+        required=True,
+        validate=validate.OneOf(("same", "distinct")),
+        metadata={
+            "description": "same: one event (the two form a group); distinct: never proposed again."
+        },
+    )

@@ -8,7 +8,7 @@ from schemas.base import BaseSchema
 from schemas.cctv import CctvRequisitionSchema
 from schemas.direct_line import MessageSchema
 from schemas.fields import UtcDateTime
-from schemas.incident import HolderSchema, IncidentSchema
+from schemas.incident import DuplicateCandidateSchema, GroupSchema, HolderSchema, IncidentSchema
 
 ENVELOPE_VERSION = 1
 EVENT_TYPES = (
@@ -21,6 +21,8 @@ EVENT_TYPES = (
     "incident.cctv_requisition_changed",
     "incident.taken",
     "incident.released",
+    "incident.grouped",
+    "incident.ungrouped",
 )
 
 
@@ -41,6 +43,18 @@ class IncidentEventPayloadSchema(BaseSchema):
     )
     unacknowledged_for_seconds = fields.Integer(metadata={"description": "incident.escalated"})
     delay_seconds = fields.Integer(metadata={"description": "incident.escalated: the delay passed"})
+    duplicates = fields.List(
+        fields.Nested(DuplicateCandidateSchema),
+        metadata={
+            "description": "incident.submitted / incident.amended: the open incidents of the "
+            "service that may be the same event, with their reasons (in French)."
+        },
+    )
+    group = fields.Nested(
+        GroupSchema,
+        allow_none=True,
+        metadata={"description": "incident.grouped / incident.ungrouped: the group now."},
+    )
     holder = fields.Nested(
         HolderSchema,
         allow_none=True,

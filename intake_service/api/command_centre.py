@@ -11,13 +11,15 @@ from flask_smorest import abort
 from intake_service import models
 from intake_service.api.auth import current_principal, require
 from intake_service.api.blueprint import ApiBlueprint
-from intake_service.command_centre import actions, holding, queue
+from intake_service.command_centre import actions, grouping, holding, queue
 from intake_service.deployment import metrics
 from intake_service.intake import documents, queries
 from intake_service.intake.rules import lifecycle
 from intake_service.platform.errors import NotFound, Refused
 from intake_service.serving.context import database
 from schemas.incident import (
+    DuplicateDecisionSchema,
+    DuplicatesSchema,
     HolderAnswerSchema,
     IncidentSchema,
     QueueArgsSchema,
@@ -165,3 +167,84 @@ class Release(MethodView):
             abort(404, message="No such incident.")
         except holding.HeldByAnother as exc:
             _held_by_another(exc)
+
+
+@blp.route("/incidents/<incident_id>/duplicates")
+class Duplicates(MethodView):
+    @require("incident.group")
+    @blp.response(200, DuplicatesSchema)
+    @blp.problem(404, "No such incident in your scope.")
+    def get(self, incident_id: str) -> Any:
+        """The incident's duplicate candidates and its group
+
+        Open incidents of the same service that may be the same event, each with its
+        reasons in French (same vehicle, same line and direction, same stop, within the
+        distance; the interval; the family of facts), and the group it is in (its lead:
+        the highest priority, then the earliest).
+        """
+        try:
+            with database().transaction() as session:
+                return grouping.duplicates_of(session, current_principal(), incident_id)
+        except NotFound:
+            abort(404, message="No such incident.")
+
+
+@blp.route("/incidents/<incident_id>/duplicates/<other_id>")
+class DuplicateDecision(MethodView):
+    @require("incident.group")
+    @blp.arguments(DuplicateDecisionSchema)
+    @blp.response(200, DuplicatesSchema)
+    @blp.problem(404, "No such incident in your scope (either of the two).")
+    @blp.problem(409, "Not open any more, or already in one group (for distinct)")
+    def post(self, body: dict[str, Any], incident_id: str, other_id: str) -> Any:
+        """Decide a pair: « même événement » or « distinct »
+
+        ``same`` puts the two (and the groups they are in) in one group:
+        acknowledging, dispatching, closing or rejecting the lead then applies to every
+        member (``incident.grouped`` on the feed). ``distinct`` is never proposed again.
+        """
+        try:
+            with database().transaction() as session:
+                grouping.decide(
+                    session,
+                    current_principal(),
+                    incident_id,
+                    other_id,
+                    body["decision"],
+                    now=g.now,
+                )
+                return grouping.duplicates_of(session, current_principal(), incident_id)
+        except NotFound:
+            abort(404, message="No such incident.")
+        except Refused as exc:
+            _refused(exc)
+
+
+@blp.route("/incidents/<incident_id>/group")
+class Group(MethodView):
+    @require("incident.group")
+    @blp.response(200, DuplicatesSchema)
+    @blp.problem(404, "No such incident in your scope.")
+    @blp.problem(409, "The incident is in no group")
+    def delete(self, incident_id: str) -> Any:
+        """Take the incident out of its group
+
+        Its pairs with the members become ``distinct``; a group left with one member is
+        dissolved (``incident.ungrouped``).
+        """
+        try:
+            with database().transaction() as session:
+                grouping.leave(session, current_principal(), incident_id, now=g.now)
+                return grouping.duplicates_of(session, current_principal(), incident_id)
+        except NotFound:
+            abort(404, message="No such incident.")
+        except Refused as exc:
+            _refused(exc)
+
+
+def _refused(exc: Refused) -> None:
+    abort(
+        409 if exc.conflict else 422,
+        message=exc.message,
+        errors=[{"field": exc.field or "incident", "message": exc.message}],
+    )

@@ -22,7 +22,13 @@ from intake_service.api.blueprint import ApiBlueprint
 from intake_service.direct_line import messages
 from intake_service.intake.rules import lifecycle
 from intake_service.platform.errors import Forbidden, NotFound, Refused
-from intake_service.serving.context import database, locator, reference_cache, request_now
+from intake_service.serving.context import (
+    database,
+    duplicate_settings,
+    locator,
+    reference_cache,
+    request_now,
+)
 from schemas.direct_line import MessageListSchema, MessageSchema, NewMessageSchema
 from schemas.errors import flatten_errors
 
@@ -67,6 +73,7 @@ def _line() -> messages.Line:
         locator=locator(),
         reference=reference_cache(),
         public_url=current_app.extensions["intake.config"].public_url,
+        duplicates=duplicate_settings(),
     )
 
 

@@ -22,7 +22,13 @@ from intake_service.intake import amendments, documents, queries, submission
 from intake_service.intake.rules import lifecycle
 from intake_service.intake.submission import IdempotencyClaim
 from intake_service.platform.errors import NotFound
-from intake_service.serving.context import database, locator, reference_cache, request_now
+from intake_service.serving.context import (
+    database,
+    duplicate_settings,
+    locator,
+    reference_cache,
+    request_now,
+)
 from intake_service.serving.rate_limits import rate_limited
 from schemas.errors import flatten_errors
 from schemas.incident import (
@@ -174,6 +180,7 @@ class Incidents(MethodView):
                     reference=reference_cache(),
                     claim=claim,
                     ttl=_ttl(),
+                    duplicate_settings=duplicate_settings(),
                 )
         except IntegrityError:
             # The key or the reference was used already (maybe by a concurrent request).
@@ -317,6 +324,7 @@ class Amendments(MethodView):
                     now=request_now(),
                     locator=locator(),
                     reference=reference_cache(),
+                    duplicate_settings=duplicate_settings(),
                 )
                 return documents.incident_document(incident, current_principal())
         except NotFound:

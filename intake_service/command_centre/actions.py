@@ -18,6 +18,7 @@ from intake_service.access.rules.permissions import (
     Principal,
 )
 from intake_service.command_centre.holding import check_may_act
+from intake_service.intake import duplicates
 from intake_service.intake.events import record_event, record_status_change
 from intake_service.intake.places import service_for_code
 from intake_service.intake.queries import UnknownService, get_for_update
@@ -27,7 +28,11 @@ from intake_service.intake.submission import apply_routing
 from intake_service.models import (
     Incident,
 )
-from intake_service.territory.rules.routing import Routing, confidence_after_redirect
+from intake_service.territory.rules.routing import (
+    CompetentService,
+    Routing,
+    confidence_after_redirect,
+)
 
 
 def change_status(
@@ -62,13 +67,49 @@ def change_status(
         redirect = service_for_code(session, request["redirect_to"])
         if redirect is None or redirect.code == incident.service_code:
             raise UnknownService(request["redirect_to"])
-    record_status_change(session, incident, target, principal, now, detail)
+    _apply(session, principal, incident, target, detail, redirect, now)
+    # Acting on a group's lead acts on every member (each keeps its own history);
+    # a member acted on alone changes alone.
+    if incident.group_id is not None:
+        group = duplicates.members(session, incident.group_id)
+        if duplicates.lead_of([incident, *[m for m in group if m.id != incident.id]]) is incident:
+            for member in group:
+                if member.id == incident.id:
+                    continue
+                locked = get_for_update(session, principal, member.id)
+                if lifecycle.can_move(locked.status, target):
+                    _apply(
+                        session,
+                        principal,
+                        locked,
+                        target,
+                        {**detail, "grouped": True},
+                        redirect,
+                        now,
+                    )
+    return incident
+
+
+def _apply(
+    session: Session,
+    principal: Principal,
+    incident: Incident,
+    target: str,
+    detail: Mapping[str, Any],
+    redirect: CompetentService | None,
+    now: dt.datetime,
+) -> None:
+    record_status_change(session, incident, target, principal, now, dict(detail))
     if target == "acknowledged":
         incident.acknowledged_at = now
     incident.updated_at = now
     session.flush()
     record_event(
-        session, incident, "incident.status_changed", now, {"status": target, "detail": detail}
+        session,
+        incident,
+        "incident.status_changed",
+        now,
+        {"status": target, "detail": dict(detail)},
     )
     if redirect is not None:
         confidence = confidence_after_redirect(incident.routing_confidence)
@@ -89,4 +130,3 @@ def change_status(
         now=now,
         detail={key: value for key, value in detail.items() if key in ("outcome", "redirect_to")},
     )
-    return incident

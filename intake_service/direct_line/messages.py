@@ -33,6 +33,8 @@ from intake_service.direct_line.rules.conversation import (
 from intake_service.directory import mailbox
 from intake_service.feed import webhooks
 from intake_service.intake import amendments, queries
+from intake_service.intake.duplicates import DEFAULT as DEFAULT_DUPLICATES
+from intake_service.intake.duplicates import DuplicateSettings
 from intake_service.intake.events import record_event
 from intake_service.intake.places import CommuneLocator
 from intake_service.models import Incident, IncidentMessage
@@ -68,6 +70,7 @@ class Line:
     locator: CommuneLocator
     reference: ReferenceCache
     public_url: str
+    duplicates: DuplicateSettings = DEFAULT_DUPLICATES
 
 
 def side_for(principal: Principal) -> str:
@@ -143,6 +146,7 @@ def _amend(
             now=now,
             locator=line.locator,
             reference=line.reference,
+            duplicate_settings=line.duplicates,
         )
     except ValidationError as error:
         # Named from the request body's root: ``amendment.suspects.flight_direction``.

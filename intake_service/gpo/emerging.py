@@ -15,8 +15,8 @@ from intake_service.access.rules.permissions import Principal
 from intake_service.gpo.incident_facts import facts_of_many, gpo_covers, gpo_incidents
 from intake_service.gpo.links import gpo_to_manage, incident_summary, link
 from intake_service.gpo.rules import lifecycle as problem_lifecycle
-from intake_service.gpo.rules import scope as gpo_scope
 from intake_service.gpo.rules.clusters import ClusterSettings, cluster_place, clusters
+from intake_service.intake.rules import natures
 from intake_service.models import (
     GtfsStop,
     Incident,
@@ -91,7 +91,7 @@ def emerging(
         suggestions.append(
             {
                 "family": family,
-                "family_label": gpo_scope.FAMILY_LABELS[family],
+                "family_label": natures.FAMILY_LABELS[family],
                 "operator": operator,
                 "stop_ids": stop_ids,
                 "point": point,
@@ -122,7 +122,7 @@ def create_from_cluster(
     from intake_service.gpo import problems  # the problems' use cases (imported late: no cycle)
 
     gpo = gpo_to_manage(session, principal, gpo_code)
-    if family not in gpo_scope.NATURE_FAMILIES:
+    if family not in natures.NATURE_FAMILIES:
         raise Refused(None, f"Famille inconnue : {family}.")
     found = session.scalars(select(Incident).where(Incident.id.in_(set(incident_ids)))).all()
     if len(found) != len(set(incident_ids)) or not found:
@@ -140,13 +140,13 @@ def create_from_cluster(
         "routes": [],
         "stops": [{"operator": operator, "stop_id": stop_id} for stop_id in stop_ids],
         "point": point,
-        "natures": list(gpo_scope.NATURE_FAMILIES[family]),
+        "natures": list(natures.NATURE_FAMILIES[family]),
         "weekdays": [],
         "hours": None,
     }
     summary = incident_summary(session, found[0])
     place = summary["stop_name"] or "secteur"
-    label = gpo_scope.FAMILY_LABELS[family]
+    label = natures.FAMILY_LABELS[family]
     problem = problems.create_problem(
         session,
         principal,

@@ -17,6 +17,7 @@ from intake_service.access import audit
 from intake_service.access.rules.permissions import (
     Principal,
 )
+from intake_service.intake import duplicates
 from intake_service.intake.events import record_event, record_status_change
 from intake_service.intake.places import CommuneLocator, check_place
 from intake_service.intake.queries import get_for_update
@@ -32,6 +33,7 @@ from intake_service.models import (
 )
 from intake_service.territory.reference_cache import ReferenceCache
 from schemas.sheet import evaluated_at
+from schemas.vocabulary import OPEN_STATUSES
 
 
 def amend_incident(
@@ -43,6 +45,7 @@ def amend_incident(
     now: dt.datetime,
     locator: CommuneLocator,
     reference: ReferenceCache,
+    duplicate_settings: duplicates.DuplicateSettings = duplicates.DEFAULT,
 ) -> Incident:
     """Merge ``patch`` into the sheet, validate the whole, keep a new version, recompute priority.
 
@@ -96,15 +99,22 @@ def amend_incident(
         )
     )
     session.flush()
+    # New facts (a place, a vehicle) may tie it to another report of the same event.
+    proposal = (
+        duplicates.propose(session, incident, duplicate_settings, now=now)
+        if incident.status in OPEN_STATUSES
+        else duplicates.Proposal([], [])
+    )
     if incident.status != "rejected":
         record_event(
             session,
             incident,
             "incident.amended",
             now,
-            {"changed_paths": changes},
+            {"changed_paths": changes, "duplicates": proposal.candidates},
             service_code=previous_service,
         )
+    duplicates.group_strong(session, incident, proposal, now=now, actor=principal.actor)
     if resubmit:
         if incident.status != "received":
             record_status_change(

@@ -162,6 +162,8 @@ class PlaceNames:
     stop: str | None = None
     previous_stop: str | None = None
     next_stop: str | None = None
+    # The stop's GTFS point (lat, lon), for a sheet that gives no point of its own.
+    stop_point: tuple[float, float] | None = None
 
 
 def place_names(session: Session, incident: Incident) -> PlaceNames:
@@ -175,7 +177,12 @@ def place_names(session: Session, incident: Incident) -> PlaceNames:
 
     route_id = location.get("route_id")
     route = session.get(GtfsRoute, (incident.operator_id, route_id)) if route_id else None
+    stop_id = location.get("stop_id")
+    stop = session.get(GtfsStop, (incident.operator_id, stop_id)) if stop_id else None
     return PlaceNames(
+        stop_point=(stop.lat, stop.lon)
+        if stop is not None and stop.lat is not None and stop.lon is not None
+        else None,
         route=route.short_name or route.long_name if route is not None else None,
         route_long_name=route.long_name if route is not None else None,
         stop=stop_name("stop_id"),

@@ -26,6 +26,7 @@ from intake_service.access.rules.permissions import (
     Principal,
 )
 from intake_service.feed import webhooks
+from intake_service.intake import duplicates
 from intake_service.intake.events import record_event, status_change
 from intake_service.intake.places import CommuneLocator, check_place
 from intake_service.intake.rules.priority import assess
@@ -166,6 +167,7 @@ def submit_incident(
     reference: ReferenceCache,
     claim: IdempotencyClaim | None = None,
     ttl: dt.timedelta = dt.timedelta(hours=24),
+    duplicate_settings: duplicates.DuplicateSettings = duplicates.DEFAULT,
 ) -> Accepted:
     """Accept a validated sheet: incident, version 1, status and ``incident.submitted`` event.
 
@@ -241,7 +243,11 @@ def submit_incident(
     )
     received = status_change(incident, "received", principal, now, {})
     session.add(received)
-    submitted = record_event(session, incident, "incident.submitted", now, {})
+    proposal = duplicates.propose(session, incident, duplicate_settings, now=now)
+    submitted = record_event(
+        session, incident, "incident.submitted", now, {"duplicates": proposal.candidates}
+    )
+    duplicates.group_strong(session, incident, proposal, now=now, actor=principal.actor)
     audit.record(session, principal, "incident.submit", "incident", incident_id, now=now)
     # The hot path of intake: every row above, and the webhook delivery if the
     # operator has a webhook, in one statement (on PostgreSQL).

@@ -54,6 +54,11 @@ ENV_VARS = (
     "MAIL_FROM",
     "PUBLIC_URL",
     "DIGEST_HOUR",
+    "DUPLICATE_WINDOW_MINUTES",
+    "DUPLICATE_DISTANCE_METRES",
+    "AUTO_GROUP_SERVICES",
+    "MAP_TILES_URL",
+    "MAP_TILES_ATTRIBUTION",
 )
 
 
@@ -137,6 +142,16 @@ class Config:
     public_url: str = "http://127.0.0.1:8000"
     # The hour (Europe/Paris, 0–23) of the functional mailboxes' daily digest.
     digest_hour: int = 7
+    # Duplicate reports (intake/rules/duplicates.py): open incidents of one service that
+    # happened within this window of each other, at the same transit place or within
+    # this distance; the services that group a strong match at once (comma list).
+    duplicate_window: dt.timedelta = dt.timedelta(minutes=30)
+    duplicate_distance_metres: int = 300
+    auto_group_services: frozenset[str] = frozenset()
+    # The console's map: its tile server (a {z}/{x}/{y} URL; empty: markers without
+    # tiles, as offline) and the attribution its licence asks for.
+    map_tiles_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    map_tiles_attribution: str = "© les contributeurs d'OpenStreetMap"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -203,6 +218,19 @@ class Config:
             mail_from=env.get("MAIL_FROM") or "rdv-plainte@gpo-transports.example",
             public_url=(env.get("PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
             digest_hour=_hour(env, "DIGEST_HOUR", 7),
+            duplicate_window=dt.timedelta(minutes=_int(env, "DUPLICATE_WINDOW_MINUTES", 30)),
+            duplicate_distance_metres=_int(env, "DUPLICATE_DISTANCE_METRES", 300),
+            map_tiles_url=env.get(
+                "MAP_TILES_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+            ),
+            map_tiles_attribution=env.get(
+                "MAP_TILES_ATTRIBUTION", "© les contributeurs d'OpenStreetMap"
+            ),
+            auto_group_services=frozenset(
+                code.strip()
+                for code in env.get("AUTO_GROUP_SERVICES", "").split(",")
+                if code.strip()
+            ),
             metrics_dir=Path(env["PROMETHEUS_MULTIPROC_DIR"])
             if env.get("PROMETHEUS_MULTIPROC_DIR")
             else None,

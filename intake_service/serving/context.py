@@ -12,6 +12,7 @@ import datetime as dt
 from flask import current_app, g
 
 from intake_service.appointments.policy import BookingPolicy, policy_of
+from intake_service.intake.duplicates import DuplicateSettings
 from intake_service.intake.places import CommuneLocator
 from intake_service.platform.db import Database
 from intake_service.territory.reference_cache import ReferenceCache
@@ -37,6 +38,11 @@ def reference_cache() -> ReferenceCache:
     """The operators and police zones this process has read lately."""
     cache: ReferenceCache = current_app.extensions["intake.reference"]
     return cache
+
+
+def duplicate_settings() -> DuplicateSettings:
+    """The deployment's duplicate lookup: window, distance, services grouping at once."""
+    return DuplicateSettings.of(current_app.extensions["intake.config"])
 
 
 def booking_policy() -> BookingPolicy:

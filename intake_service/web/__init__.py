@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Flask, Response, render_template, request, send_from_directory
+from flask import Flask, Response, current_app, render_template, request, send_from_directory
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
@@ -20,10 +21,19 @@ from intake_service.web import auth, console, follow_up, home, sheet_form
 from intake_service.web.live import LiveHub
 
 CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:{tiles}; "
     "connect-src 'self'; media-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; "
     "form-action 'self'; object-src 'none'"
 )
+
+
+def content_security_policy(tiles_url: str) -> str:
+    """The pages' policy: 'self' only, and the console map's tile server for images."""
+    parts = urlsplit(tiles_url) if tiles_url else None
+    origin = f" {parts.scheme}://{parts.netloc}" if parts and parts.scheme and parts.netloc else ""
+    return CSP.format(tiles=origin)
+
+
 PAGE_TITLES = {
     400: "Requête incorrecte",
     401: "Connexion requise",
@@ -54,7 +64,7 @@ def error_page(status: int, detail: str | None = None) -> Response:
 
 def _security_headers(response: Response) -> Response:
     if is_page(request.path):
-        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("Content-Security-Policy", current_app.extensions["intake.csp"])
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
@@ -65,6 +75,7 @@ def _security_headers(response: Response) -> Response:
 
 def init_web(app: Flask) -> None:
     config = app.extensions["intake.config"]
+    app.extensions["intake.csp"] = content_security_policy(config.map_tiles_url)
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

@@ -28,13 +28,13 @@ from marshmallow import ValidationError
 
 from intake_service.access.rules.permissions import Principal, sees_incident
 from intake_service.access.rules.permissions import actor_name as who
-from intake_service.command_centre import actions, holding
+from intake_service.command_centre import actions, grouping, holding
 from intake_service.command_centre.queue import command_centre_queue
 from intake_service.command_centre.rules import holding as holding_rules
 from intake_service.deployment import metrics
 from intake_service.direct_line import messages
 from intake_service.feed import outbox
-from intake_service.intake import documents, queries
+from intake_service.intake import documents, duplicates, queries
 from intake_service.intake.rules import lifecycle
 from intake_service.models import Incident, IncidentVersion
 from intake_service.platform.clock import PARIS
@@ -159,9 +159,13 @@ def queue() -> Any:
             session, principal, statuses=(), priorities=(), limit=QUEUE_LIMIT
         )
         requests = messages.open_requests(session, [i.id for i in found], g.now)
+        groups = duplicates.queue_views(session, found)
         all_rows = [
-            queue_row(i, queries.place_names(session, i), g.now, requests.get(i.id, (0, 0)))
+            queue_row(
+                i, queries.place_names(session, i), g.now, requests.get(i.id, (0, 0)), groups[i.id]
+            )
             for i in found
+            if groups[i.id].lead  # a group's other members are under its lead
         ]
         position = outbox.last_position(session)
     lines = sorted({(row["route_id"], row["line"]) for row in all_rows if row["route_id"]})
@@ -184,6 +188,10 @@ def queue() -> Any:
         filtered=bool(priorities or statuses or line or nature),
         position=position,
         labels=_labels(),
+        map_tiles={
+            "url": current_app.extensions["intake.config"].map_tiles_url,
+            "attribution": current_app.extensions["intake.config"].map_tiles_attribution,
+        },
     )
 
 
@@ -231,6 +239,7 @@ def feed() -> Response:
             events = outbox.events_after(session, after_position, **scope)
             found = queries.incidents_by_id(session, [e.incident_id for e in events])
             requests = messages.open_requests(session, list(found), now)
+            groups = duplicates.queue_views(session, list(found.values()))
             names = {
                 incident_id: queries.place_names(session, incident)
                 for incident_id, incident in found.items()
@@ -241,10 +250,15 @@ def feed() -> Response:
                 if incident is None:
                     continue
                 row = queue_row(
-                    incident, names[incident.id], now, requests.get(incident.id, (0, 0))
+                    incident,
+                    names[incident.id],
+                    now,
+                    requests.get(incident.id, (0, 0)),
+                    groups[incident.id],
                 )
                 row["type"] = event.event_type
-                row["open"] = _principal_in_queue(principal, incident)
+                # A member that is not its group's lead leaves the queue (under its lead).
+                row["open"] = _principal_in_queue(principal, incident) and groups[incident.id].lead
                 batch.append((event.position, "incident", row))
             return batch
 
@@ -311,6 +325,7 @@ def _render_detail(
     status: int = 200,
     posting: conversation.Posting | None = None,
     holding_error: str | None = None,
+    duplicate_error: str | None = None,
 ) -> Any:
     principal = current_page_principal()
     with database().transaction() as session:
@@ -322,6 +337,7 @@ def _render_detail(
         except NotFound:
             abort(404)
         conv = _conversation(session, principal, incident_id, posting)
+        same_event = _same_event(session, principal, incident_id)
         document = documents.incident_document(incident, principal)
         names = queries.place_names(session, incident)
         position = outbox.last_position(session)
@@ -370,6 +386,8 @@ def _render_detail(
             paris=paris,
             who=who,
             conv=conv,
+            same_event=same_event,
+            duplicate_error=duplicate_error,
             holding={
                 "holder": who(incident.held_by) if incident.held_by else None,
                 "since": paris(incident.held_at, "%H:%M") if incident.held_at else "",
@@ -397,6 +415,66 @@ def _conversation(
         part=url_for("console.conversation_part", incident_id=incident_id),
         posting=posting,
     )
+
+
+def _same_event(session: Any, principal: Principal, incident_id: str) -> dict[str, Any]:
+    """The incident's duplicate candidates and its group, for the page."""
+    found = grouping.duplicates_of(session, principal, incident_id)
+    group = found["group"]
+    members = []
+    if group is not None:
+        by_id = queries.incidents_by_id(session, group["members"])
+        for member_id in group["members"]:
+            member = by_id[member_id]
+            members.append(
+                {
+                    "id": member.id,
+                    "reference": member.operator_reference,
+                    "operator": member.operator.name,
+                    "priority": member.priority,
+                    "status": STATUS_LABELS.get(member.status, member.status),
+                    "lead": member.id == group["lead"],
+                    "url": url_for("console.incident", incident_id=member.id),
+                    "self": member.id == incident_id,
+                }
+            )
+    candidates = [
+        {**c, "url": url_for("console.incident", incident_id=c["incident_id"])}
+        for c in found["candidates"]
+        if c["state"] == "proposed"
+    ]
+    return {"candidates": candidates, "members": members}
+
+
+DECISIONS = {
+    "same": "Même événement : les signalements sont groupés, le principal agit pour tous.",
+    "distinct": "Événements distincts : ce rapprochement ne sera plus proposé.",
+}
+
+
+@bp.route("/incidents/<incident_id>/doublons", methods=["POST"])
+@page_requires("incident.group")
+def decide_duplicate(incident_id: str) -> Any:
+    """« Même événement » or « distinct » on a proposed pair; or leave the group."""
+    principal = current_page_principal()
+    decision = request.form.get("decision", "")[:16]
+    other = request.form.get("autre", "")[:64]
+    try:
+        with database().transaction() as session:
+            if decision == "leave":
+                grouping.leave(session, principal, incident_id, now=g.now)
+            elif decision in DECISIONS:
+                grouping.decide(session, principal, incident_id, other, decision, now=g.now)
+            else:
+                return _render_detail(incident_id, duplicate_error="Décision inconnue.", status=422)
+    except NotFound:
+        abort(404)
+    except Refused as refused:
+        return _render_detail(
+            incident_id, duplicate_error=refused.message, status=409 if refused.conflict else 422
+        )
+    flash(DECISIONS.get(decision, "L'incident a quitté son groupe : il est traité seul."), "succes")
+    return redirect(url_for("console.incident", incident_id=incident_id), code=303)
 
 
 HOLDING_DONE = {

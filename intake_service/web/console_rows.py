@@ -14,6 +14,7 @@ from flask import (
 
 from intake_service.access.rules.permissions import actor_name as who
 from intake_service.intake import queries
+from intake_service.intake.duplicates import GroupView
 from intake_service.models import Incident
 from intake_service.platform.clock import PARIS
 from intake_service.platform.labels import (
@@ -109,17 +110,30 @@ def place_label(incident: Incident, names: queries.PlaceNames) -> str:
     return f"Commune {incident.insee_code}" if incident.insee_code else "Lieu non précisé"
 
 
+SINGLE = GroupView()
+
+
 def queue_row(
     incident: Incident,
     names: queries.PlaceNames,
     now: dt.datetime,
     requests: tuple[int, int] = (0, 0),
+    group: GroupView = SINGLE,
 ) -> dict[str, Any]:
     """One line of the queue: what the page shows and what the live stream sends;
     ``requests`` counts the incident's open requests for information, and the late ones."""
     location = incident.sheet.get("location") or {}
     natures = list(incident.sheet.get("natures") or [incident.primary_nature])
+    coordinates = location.get("coordinates") or {}
+    point = (
+        (coordinates["lat"], coordinates["lon"])
+        if "lat" in coordinates and "lon" in coordinates
+        else names.stop_point
+    )
     return {
+        # Where the console's map puts it (the sheet's point, else its stop's).
+        "lat": point[0] if point else None,
+        "lon": point[1] if point else None,
         "id": incident.id,
         "url": url_for("console.incident", incident_id=incident.id),
         "priority": incident.priority,
@@ -143,6 +157,10 @@ def queue_row(
         "held_time": paris(incident.held_at, "%H:%M") if incident.held_at else "",
         # The zone table does not cover the département: this service is a guess.
         "routing_assumed": incident.routing_confidence == "assumed",
+        # Reports of one event: the lead's row stands for the group, the others hide.
+        "group_lead": group.lead,
+        "group_size": group.size,
+        "duplicates_proposed": group.proposed,
         "requests_open": requests[0],
         "requests_overdue": requests[1],
         "requests_label": requests_label(*requests),

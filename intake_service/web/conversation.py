@@ -29,7 +29,7 @@ from intake_service.intake.rules import lifecycle
 from intake_service.models import IncidentMessage
 from intake_service.platform.errors import Refused
 from intake_service.platform.labels import SUSPECT_STATUS_LABELS, date_time, hour
-from intake_service.serving.context import database, locator, reference_cache
+from intake_service.serving.context import database, duplicate_settings, locator, reference_cache
 from schemas.direct_line import DUE_MINUTES_MAX, TEXT_MAX, NewMessageSchema
 from schemas.sheet import SuspectsSchema
 from schemas.vocabulary import SUSPECT_STATUSES
@@ -233,6 +233,7 @@ def submit(
         locator=locator(),
         reference=reference_cache(),
         public_url=current_app.extensions["intake.config"].public_url,
+        duplicates=duplicate_settings(),
     )
     try:
         with database().transaction() as session:

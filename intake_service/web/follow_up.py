@@ -133,7 +133,12 @@ def timeline(document: Mapping[str, Any], service_kind: str | None) -> list[dict
         else:
             text = f"{SHEET_STATUS_LABELS.get(status, status).capitalize()} {when}"
         note = None
-        if status == "rejected" and detail.get("cause"):
+        if detail.get("grouped"):
+            note = (
+                "Déjà signalé au centre par un autre signalement du même événement : "
+                "traité avec lui."
+            )
+        elif status == "rejected" and detail.get("cause"):
             note = f"Motif : {detail['cause']}"
         elif status == "withdrawn" and detail.get("reason"):
             note = f"Motif : {detail['reason']}"

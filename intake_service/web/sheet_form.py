@@ -29,7 +29,13 @@ from intake_service.access.rules.permissions import Principal
 from intake_service.intake import documents, queries, submission
 from intake_service.platform import labels
 from intake_service.platform.errors import NotFound
-from intake_service.serving.context import database, locator, reference_cache, request_now
+from intake_service.serving.context import (
+    database,
+    duplicate_settings,
+    locator,
+    reference_cache,
+    request_now,
+)
 from intake_service.territory import gtfs
 from intake_service.web import sheet_form_labels as form_labels
 from intake_service.web.auth import current_page_principal, page_requires
@@ -142,6 +148,7 @@ def _accept(principal: Principal, sheet: dict[str, Any]) -> tuple[str | None, li
                 now=request_now(),
                 locator=locator(),
                 reference=reference_cache(),
+                duplicate_settings=duplicate_settings(),
             )
             incident_id = accepted.incident.id
     except IntegrityError:

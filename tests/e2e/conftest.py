@@ -108,6 +108,7 @@ def live_server(
         redis_url=None,
         secret_key="browser-tests",
         embedded=True,  # plain http on 127.0.0.1: cookies without Secure
+        map_tiles_url="",  # offline: the console's map shows its markers without tiles
     )
     app = create_app(config)
     db = app.extensions["intake.db"]

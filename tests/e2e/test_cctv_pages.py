@@ -68,7 +68,7 @@ def test_the_cic_requests_and_the_operator_records_the_extraction(
     expect(section).to_contain_text("demandée")
     expect(section.locator(".compte-requisition")).to_have_text(COUNTDOWN)
 
-    expect(operator.locator("#requisition-changee")).to_be_visible()
+    expect(operator.locator("#videoprotection-changee")).to_be_visible()
     operator.get_by_role("button", name="Afficher les réquisitions").click()
     mine = operator.locator("#videoprotection")
     expect(mine.locator(".compte-requisition")).to_have_text(COUNTDOWN)

@@ -136,7 +136,7 @@ def test_queue_by_priority_and_a_new_p1_live(
     expect(row).to_contain_text(REMINDER)
     expect(row).to_contain_text("Agression physique d'agent")
     expect(row).to_contain_text("Jeanne d'Arc")
-    expect(row.locator(".col-statut")).to_have_text("Reçu")
+    expect(row.locator(".col-statut .statut-libelle")).to_have_text("Reçu")
     expect(page.locator("#file")).to_have_attribute("data-alertes-sonores", "1")  # the beep
     screenshot(page, "console", readme=True)
 
@@ -200,7 +200,9 @@ def test_two_operators_on_one_incident(
 
     # The other operator's queue follows, without reload; the sheet where nothing is typed
     # reloads itself; the one being typed in says so and waits.
-    expect(watcher.locator(f"#incident-{new['id']} .col-statut")).to_have_text("Pris en compte")
+    expect(watcher.locator(f"#incident-{new['id']} .col-statut .statut-libelle")).to_have_text(
+        "Pris en compte"
+    )
     expect(reader.get_by_text("Mis à jour par un autre opérateur")).to_be_visible()
     expect(reader.locator("#statut-actuel")).to_have_text("Pris en compte")
     expect(typist.get_by_text("Mis à jour par un autre opérateur")).to_be_visible()

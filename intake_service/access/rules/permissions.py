@@ -33,6 +33,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "incident.change_status": frozenset({"command_centre"}),
     # Take ("je prends"), release; reassigning also needs the account's supervisor flag.
     "incident.take": frozenset({"command_centre"}),
+    # Duplicate reports: decide a pair, take an incident out of its group.
+    "incident.group": frozenset({"command_centre"}),
     "command_centre.queue": frozenset({"command_centre"}),
     "webhook.manage": frozenset({"operator"}),
     # The operator's follow-up pages (the command centre has its console).
@@ -74,7 +76,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 
 # What an operator sees of the police's side of an incident's history: the steps,
 # who by role, the outcome or cause; not which desk or officer, call signs or comments.
-OPERATOR_VISIBLE_DETAIL = frozenset({"outcome", "cause", "reason", "rerouted_to", "resubmitted"})
+# ``grouped``: the change came from the group's lead (the same event reported by
+# another sheet); the operator learns that much, never the other sheet.
+OPERATOR_VISIBLE_DETAIL = frozenset(
+    {"outcome", "cause", "reason", "rerouted_to", "resubmitted", "grouped"}
+)
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from intake_service.gpo.rules import scope as gpo_scope
 from intake_service.gpo.rules.scope import IncidentFacts
+from intake_service.intake.rules import natures
 from intake_service.platform import geo
 
 # The largest radius a scope may have (schemas/gpo.py).
@@ -103,8 +103,8 @@ def clusters(
     those neighbours; they are taken out and the next seed is looked for.
     """
     found: list[tuple[str, list[IncidentFacts]]] = []
-    for family in gpo_scope.NATURE_FAMILIES:
-        pool = [f for f in facts if family in gpo_scope.family_of(f.natures)]
+    for family in natures.NATURE_FAMILIES:
+        pool = [f for f in facts if family in natures.family_of(f.natures)]
         neighbours = _neighbours(pool, settings.radius_m)
         left = set(range(len(pool)))
         while len(left) >= settings.min_incidents:

@@ -36,37 +36,6 @@ ANY_KEY = "any"
 # The length of ``problem_scope_keys.key``.
 KEY_MAX = 160
 
-# Nature families, for emerging problems (clusters of like incidents).
-NATURE_FAMILIES: dict[str, tuple[str, ...]] = {
-    "persons": (
-        "physical_assault_staff",
-        "threat_or_insult_staff",
-        "violence_passenger",
-        "sexual_or_sexist_violence",
-        "violent_theft",
-    ),
-    "property": ("theft", "vandalism"),
-    "projectile": ("projectile",),
-    "drugs": ("drugs",),
-    "weapons": ("weapon", "suspicious_package"),
-    "fraud": ("fare_evasion_with_resistance",),
-    "incivility": ("incivility",),
-    "other": ("other",),
-}
-FAMILY_OF_NATURE: dict[str, str] = {
-    nature: family for family, natures in NATURE_FAMILIES.items() for nature in natures
-}
-FAMILY_LABELS: dict[str, str] = {
-    "persons": "atteintes aux personnes",
-    "property": "atteintes aux biens",
-    "projectile": "jets de projectiles",
-    "drugs": "stupéfiants",
-    "weapons": "armes et colis suspects",
-    "fraud": "fraude avec rébellion",
-    "incivility": "incivilités",
-    "other": "autres faits",
-}
-
 NATURE_LABELS: dict[str, str] = {
     "physical_assault_staff": "agression physique d'agent",
     "threat_or_insult_staff": "outrage ou menace à agent",
@@ -302,7 +271,3 @@ def is_strong(reasons: Iterable[Mapping[str, str]]) -> bool:
     """Same stop and same nature: may be linked without waiting for the referent."""
     dimensions = {reason.get("dimension") for reason in reasons}
     return "stop" in dimensions and "nature" in dimensions
-
-
-def family_of(natures: Iterable[str]) -> set[str]:
-    return {FAMILY_OF_NATURE.get(nature, "other") for nature in natures}

@@ -114,6 +114,13 @@
     tr.dataset.route = data.route_id;
     tr.dataset.natures = data.natures.join(" ");
     tr.dataset.status = data.status;
+    tr.dataset.url = data.url;
+    tr.dataset.natureLabel = data.nature_label;
+    tr.dataset.groupSize = data.group_size;
+    if (data.lat !== null && data.lat !== undefined) {
+      tr.dataset.lat = data.lat;
+      tr.dataset.lon = data.lon;
+    }
 
     var priority = element("td", "col-priorite");
     priority.appendChild(element("span", "priorite " + data.priority, data.priority));
@@ -144,7 +151,16 @@
     tr.appendChild(place);
     tr.appendChild(element("td", "col-ligne", data.line || "—"));
     tr.appendChild(element("td", "col-operateur", data.operator));
-    var status = element("td", "col-statut", data.status_label);
+    var status = element("td", "col-statut");
+    status.appendChild(element("span", "statut-libelle", data.status_label));
+    if (data.group_size > 1) {
+      status.appendChild(document.createElement("br"));
+      status.appendChild(element("span", "groupe", "groupe de " + data.group_size + " signalements"));
+    }
+    if (data.duplicates_proposed) {
+      status.appendChild(document.createElement("br"));
+      status.appendChild(element("span", "doublon", "doublon possible (" + data.duplicates_proposed + ")"));
+    }
     if (data.holder) {
       status.appendChild(document.createElement("br"));
       status.appendChild(element("span", "pris-par", "pris par " + data.holder + " à " + data.held_time));
@@ -198,6 +214,7 @@
     var existing = document.getElementById("incident-" + data.id);
     var hadFocus = existing !== null && existing.contains(document.activeElement);
     if (existing) existing.remove();
+    if (window.consoleMap) window.consoleMap.update(data, data.open && matchesFilters(data));
     if (data.open && matchesFilters(data)) {
       var tr = buildRow(data);
       insertSorted(tbody, tr);

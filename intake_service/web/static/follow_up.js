@@ -116,7 +116,7 @@
         }
         if (data.type === "incident.cctv_requisition_changed") {
           // Its forms may be half filled: offer the new state rather than reload.
-          document.getElementById("requisition-changee").hidden = false;
+          document.getElementById("videoprotection-changee").hidden = false;
           document.getElementById("afficher-requisitions").onclick = function () {
             window.location.replace(window.location.pathname + "#videoprotection");
             window.location.reload();

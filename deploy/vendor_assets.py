@@ -1,0 +1,49 @@
+"""Copy the front-end packages the pages use from ``node_modules`` (installed by
+``npm ci`` from ``package-lock.json``) into ``intake_service/web/static/vendor``.
+
+The pages never load a CDN: the files are served by the service itself (its strict
+CSP allows 'self' only). Run by ``./dev`` and the image's build; exits 2 naming the
+fix when the packages are not installed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MODULES = ROOT / "node_modules"
+VENDOR = ROOT / "intake_service" / "web" / "static" / "vendor"
+# package → the files (or folders) of it the pages use, relative to the package.
+FILES = {
+    "leaflet": ["dist/leaflet.js", "dist/leaflet.css", "dist/images", "LICENSE"],
+}
+
+
+def main() -> int:
+    missing = [name for name in FILES if not (MODULES / name / "package.json").is_file()]
+    if missing:
+        print(
+            f"error: {', '.join(missing)} not installed in {MODULES}: run `npm ci` first "
+            "(Debian: sudo apt-get install -y nodejs npm).",
+            file=sys.stderr,
+        )
+        return 2
+    if VENDOR.exists():
+        shutil.rmtree(VENDOR)
+    for name, paths in FILES.items():
+        for relative in paths:
+            source = MODULES / name / relative
+            target = VENDOR / name / Path(relative).name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if source.is_dir():
+                shutil.copytree(source, target)
+            else:
+                shutil.copy2(source, target)
+    print(f"vendored {', '.join(FILES)} into {VENDOR.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
