@@ -54,6 +54,10 @@ ENV_VARS = (
     "MAIL_FROM",
     "PUBLIC_URL",
     "DIGEST_HOUR",
+    "ATTACHMENT_DIR",
+    "ATTACHMENT_MAX_IMAGE_BYTES",
+    "ATTACHMENT_MAX_VIDEO_BYTES",
+    "ATTACHMENT_MAX_PDF_BYTES",
 )
 
 
@@ -137,6 +141,16 @@ class Config:
     public_url: str = "http://127.0.0.1:8000"
     # The hour (Europe/Paris, 0–23) of the functional mailboxes' daily digest.
     digest_hour: int = 7
+    # The incidents' attachments: a folder outside the web root (default
+    # ``INSTANCE_PATH/attachments``) and the largest file of each kind.
+    attachment_dir: Path | None = None
+    attachment_max_image_bytes: int = 15 * 1024 * 1024
+    attachment_max_video_bytes: int = 50 * 1024 * 1024
+    attachment_max_pdf_bytes: int = 10 * 1024 * 1024
+
+    @property
+    def attachments_path(self) -> Path:
+        return self.attachment_dir or self.instance_path / "attachments"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -203,6 +217,12 @@ class Config:
             mail_from=env.get("MAIL_FROM") or "rdv-plainte@gpo-transports.example",
             public_url=(env.get("PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
             digest_hour=_hour(env, "DIGEST_HOUR", 7),
+            attachment_dir=Path(env["ATTACHMENT_DIR"]).resolve()
+            if env.get("ATTACHMENT_DIR")
+            else None,
+            attachment_max_image_bytes=_int(env, "ATTACHMENT_MAX_IMAGE_BYTES", 15 * 1024 * 1024),
+            attachment_max_video_bytes=_int(env, "ATTACHMENT_MAX_VIDEO_BYTES", 50 * 1024 * 1024),
+            attachment_max_pdf_bytes=_int(env, "ATTACHMENT_MAX_PDF_BYTES", 10 * 1024 * 1024),
             metrics_dir=Path(env["PROMETHEUS_MULTIPROC_DIR"])
             if env.get("PROMETHEUS_MULTIPROC_DIR")
             else None,
