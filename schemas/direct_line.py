@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, pre_load, validate, validates_schema
 
 from schemas.base import BaseSchema
 from schemas.fields import UtcDateTime
@@ -127,6 +127,13 @@ class NewAttachmentSchema(BaseSchema):
             "visibility follows the message's: a file on a note stays on its side)."
         }
     )
+
+    @pre_load
+    def drop_empty(self, data: Any, **_: Any) -> Any:
+        """A form's empty field is no value (a browser sends ``message_id=``)."""
+        if hasattr(data, "items"):
+            return {key: value for key, value in data.items() if value != ""}
+        return data
 
 
 class AttachmentUploaderSchema(BaseSchema):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from schemas.base import BaseSchema
-from schemas.direct_line import MessageSchema
+from schemas.direct_line import AttachmentSchema, MessageSchema
 from schemas.fields import UtcDateTime
 from schemas.incident import IncidentSchema
 
@@ -17,6 +17,7 @@ EVENT_TYPES = (
     "incident.escalated",
     "incident.status_changed",
     "incident.message_posted",
+    "incident.attachment_added",
 )
 
 
@@ -42,6 +43,13 @@ class IncidentEventPayloadSchema(BaseSchema):
         metadata={
             "description": "incident.message_posted: the message (a CIC note too: the feed is "
             "the CIC's; an operator's note is never on it)"
+        },
+    )
+    attachment = fields.Nested(
+        AttachmentSchema,
+        metadata={
+            "description": "incident.attachment_added: the file's metadata (never its bytes: "
+            "download it from the API)"
         },
     )
 

@@ -56,6 +56,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # centre and its operator only; partners, GPO and stations never see it.
     "message.read": frozenset({"operator", "command_centre"}),
     "message.post": frozenset({"operator", "command_centre"}),
+    # Files on the incident (photos, video extracts, PDFs), the same two sides only.
+    "attachment.read": frozenset({"operator", "command_centre"}),
+    "attachment.add": frozenset({"operator", "command_centre"}),
     # The direct line's directory: every role reads the entities it works with and keeps
     # its own (the admin every one); directory/rules/visibility.py decides which.
     "directory.read": frozenset(ROLES),
