@@ -24,7 +24,7 @@ from flask_smorest.fields import Upload
 from intake_service.api.auth import current_principal, require
 from intake_service.api.blueprint import ApiBlueprint
 from intake_service.direct_line import attachments
-from intake_service.direct_line.rules.file_types import FileRefused
+from intake_service.direct_line.rules.file_types import KIND, FileRefused
 from intake_service.platform.errors import Forbidden, NotFound, Refused
 from intake_service.serving.context import database, request_now
 from schemas.base import BaseSchema
@@ -46,6 +46,30 @@ DOWNLOAD_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; sandbox",
     "Cache-Control": "private, no-store",
     "Cross-Origin-Resource-Policy": "same-origin",
+}
+
+
+# The multipart body as documented: flask-smorest documents one of its two parts only.
+UPLOAD_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {
+                    "file": {"type": "string", "format": "binary"},
+                    "message_id": {"type": "string", "format": "uuid"},
+                },
+            }
+        }
+    },
+}
+DOWNLOAD_RESPONSE = {
+    "description": "The file, as a download, in its sniffed type.",
+    "content": {
+        content_type: {"schema": {"type": "string", "format": "binary"}} for content_type in KIND
+    },
 }
 
 
@@ -115,6 +139,7 @@ class Attachments(MethodView):
     @blp.arguments(NewAttachmentSchema, location="form")
     @blp.arguments(FileSchema, location="files")
     @blp.response(201, AttachmentSchema)
+    @blp.doc(requestBody=UPLOAD_BODY)
     @blp.problem(404, "No such incident in your scope.")
     @blp.problem(413, "The file is larger than its type's limit")
     @blp.problem(415, "Not a type taken: JPEG, PNG, HEIC, MP4 or PDF (read from the content)")
@@ -157,6 +182,7 @@ class Attachments(MethodView):
 
 @blp.route("/<incident_id>/attachments/<attachment_id>", endpoint="download")
 @require("attachment.read")
+@blp.doc(responses={"200": DOWNLOAD_RESPONSE})
 @blp.problem(404, "No such incident or attachment in your scope.")
 def download(incident_id: str, attachment_id: str) -> Any:
     """Download a file
