@@ -6,19 +6,24 @@ operator's webhook, the audit log of every read, retention removing the files.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import json
+import socket
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
+from werkzeug.serving import make_server
 
 from intake_service.access import retention
 from intake_service.access.tokens import create_token
 from intake_service.direct_line.attachments import store_of
 from intake_service.feed import webhooks
 from intake_service.models import Attachment, AuditEntry, Operator, OutboxEvent, WebhookDelivery
+from intake_service.platform.file_store import FileStore
 from intake_service.territory import zones
 from tests import attachment_files as files
 from tests.conftest import app_config
@@ -372,3 +377,71 @@ def test_retention_deletes_the_files(
     assert again.status_code == 409
     assert stored_files(app) == remaining
     assert json.dumps(report.incidents)
+
+
+def test_nothing_is_lost_when_an_upload_is_cut_mid_way(
+    client: Any, headers: Headers, app: Any, db: Any
+) -> None:
+    """A real server, and a client that announces more bytes than it sends, then closes."""
+    incident_id = submit(client, headers)
+    earlier = upload(client, headers["operator"], incident_id, files.jpeg(), "avant.jpg")
+    assert earlier.status_code == 201
+    before = stored_files(app)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        boundary = "----coupure"
+        head = (
+            f"--{boundary}\r\n"
+            'Content-Disposition: form-data; name="file"; filename="coupee.png"\r\n'
+            "Content-Type: image/png\r\n\r\n"
+        ).encode()
+        sent = head + files.png() * 4
+        request = (
+            f"POST {attachments_of(incident_id)} HTTP/1.1\r\n"
+            f"Host: 127.0.0.1\r\n"
+            f"Authorization: {headers['operator']['Authorization']}\r\n"
+            f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+            f"Content-Length: {len(sent) + 50_000}\r\n\r\n"
+        ).encode()
+        with socket.create_connection(server.server_address[:2], timeout=10) as connection:
+            connection.sendall(request + sent)
+            connection.shutdown(socket.SHUT_WR)  # gone mid-way: the rest never comes
+            answer = b""
+            while chunk := connection.recv(65536):
+                answer += chunk
+        # The server saw the body end early, and said so to a client no longer sending.
+        assert answer.startswith(b"HTTP/1.1 400"), answer[:100]
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+    with db.reading() as session:
+        rows = session.scalars(select(Attachment)).all()
+    assert [row.filename for row in rows] == ["avant.jpg"]
+    assert stored_files(app) == before
+    kept = client.get(earlier.headers["Location"], headers=headers["command_centre"])
+    assert kept.status_code == 200
+    assert hashlib.sha256(kept.data).hexdigest() == earlier.get_json()["sha256"]
+
+
+def test_a_stream_failing_while_staged_leaves_no_file(tmp_path: Path) -> None:
+    """Cut while the store copies it (a proxy streaming the body): no incoming file stays."""
+
+    class Cut(io.RawIOBase):
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def readable(self) -> bool:
+            return True
+
+        def read(self, size: int = -1) -> bytes:
+            self.calls += 1
+            if self.calls > 2:
+                raise ConnectionResetError("client gone")
+            return b"\x89PNG\r\n\x1a\n" + b"\x00" * 1000
+
+    store = FileStore(tmp_path / "store")
+    with pytest.raises(ConnectionResetError):
+        store.stage(Cut(), limit=10_000_000)  # type: ignore[arg-type]
+    assert list((tmp_path / "store" / ".incoming").iterdir()) == []
