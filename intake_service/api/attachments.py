@@ -14,7 +14,6 @@ import contextlib
 import functools
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar, cast
-from urllib.parse import quote
 
 from flask import current_app, make_response, request, send_file, url_for
 from flask.views import MethodView
@@ -24,7 +23,12 @@ from flask_smorest.fields import Upload
 from intake_service.api.auth import current_principal, require
 from intake_service.api.blueprint import ApiBlueprint
 from intake_service.direct_line import attachments
-from intake_service.direct_line.rules.file_types import KIND, FileRefused
+from intake_service.direct_line.rules.file_types import (
+    DOWNLOAD_HEADERS,
+    KIND,
+    FileRefused,
+    content_disposition,
+)
 from intake_service.platform.errors import Forbidden, NotFound, Refused
 from intake_service.serving.context import database, request_now
 from schemas.base import BaseSchema
@@ -39,14 +43,6 @@ blp = ApiBlueprint(
 )
 _attachment_schema = AttachmentSchema()
 F = TypeVar("F", bound=Callable[..., Any])
-
-# What a download may never do in a browser: be sniffed into HTML, run, be cached.
-DOWNLOAD_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": "default-src 'none'; sandbox",
-    "Cache-Control": "private, no-store",
-    "Cross-Origin-Resource-Policy": "same-origin",
-}
 
 
 # The multipart body as documented: flask-smorest documents one of its two parts only.
@@ -77,12 +73,6 @@ class FileSchema(BaseSchema):
     """The multipart file part (flask-smorest's Upload field lives with the API)."""
 
     file = Upload(required=True, metadata={"description": "The file (its type is sniffed)."})
-
-
-def content_disposition(filename: str) -> str:
-    """``attachment`` with an ASCII fallback name and the UTF-8 name (RFC 6266)."""
-    fallback = filename.encode("ascii", "replace").decode("ascii").replace("?", "_")
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def upload_limit(view: F) -> F:

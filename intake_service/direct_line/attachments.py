@@ -19,7 +19,7 @@ import datetime as dt
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -70,7 +70,7 @@ class Prepared:
     filename: str
 
 
-def prepare(store: FileStore, stream: BinaryIO, filename: str, limits: SizeLimits) -> Prepared:
+def prepare(store: FileStore, stream: IO[bytes], filename: str, limits: SizeLimits) -> Prepared:
     """Copy the upload to an incoming file and check it; FileRefused (413, 415, 422) for
     a file this service does not keep, and then nothing is left behind."""
     try:

@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 _CHUNK = 1024 * 1024
 # Keys are ours (``<incident id>/<attachment id>``): never a name a caller chose.
@@ -47,7 +47,7 @@ class FileStore:
             raise ValueError(f"not a storage key: {key!r}")
         return self.root / key
 
-    def stage(self, stream: BinaryIO, *, limit: int) -> Staged:
+    def stage(self, stream: IO[bytes], *, limit: int) -> Staged:
         """Copy ``stream`` to an incoming file, at most ``limit`` bytes (ValueError past it).
 
         Whatever goes wrong while reading (a client gone mid-way), the incoming file is

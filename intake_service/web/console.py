@@ -63,6 +63,7 @@ from intake_service.platform.labels import (
 )
 from intake_service.serving.context import database
 from intake_service.territory.rules.routing import UNROUTED_SERVICE
+from intake_service.web.attachments import attachments_context
 from intake_service.web.auth import current_page_principal, page_requires
 from intake_service.web.console_rows import (
     commune_name,
@@ -351,6 +352,7 @@ def _render_detail(
             labels=_labels(),
             paris=paris,
             who=who,
+            **attachments_context(principal, incident_id),
         ),
         status,
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import BinaryIO
+from urllib.parse import quote
 
 # How many leading bytes ``sniff`` needs.
 HEAD_BYTES = 64
@@ -152,3 +153,18 @@ def download_name(filename: str, content_type: str) -> str:
         stem = stem.rsplit(".", 1)[0]
     stem = "".join(c for c in stem if c.isprintable() and c not in '"\\;').strip() or "piece-jointe"
     return stem[:200] + EXTENSION[content_type]
+
+
+# What a download may never do in a browser: be sniffed into HTML, run, be cached.
+DOWNLOAD_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+    "Cache-Control": "private, no-store",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+
+
+def content_disposition(filename: str) -> str:
+    """``attachment`` with an ASCII fallback name and the UTF-8 name (RFC 6266)."""
+    fallback = filename.encode("ascii", "replace").decode("ascii").replace("?", "_")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
