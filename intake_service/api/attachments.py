@@ -133,7 +133,8 @@ class Attachments(MethodView):
     @blp.problem(404, "No such incident in your scope.")
     @blp.problem(413, "The file is larger than its type's limit")
     @blp.problem(415, "Not a type taken: JPEG, PNG, HEIC, MP4 or PDF (read from the content)")
-    @blp.problem(422, "An empty, cut or damaged file, or a message not of your side")
+    @blp.problem(422, "An empty, cut, damaged or infected file, or a message not of yours")
+    @blp.problem(503, "The virus scanner (CLAMD_URL) is unavailable: retry later")
     def post(self, form: dict[str, Any], files: dict[str, Any], incident_id: str) -> Any:
         """Add a file
 
@@ -150,7 +151,11 @@ class Attachments(MethodView):
         now = request_now()
         with answers():
             prepared = attachments.prepare(
-                store, upload.stream, upload.filename or "", attachments.limits_of(config)
+                store,
+                upload.stream,
+                upload.filename or "",
+                attachments.limits_of(config),
+                attachments.scanner_of(config),
             )
             with attachments.staged_upload(store, prepared):
                 with database().transaction() as session:

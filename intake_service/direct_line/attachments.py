@@ -38,6 +38,7 @@ from intake_service.models import Attachment, IncidentMessage
 from intake_service.platform.config import Config
 from intake_service.platform.errors import NotFound, Refused
 from intake_service.platform.file_store import FileStore, Staged
+from intake_service.platform.virus_scan import ScannerUnavailable, VirusScanner
 from schemas.direct_line import AttachmentSchema
 
 ATTACHMENT_ADDED = "incident.attachment_added"
@@ -46,6 +47,10 @@ _attachment_schema = AttachmentSchema()
 
 def store_of(config: Config) -> FileStore:
     return FileStore(config.attachments_path)
+
+
+def scanner_of(config: Config) -> VirusScanner | None:
+    return VirusScanner.from_url(config.clamd_url) if config.clamd_url else None
 
 
 def limits_of(config: Config) -> SizeLimits:
@@ -70,9 +75,17 @@ class Prepared:
     filename: str
 
 
-def prepare(store: FileStore, stream: IO[bytes], filename: str, limits: SizeLimits) -> Prepared:
+def prepare(
+    store: FileStore,
+    stream: IO[bytes],
+    filename: str,
+    limits: SizeLimits,
+    scanner: VirusScanner | None = None,
+) -> Prepared:
     """Copy the upload to an incoming file and check it; FileRefused (413, 415, 422) for
-    a file this service does not keep, and then nothing is left behind."""
+    a file this service does not keep, (503) when the virus scanner cannot answer, and
+    then nothing is left behind. With a ``scanner``, the file as sent is scanned before
+    it can be added, so no file is ever visible unscanned."""
     try:
         staged = store.stage(stream, limit=limits.largest)
     except ValueError:
@@ -90,12 +103,23 @@ def prepare(store: FileStore, stream: IO[bytes], filename: str, limits: SizeLimi
                 whole = True
         if not whole:
             raise FileRefused(422, "The file is incomplete (cut before its end).")
+        if scanner is not None:
+            _scan(scanner, staged)
         if content_type in file_types.IMAGES:
             staged = store.restage(staged, strip_metadata(staged.path, content_type))
     except BaseException:
         store.discard(staged)
         raise
     return Prepared(staged, content_type, file_types.download_name(filename, content_type))
+
+
+def _scan(scanner: VirusScanner, staged: Staged) -> None:
+    try:
+        threat = scanner.threat(staged.path)
+    except ScannerUnavailable:
+        raise FileRefused(503, "The virus scanner is unavailable: retry later.") from None
+    if threat is not None:
+        raise FileRefused(422, f"The file carries a virus ({threat}): it is not kept.")
 
 
 @contextlib.contextmanager

@@ -58,6 +58,7 @@ ENV_VARS = (
     "ATTACHMENT_MAX_IMAGE_BYTES",
     "ATTACHMENT_MAX_VIDEO_BYTES",
     "ATTACHMENT_MAX_PDF_BYTES",
+    "CLAMD_URL",
 )
 
 
@@ -147,6 +148,9 @@ class Config:
     attachment_max_image_bytes: int = 15 * 1024 * 1024
     attachment_max_video_bytes: int = 50 * 1024 * 1024
     attachment_max_pdf_bytes: int = 10 * 1024 * 1024
+    # The ClamAV daemon every attachment is scanned by before it is kept (unix:///path
+    # or tcp://host:3310); unset: no scan.
+    clamd_url: str | None = None
 
     @property
     def attachments_path(self) -> Path:
@@ -223,6 +227,7 @@ class Config:
             attachment_max_image_bytes=_int(env, "ATTACHMENT_MAX_IMAGE_BYTES", 15 * 1024 * 1024),
             attachment_max_video_bytes=_int(env, "ATTACHMENT_MAX_VIDEO_BYTES", 50 * 1024 * 1024),
             attachment_max_pdf_bytes=_int(env, "ATTACHMENT_MAX_PDF_BYTES", 10 * 1024 * 1024),
+            clamd_url=env.get("CLAMD_URL") or None,
             metrics_dir=Path(env["PROMETHEUS_MULTIPROC_DIR"])
             if env.get("PROMETHEUS_MULTIPROC_DIR")
             else None,

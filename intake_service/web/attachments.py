@@ -99,6 +99,10 @@ def refusal_text(refused: FileRefused, limits: SizeLimits) -> str:
             "Seuls les photos (JPEG, PNG, HEIC), les extraits vidéo MP4 et les PDF sont "
             "acceptés ; le type est lu dans le contenu du fichier, pas dans son nom."
         )
+    if refused.status == 503:
+        return "l'antivirus ne répond pas ; réessayez dans un instant."
+    if "virus" in refused.message:
+        return "un virus y a été trouvé ; il n'est pas conservé."
     return "Le fichier est vide, incomplet ou endommagé."
 
 
@@ -147,7 +151,9 @@ def _upload(incident_id: str) -> Any:
         return redirect(page, 303)
     store = attachments.store_of(config)
     try:
-        prepared = attachments.prepare(store, upload.stream, upload.filename, limits)
+        prepared = attachments.prepare(
+            store, upload.stream, upload.filename, limits, attachments.scanner_of(config)
+        )
         with attachments.staged_upload(store, prepared):
             with database().transaction() as session:
                 added = attachments.add_attachment(
