@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, pre_load, validate, validates_schema
 
 from schemas.base import BaseSchema
 from schemas.fields import UtcDateTime
@@ -113,3 +113,54 @@ class MessageListSchema(BaseSchema):
         required=True, metadata={"description": "Requests for information not yet answered."}
     )
     overdue_requests = fields.Integer(required=True)
+
+
+# --- Attachments ---------------------------------------------------------------------
+
+
+class NewAttachmentSchema(BaseSchema):
+    """The form fields sent beside the file (multipart/form-data)."""
+
+    message_id = fields.UUID(
+        metadata={
+            "description": "One of the caller's side's messages the file goes with (its "
+            "visibility follows the message's: a file on a note stays on its side)."
+        }
+    )
+
+    @pre_load
+    def drop_empty(self, data: Any, **_: Any) -> Any:
+        """A form's empty field is no value (a browser sends ``message_id=``)."""
+        if hasattr(data, "items"):
+            return {key: value for key, value in data.items() if value != ""}
+        return data
+
+
+class AttachmentUploaderSchema(BaseSchema):
+    role = fields.String(required=True)
+    person = fields.String(
+        required=True, metadata={"description": "The person signed in, or the token's label."}
+    )
+
+
+class AttachmentSchema(BaseSchema):
+    id = fields.String(required=True)
+    incident_id = fields.String(required=True)
+    message_id = fields.String(allow_none=True)
+    side = fields.String(required=True, validate=validate.OneOf(SIDES))
+    filename = fields.String(
+        required=True,
+        metadata={"description": "The sender's name, with the extension of the sniffed type."},
+    )
+    content_type = fields.String(
+        required=True,
+        metadata={"description": "Sniffed from the content (never the name or the header)."},
+    )
+    size = fields.Integer(required=True, metadata={"description": "Bytes, as stored."})
+    sha256 = fields.String(required=True, metadata={"description": "Of the stored bytes."})
+    uploaded_by = fields.Nested(AttachmentUploaderSchema, required=True)
+    created_at = UtcDateTime(required=True)
+
+
+class AttachmentListSchema(BaseSchema):
+    attachments = fields.List(fields.Nested(AttachmentSchema), required=True)

@@ -6,7 +6,7 @@ from marshmallow import fields, validate
 
 from schemas.base import BaseSchema
 from schemas.cctv import CctvRequisitionSchema
-from schemas.direct_line import MessageSchema
+from schemas.direct_line import AttachmentSchema, MessageSchema
 from schemas.fields import UtcDateTime
 from schemas.incident import DuplicateCandidateSchema, GroupSchema, HolderSchema, IncidentSchema
 
@@ -19,6 +19,7 @@ EVENT_TYPES = (
     "incident.status_changed",
     "incident.message_posted",
     "incident.cctv_requisition_changed",
+    "incident.attachment_added",
     "incident.taken",
     "incident.released",
     "incident.grouped",
@@ -79,6 +80,13 @@ class IncidentEventPayloadSchema(BaseSchema):
     cctv_requisition = fields.Nested(
         CctvRequisitionSchema,
         metadata={"description": "incident.cctv_requisition_changed: the requisition as it is now"},
+    )
+    attachment = fields.Nested(
+        AttachmentSchema,
+        metadata={
+            "description": "incident.attachment_added: the file's metadata (never its bytes: "
+            "download it from the API)"
+        },
     )
 
 

@@ -19,6 +19,7 @@ from intake_service.directory.rules.digest import is_due
 from intake_service.feed import webhooks
 from intake_service.platform.clock import utc_now
 from intake_service.platform.db import Database
+from intake_service.platform.file_store import FileStore
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,8 @@ class Escalator:
 
 
 class RetentionJob:
-    """Once an hour, pseudonymises what the retention setting says is due."""
+    """Once an hour, pseudonymises what the retention setting says is due, deletes its
+    attached files, and removes the incoming files a crash left in the store."""
 
     name = "retention"
 
@@ -71,8 +73,10 @@ class RetentionJob:
         keep_for: dt.timedelta,
         interval_seconds: float = 3600.0,
         clock: Callable[[], dt.datetime] = utc_now,
+        files: FileStore | None = None,
     ) -> None:
         self.db = db
+        self.files = files
         self.keep_for = keep_for
         self.interval_seconds = interval_seconds
         self.clock = clock
@@ -81,7 +85,11 @@ class RetentionJob:
         while not stop.is_set():
             try:
                 with self.db.transaction() as session:
-                    report = retention.run_retention(session, self.clock(), self.keep_for)
+                    report = retention.run_retention(
+                        session, self.clock(), self.keep_for, files=self.files
+                    )
+                if self.files is not None:
+                    self.files.sweep()
                 if report.incidents:
                     log.info("retention: %d incidents pseudonymised", len(report.incidents))
             except Exception as exc:  # noqa: BLE001 - database down: retry at the next tick

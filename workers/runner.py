@@ -13,6 +13,7 @@ from intake_service.platform import logs
 from intake_service.platform.clock import utc_now
 from intake_service.platform.config import Config
 from intake_service.platform.db import Database
+from intake_service.platform.file_store import FileStore
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,9 @@ def build_workers(config: Config, db: Database, names: Sequence[str]) -> list[Wo
         ),
         "escalation": lambda: Escalator(db, delays=config.escalation_delays),
         "webhooks": lambda: WebhookSender(db, allow_private=config.webhook_allow_private),
-        "retention": lambda: RetentionJob(db, keep_for=config.retention),
+        "retention": lambda: RetentionJob(
+            db, keep_for=config.retention, files=FileStore(config.attachments_path)
+        ),
         # Appointment emails.
         "mailer": lambda: Mailer(db, config.smtp_url, config.mail_from),
         # Links incidents to GPO problems.

@@ -3,7 +3,8 @@
 Names, phones, e-mails, suspect descriptions, narratives, consents and video
 erase dates are replaced or removed, in the sheet, in every version, in the
 published events kept in the outbox and in the appointment emails (addresses,
-text, calendar attachment); counts, places, times, natures and priorities stay,
+text, calendar attachment); the incident's attached files are deleted (their rows stay,
+marked, for counts); counts, places, times, natures and priorities stay,
 so GPO assessments and appointment measures still work. Idempotent: a pseudonymised
 incident is never touched again. Each incident done is written to the audit log.
 """
@@ -24,6 +25,7 @@ from intake_service.access.rules.permissions import Principal
 from intake_service.models import (
     Appointment,
     AppointmentRequest,
+    Attachment,
     CctvRequisition,
     EmailMessage,
     Incident,
@@ -33,6 +35,7 @@ from intake_service.models import (
     OutboxEvent,
     WebhookDelivery,
 )
+from intake_service.platform.file_store import FileStore
 
 PSEUDONYM = "[pseudonymisé]"
 # Finished incidents: what the command centre closed, and what never went further.
@@ -68,6 +71,7 @@ class RetentionReport:
     events: int = 0
     emails: int = 0
     messages: int = 0
+    attachments: int = 0
 
 
 def due(session: Session, now: dt.datetime, keep_for: dt.timedelta) -> Sequence[Incident]:
@@ -84,9 +88,15 @@ def due(session: Session, now: dt.datetime, keep_for: dt.timedelta) -> Sequence[
 
 
 def run_retention(
-    session: Session, now: dt.datetime, keep_for: dt.timedelta, *, dry_run: bool = False
+    session: Session,
+    now: dt.datetime,
+    keep_for: dt.timedelta,
+    *,
+    dry_run: bool = False,
+    files: FileStore | None = None,
 ) -> RetentionReport:
-    """Pseudonymise what is due (or, with ``dry_run``, only say what would be)."""
+    """Pseudonymise what is due (or, with ``dry_run``, only say what would be); delete
+    the attached files from ``files`` (required as soon as a due incident has one)."""
     report = RetentionReport()
     for incident in due(session, now, keep_for):
         report.incidents.append(incident.id)
@@ -112,9 +122,17 @@ def run_retention(
         report.versions += len(versions)
         report.events += len(events)
         report.emails += len(emails)
+        attached = session.scalars(
+            select(Attachment).where(
+                Attachment.incident_id == incident.id, Attachment.deleted_at.is_(None)
+            )
+        ).all()
         report.messages += len(messages)
+        report.attachments += len(attached)
         if dry_run:
             continue
+        if attached and files is None:
+            raise ValueError("retention needs the file store to delete the attachments")
         incident.sheet = pseudonymise_sheet(incident.sheet)
         incident.pseudonymised_at = now
         for version in versions:
@@ -132,6 +150,14 @@ def run_retention(
             email.body = PSEUDONYM
             email.ics = None
         _pseudonymise_direct_line(session, incident.id, messages)
+        for attachment in attached:
+            # Deleted before the commit: should it roll back, the next run finds the row
+            # unmarked and deletes again (a missing file is not an error).
+            assert files is not None
+            files.delete(attachment.storage_key)
+            attachment.deleted_at = now
+            attachment.filename = PSEUDONYM
+            attachment.uploaded_by = PSEUDONYM
         audit.record(
             session,
             RETENTION_JOB,
@@ -144,6 +170,7 @@ def run_retention(
                 "events": len(events),
                 "emails": len(emails),
                 "messages": len(messages),
+                "attachments": len(attached),
             },
         )
     return report

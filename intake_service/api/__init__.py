@@ -19,6 +19,8 @@ from intake_service.intake.submission import UnknownOperator
 from schemas.problem_details import ProblemSchema
 
 JSON_MIMETYPES = ("application/json", "application/merge-patch+json")
+# The only bodies that are not JSON: a file upload.
+MULTIPART_ENDPOINTS = frozenset({"attachments.Attachments"})
 
 
 class ProblemApi(Api):
@@ -57,6 +59,10 @@ def _require_json_body() -> Response | None:
     )
     if request.method in ("POST", "PUT", "PATCH") and request.path.startswith("/api/") and has_body:
         mimetype = request.mimetype
+        if request.endpoint in MULTIPART_ENDPOINTS:
+            if mimetype == "multipart/form-data":
+                return None
+            return problem_response(415, f"Send multipart/form-data, not {mimetype or 'nothing'}.")
         if mimetype not in JSON_MIMETYPES and not mimetype.endswith("+json"):
             return problem_response(
                 415, f"Send JSON (Content-Type: application/json), not {mimetype or 'nothing'}."
@@ -111,6 +117,10 @@ def init_api(app: Flask) -> None:
     from intake_service.api import direct_line
 
     blueprints.append(direct_line.blp)
+    # The direct line: files on the incident.
+    from intake_service.api import attachments
+
+    blueprints.append(attachments.blp)
     # The direct line's directory: entities, referents, functional mailboxes.
     from intake_service.api import directory
 

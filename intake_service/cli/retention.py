@@ -18,12 +18,20 @@ def retention_group() -> None:
 def retention_run(dry_run: bool) -> None:
     """Pseudonymise the personal data of incidents finished more than RETENTION_DAYS ago."""
     from intake_service.access.retention import run_retention
+    from intake_service.platform.file_store import FileStore
 
     config = read_config()
     with transaction() as session:
-        report = run_retention(session, utc_now(), config.retention, dry_run=dry_run)
+        report = run_retention(
+            session,
+            utc_now(),
+            config.retention,
+            dry_run=dry_run,
+            files=FileStore(config.attachments_path),
+        )
     verb = "would pseudonymise" if dry_run else "pseudonymised"
     click.echo(
         f"{verb} {len(report.incidents)} incidents ({report.versions} versions, "
-        f"{report.events} events) finished more than {config.retention.days} days ago"
+        f"{report.events} events, {report.attachments} attachments) finished more than "
+        f"{config.retention.days} days ago"
     )

@@ -59,6 +59,11 @@ ENV_VARS = (
     "AUTO_GROUP_SERVICES",
     "MAP_TILES_URL",
     "MAP_TILES_ATTRIBUTION",
+    "ATTACHMENT_DIR",
+    "ATTACHMENT_MAX_IMAGE_BYTES",
+    "ATTACHMENT_MAX_VIDEO_BYTES",
+    "ATTACHMENT_MAX_PDF_BYTES",
+    "CLAMD_URL",
 )
 
 
@@ -152,6 +157,19 @@ class Config:
     # tiles, as offline) and the attribution its licence asks for.
     map_tiles_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     map_tiles_attribution: str = "© les contributeurs d'OpenStreetMap"
+    # The incidents' attachments: a folder outside the web root (default
+    # ``INSTANCE_PATH/attachments``) and the largest file of each kind.
+    attachment_dir: Path | None = None
+    attachment_max_image_bytes: int = 15 * 1024 * 1024
+    attachment_max_video_bytes: int = 50 * 1024 * 1024
+    attachment_max_pdf_bytes: int = 10 * 1024 * 1024
+    # The ClamAV daemon every attachment is scanned by before it is kept (unix:///path
+    # or tcp://host:3310); unset: no scan.
+    clamd_url: str | None = None
+
+    @property
+    def attachments_path(self) -> Path:
+        return self.attachment_dir or self.instance_path / "attachments"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -231,6 +249,13 @@ class Config:
                 for code in env.get("AUTO_GROUP_SERVICES", "").split(",")
                 if code.strip()
             ),
+            attachment_dir=Path(env["ATTACHMENT_DIR"]).resolve()
+            if env.get("ATTACHMENT_DIR")
+            else None,
+            attachment_max_image_bytes=_int(env, "ATTACHMENT_MAX_IMAGE_BYTES", 15 * 1024 * 1024),
+            attachment_max_video_bytes=_int(env, "ATTACHMENT_MAX_VIDEO_BYTES", 50 * 1024 * 1024),
+            attachment_max_pdf_bytes=_int(env, "ATTACHMENT_MAX_PDF_BYTES", 10 * 1024 * 1024),
+            clamd_url=env.get("CLAMD_URL") or None,
             metrics_dir=Path(env["PROMETHEUS_MULTIPROC_DIR"])
             if env.get("PROMETHEUS_MULTIPROC_DIR")
             else None,

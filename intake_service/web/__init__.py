@@ -85,6 +85,10 @@ def init_web(app: Flask) -> None:
         PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=12),
         WTF_CSRF_TIME_LIMIT=None,  # valid for the session: a console stays open a whole shift
     )
+    # Files on the incident: their pages, and the upload's cap, set before the CSRF check.
+    from intake_service.web import attachments as attachment_pages
+
+    attachment_pages.init_app(app)
     csrf.init_app(app)
     for blueprint in app.extensions["intake.api_blueprints"]:
         csrf.exempt(blueprint)

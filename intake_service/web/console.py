@@ -68,6 +68,7 @@ from intake_service.platform.labels import (
 from intake_service.serving.context import database
 from intake_service.territory.rules.routing import UNROUTED_SERVICE
 from intake_service.web import conversation
+from intake_service.web.attachments import attachments_context
 from intake_service.web.auth import current_page_principal, page_requires
 from intake_service.web.cctv import cctv_context
 from intake_service.web.console_rows import (
@@ -398,6 +399,7 @@ def _render_detail(
                 "open": incident.status in OPEN_STATUSES,
                 "error": holding_error,
             },
+            **attachments_context(principal, incident_id),
         ),
         status,
     )

@@ -55,6 +55,7 @@ from intake_service.platform.labels import (
 from intake_service.serving.context import database
 from intake_service.territory import gtfs
 from intake_service.web import conversation
+from intake_service.web.attachments import attachments_context
 from intake_service.web.auth import current_page_principal, page_requires
 from intake_service.web.cctv import cctv_context
 from intake_service.web.live import event_stream
@@ -291,6 +292,7 @@ def _detail_context(session: Any, principal: Principal, incident_id: str) -> dic
         "route_name": route_name,
         "warnings": [warning_text(warning) for warning in incident.warnings],
         "withdrawable": incident.status in WITHDRAWABLE,
+        **attachments_context(principal, incident.id),
         "occurred_label": date_time(dt.datetime.fromisoformat(sheet["occurred_at"])),
         "cctv": cctv_context(principal, incident, g.now, session),
         "labels": {

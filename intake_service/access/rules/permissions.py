@@ -67,6 +67,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "cctv.request": frozenset({"command_centre", "station_officer"}),
     "cctv.update": frozenset({"operator"}),
     "cctv.measures": frozenset({"operator", "command_centre", "station_officer", "admin"}),
+    # Files on the incident (photos, video extracts, PDFs), the same two sides only.
+    "attachment.read": frozenset({"operator", "command_centre"}),
+    "attachment.add": frozenset({"operator", "command_centre"}),
     # The direct line's directory: every role reads the entities it works with and keeps
     # its own (the admin every one); directory/rules/visibility.py decides which.
     "directory.read": frozenset(ROLES),

@@ -52,7 +52,7 @@ ROWS: list[dict[str, Any]] = MATRIX["rows"]
 PUBLIC: list[dict[str, Any]] = MATRIX["public"]
 
 IGNORED_METHODS = frozenset({"HEAD", "OPTIONS"})
-STATUSES = frozenset({200, 201, 204, 302, 303, 401, 403, 404, 428})
+STATUSES = frozenset({200, 201, 204, 302, 303, 401, 403, 404, 409, 428})
 ROW_KEYS = frozenset({"method", "rule", "body", "fresh", "stream", "expect", "xfail"})
 SESSION_COOKIE = "intake_session"
 PASSWORD = "mot-de-passe-de-test"
