@@ -3,9 +3,10 @@
 Run: ``.venv/bin/python bench/duplicates.py [--levels 100,10000,100000] [--sheets 300]``
 
 Fills a fresh PostgreSQL database (``bench_duplicates``, dropped at the end) with open
-incidents at the real Tisséo stops, inserted in bulk: a tenth of them for the Toulouse
-service (``ddsp-31``), the others for 99 other services, received over the last seven
-days (incidents stay open while a patrol is out, a sheet waits for its closing). For
+incidents at the real Tisséo stops, inserted in bulk: a share of them (``--share``, one
+in a hundred: a hundred services in the country) for the Toulouse service (``ddsp-31``),
+the others for 99 other services, received over the last seven days (incidents stay
+open while a patrol is out, a sheet waits for its closing). For
 each level it measures, per new sheet at a random Toulouse stop in the last hour:
 
   * indexed: what intake does (``intake.duplicates.find_candidates``): one query on
@@ -92,6 +93,7 @@ def add_incidents(
     last: int,
     rng: random.Random,
     recent: list[dict[str, Any]],
+    share: float,
 ) -> None:
     """Insert open incidents ``first``..``last - 1`` in bulk; keep in ``recent`` those of
     ddsp-31 of the last hour (a new sheet may report the same event)."""
@@ -118,7 +120,7 @@ def add_incidents(
                     "version": 1,
                     "sheet": sheet,
                     "warnings": [],
-                    "service_code": "ddsp-31" if number % 10 == 0 else rng.choice(SERVICES),
+                    "service_code": "ddsp-31" if rng.random() < share else rng.choice(SERVICES),
                     "event_sequence": 1,
                 }
             )
@@ -198,6 +200,9 @@ def main() -> None:
     parser.add_argument(
         "--scan-seconds", type=float, default=20.0, help="time budget of the scan per level"
     )
+    parser.add_argument(
+        "--share", type=float, default=0.01, help="the Toulouse service's share of the incidents"
+    )
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
     levels = [int(level) for level in args.levels.split(",")]
@@ -221,7 +226,7 @@ def main() -> None:
         recent: list[dict[str, Any]] = []
         for level in levels:
             log(f"inserting open incidents {present + 1}–{level}…")
-            add_incidents(db, operator.id, stops, routes, present, level, rng, recent)
+            add_incidents(db, operator.id, stops, routes, present, level, rng, recent, args.share)
             present = level
             sheets = [new_sheet(operator, stops, routes, rng, recent) for _ in range(args.sheets)]
             for sheet in sheets[:20]:  # warm the pool and the caches

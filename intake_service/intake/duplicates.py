@@ -24,8 +24,12 @@ from intake_service.intake.rules.duplicates import lead_of as lead_report
 from intake_service.models import DuplicatePair, GtfsStop, Incident, IncidentGroup
 from schemas.vocabulary import OPEN_STATUSES
 
-# More candidates than this in one window is a surge, not a fight: the nearest in time.
-MAX_CANDIDATES = 200
+# The lookup reads at most this many of the service's incidents in the window (the
+# latest), and keeps the nearest in time of those that match: a surge of like sheets
+# (a system resending, a mass event) must not make each new sheet write hundreds of
+# pairs on the intake path. Two reports of one fight are a handful.
+MAX_EXAMINED = 50
+MAX_CANDIDATES = 10
 GROUPED, UNGROUPED = "incident.grouped", "incident.ungrouped"
 
 
@@ -112,7 +116,7 @@ def find_candidates(
                 Incident.id != incident.id,
             )
             .order_by(Incident.occurred_at.desc())
-            .limit(MAX_CANDIDATES)
+            .limit(MAX_EXAMINED)
         ).all()
         if not nearby:
             return []
@@ -136,7 +140,7 @@ def find_candidates(
         if match is not None:
             found.append((other, match))
     found.sort(key=lambda pair: abs((pair[0].occurred_at - incident.occurred_at).total_seconds()))
-    return found
+    return found[:MAX_CANDIDATES]
 
 
 @dataclass(frozen=True)
