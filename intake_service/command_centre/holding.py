@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from intake_service.access import audit
-from intake_service.access.accounts import principal_of
+from intake_service.access.accounts import EMAIL, principal_of
 from intake_service.access.rules.permissions import Principal
 from intake_service.access.rules.permissions import actor_name as person
 from intake_service.command_centre.rules.holding import may_act, may_reassign, may_take
@@ -143,7 +143,10 @@ def reassign(
     if to_email is None:
         return release(session, principal, incident_id, now=now)
     _open(incident)
-    user = session.scalar(select(User).where(User.email == to_email.strip().lower()))
+    email = to_email.strip().lower()
+    # Checked before the query: PostgreSQL refuses a NUL in a text (a 500, not a 422).
+    valid = email.isprintable() and EMAIL.match(email) is not None
+    user = session.scalar(select(User).where(User.email == email)) if valid else None
     if (
         user is None
         or user.disabled_at is not None

@@ -153,9 +153,10 @@ def test_a_supervisor_reassigns_on_the_console(
 
     chief_page = chief.get(page).get_data(as_text=True)
     assert '<option value="cic2@ddsp31.test">' in chief_page
-    unknown = chief.post(hold, data={"prise": "reassign", "a": "nobody@ddsp31.test"})
-    assert unknown.status_code == 422
-    assert "Aucun opérateur actif" in unknown.get_data(as_text=True)
+    for wrong in ("nobody@ddsp31.test", "cic2@ddsp31.test\x00", "cic2\x07@ddsp31.test"):
+        unknown = chief.post(hold, data={"prise": "reassign", "a": wrong})
+        assert unknown.status_code == 422, wrong
+        assert "Aucun opérateur actif" in unknown.get_data(as_text=True)
     assert chief.post(hold, data={"prise": "reassign", "a": "cic2@ddsp31.test"}).status_code == 303
     with db.reading() as session:
         incident = session.get(Incident, desks["id"])
