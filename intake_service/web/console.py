@@ -337,7 +337,7 @@ def _render_detail(
             )
         except NotFound:
             abort(404)
-        conv = _conversation(session, principal, incident_id, posting)
+        conv = conversation.context_for(session, principal, incident_id, "console", posting)
         same_event = _same_event(session, principal, incident_id)
         document = documents.incident_document(incident, principal)
         names = queries.place_names(session, incident)
@@ -402,20 +402,6 @@ def _render_detail(
             **attachments_context(principal, incident_id),
         ),
         status,
-    )
-
-
-def _conversation(
-    session: Any, principal: Principal, incident_id: str, posting: conversation.Posting | None
-) -> dict[str, Any]:
-    return conversation.conversation_context(
-        session,
-        principal,
-        incident_id,
-        now=g.now,
-        action=url_for("console.post_message", incident_id=incident_id),
-        part=url_for("console.conversation_part", incident_id=incident_id),
-        posting=posting,
     )
 
 
@@ -531,30 +517,14 @@ def hold(incident_id: str) -> Any:
 @page_requires("command_centre.queue")
 def conversation_part(incident_id: str) -> Any:
     """The conversation alone: the page's script reads it again when a message comes."""
-    principal = current_page_principal()
-    try:
-        with database().transaction() as session:
-            conv = _conversation(session, principal, incident_id, None)
-            return render_template("_conversation.html", conv=conv)
-    except NotFound:
-        abort(404)
+    return conversation.part_response("console", incident_id)
 
 
 @bp.route("/incidents/<incident_id>/messages", methods=["POST"])
 @page_requires("command_centre.queue")
 def post_message(incident_id: str) -> Any:
     """Write to the operator, ask it for information, answer it, or keep a note."""
-    try:
-        posting = conversation.submit(
-            current_page_principal(), incident_id, request.form, now=g.now
-        )
-    except NotFound:
-        abort(404)
-    if posting.errors or posting.new is None:
-        return _render_detail(incident_id, posting=posting, status=posting.status)
-    flash(conversation.sent(posting), "succes")
-    target = url_for("console.incident", incident_id=incident_id)
-    return redirect(f"{target}#conversation", code=303)
+    return conversation.post_response("console", incident_id, _render_detail)
 
 
 @bp.route("/incidents/<incident_id>")

@@ -13,11 +13,11 @@ reads the forms and words the refusals in French.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import current_app
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
@@ -27,9 +27,10 @@ from intake_service.direct_line import messages
 from intake_service.direct_line.rules.conversation import other_side
 from intake_service.intake.rules import lifecycle
 from intake_service.models import IncidentMessage
-from intake_service.platform.errors import Refused
+from intake_service.platform.errors import NotFound, Refused
 from intake_service.platform.labels import SUSPECT_STATUS_LABELS, date_time, hour
 from intake_service.serving.context import database, duplicate_settings, locator, reference_cache
+from intake_service.web.auth import current_page_principal
 from schemas.direct_line import DUE_MINUTES_MAX, TEXT_MAX, NewMessageSchema
 from schemas.sheet import SuspectsSchema
 from schemas.vocabulary import SUSPECT_STATUSES
@@ -254,3 +255,47 @@ def submit(
             "envoyez la réponse sans compléter la fiche."
         }
     return posting
+
+
+# --- the pages' routes, the same on both sides ------------------------------------------
+# ``page`` is the blueprint of the side's incident page: ``console`` or ``follow_up``;
+# each has ``incident``, ``conversation_part`` and ``post_message`` endpoints.
+
+
+def context_for(
+    session: Session, principal: Principal, incident_id: str, page: str, posting: Posting | None
+) -> dict[str, Any]:
+    """The section's content for ``page``'s incident page (an audited read)."""
+    return conversation_context(
+        session,
+        principal,
+        incident_id,
+        now=g.now,
+        action=url_for(f"{page}.post_message", incident_id=incident_id),
+        part=url_for(f"{page}.conversation_part", incident_id=incident_id),
+        posting=posting,
+    )
+
+
+def part_response(page: str, incident_id: str) -> Any:
+    """The section alone: the page's script reads it again when a message comes."""
+    principal = current_page_principal()
+    try:
+        with database().transaction() as session:
+            conv = context_for(session, principal, incident_id, page, None)
+            return render_template("_conversation.html", conv=conv)
+    except NotFound:
+        abort(404)
+
+
+def post_response(page: str, incident_id: str, render_detail: Callable[..., Any]) -> Any:
+    """Post the form; the incident page again with the errors, else back to the section."""
+    try:
+        posting = submit(current_page_principal(), incident_id, request.form, now=g.now)
+    except NotFound:
+        abort(404)
+    if posting.errors or posting.new is None:
+        return render_detail(incident_id, posting=posting, status=posting.status)
+    flash(sent(posting), "succes")
+    target = url_for(f"{page}.incident", incident_id=incident_id)
+    return redirect(f"{target}#conversation", code=303)

@@ -326,7 +326,9 @@ def _render_detail(
             context = _detail_context(session, principal, incident_id)
             # The status part alone shows no message: it reads (and audits) none.
             if template == "follow_up_detail.html":
-                context["conv"] = _conversation(session, principal, incident_id, posting)
+                context["conv"] = conversation.context_for(
+                    session, principal, incident_id, "follow_up", posting
+                )
             body = render_template(
                 template,
                 refusal=refusal,
@@ -355,31 +357,11 @@ def follow_up_part(incident_id: str) -> Any:
     return _render_detail(incident_id, template="follow_up_status.html")
 
 
-def _conversation(
-    session: Any, principal: Principal, incident_id: str, posting: conversation.Posting | None
-) -> dict[str, Any]:
-    return conversation.conversation_context(
-        session,
-        principal,
-        incident_id,
-        now=g.now,
-        action=url_for("follow_up.post_message", incident_id=incident_id),
-        part=url_for("follow_up.conversation_part", incident_id=incident_id),
-        posting=posting,
-    )
-
-
 @bp.route("/incidents/<incident_id>/conversation")
 @page_requires("follow_up.view")
 def conversation_part(incident_id: str) -> Any:
     """The conversation alone: the page's script reads it again when a message comes."""
-    principal = current_page_principal()
-    try:
-        with database().transaction() as session:
-            conv = _conversation(session, principal, incident_id, None)
-            return render_template("_conversation.html", conv=conv)
-    except NotFound:
-        abort(404)
+    return conversation.part_response("follow_up", incident_id)
 
 
 @bp.route("/incidents/<incident_id>/messages", methods=["POST"])
@@ -387,17 +369,7 @@ def conversation_part(incident_id: str) -> Any:
 def post_message(incident_id: str) -> Any:
     """Write to the command centre, answer its requests (and complete the sheet), or keep
     a note of the control room's own."""
-    try:
-        posting = conversation.submit(
-            current_page_principal(), incident_id, request.form, now=g.now
-        )
-    except NotFound:
-        abort(404)
-    if posting.errors or posting.new is None:
-        return _render_detail(incident_id, posting=posting, status=posting.status)
-    flash(conversation.sent(posting), "succes")
-    target = url_for("follow_up.incident", incident_id=incident_id)
-    return redirect(f"{target}#conversation", code=303)
+    return conversation.post_response("follow_up", incident_id, _render_detail)
 
 
 @bp.route("/incidents/<incident_id>/retrait", methods=["POST"])
