@@ -93,3 +93,15 @@ def create_tokens(db: Database, now: dt.datetime) -> dict[str, dict[str, str]]:
             new = create_token(session, role, scope, f"test {key}", now=now)
             headers[key] = {"Authorization": f"Bearer {new.secret}"}
     return headers
+
+
+def submit_in_toulouse(
+    client: Any, headers: dict[str, dict[str, str]], reference: str = "TIS-1", **changes: Any
+) -> str:
+    """Submit ``a_sheet`` as tisseo, in Toulouse (31555: ddsp-31 once the zones say so);
+    the incident's id."""
+    sheet = a_sheet(reference, **changes)
+    sheet["location"]["insee_code"] = "31555"
+    response = client.post("/api/v1/incidents", json=sheet, headers=headers["operator"])
+    assert response.status_code == 201, response.get_json()
+    return str(response.get_json()["id"])

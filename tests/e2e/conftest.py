@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
@@ -31,6 +32,7 @@ from intake_service.territory.gtfs import import_feed
 from intake_service.territory.gtfs_feed import read_feed
 from intake_service.territory.operators import add_operator
 from tests.conftest import IN_CI
+from tests.factories import a_sheet
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 PASSWORD = "mot-de-passe-de-test"
@@ -169,3 +171,32 @@ def screenshot(page: Any, name: str, *, readme: bool = False) -> None:
     if readme and os.environ.get("UPDATE_SCREENSHOTS") == "1":
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
+
+
+# Line A at Capitole in Tisséo's demo feed (the live server's reference data).
+CAPITOLE_PLATFORM = {
+    "mode": 1,
+    "place": "platform",
+    "coordinates": {"lat": 43.60447, "lon": 1.44554, "accuracy_m": 10, "source": "gps"},
+    "route_id": "demo:A",
+    "stop_id": "demo:SA_capitole",
+}
+
+
+def submit_now(server: LiveServer, token: str, reference: str, **changes: Any) -> dict[str, Any]:
+    """POST ``a_sheet`` (at Capitole unless ``location`` is given) that happened a minute
+    ago, with an operator's token; the 201 body."""
+    occurred = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+    sheet = a_sheet(
+        reference,
+        **{"occurred_at": occurred.isoformat(), "location": CAPITOLE_PLATFORM, **changes},
+    )
+    response = requests.post(
+        f"{server.url}/api/v1/incidents",
+        json=sheet,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body

@@ -9,12 +9,10 @@ import time
 from typing import Any
 
 import pytest
-import requests
 from playwright.sync_api import expect
 
 from intake_service.access.tokens import create_token
-from tests.e2e.conftest import LiveServer, screenshot
-from tests.factories import a_sheet
+from tests.e2e.conftest import LiveServer, screenshot, submit_now
 
 
 @pytest.fixture(scope="module")
@@ -26,25 +24,13 @@ def token(live_server: LiveServer) -> str:
 
 
 def _submit(live_server: LiveServer, token: str, lat: float, lon: float, **changes: Any) -> str:
-    now = dt.datetime.now(dt.UTC)
-    sheet = a_sheet(
-        f"CARTE-{time.monotonic_ns()}",
-        occurred_at=(now - dt.timedelta(minutes=1)).isoformat(),
-        location={
-            "mode": 3,
-            "place": "platform",
-            "coordinates": {"lat": lat, "lon": lon, "accuracy_m": 10, "source": "gps"},
-        },
-        **changes,
-    )
-    answer = requests.post(
-        f"{live_server.url}/api/v1/incidents",
-        json=sheet,
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=10,
-    )
-    assert answer.status_code == 201, answer.text
-    incident_id: str = answer.json()["id"]
+    place = {
+        "mode": 3,
+        "place": "platform",
+        "coordinates": {"lat": lat, "lon": lon, "accuracy_m": 10, "source": "gps"},
+    }
+    body = submit_now(live_server, token, f"CARTE-{time.monotonic_ns()}", location=place, **changes)
+    incident_id: str = body["id"]
     return incident_id
 
 

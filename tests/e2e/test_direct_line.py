@@ -12,8 +12,7 @@ import requests
 from playwright.sync_api import expect
 
 from intake_service.access.tokens import create_token
-from tests.e2e.conftest import LiveServer, screenshot
-from tests.factories import a_sheet
+from tests.e2e.conftest import LiveServer, screenshot, submit_now
 
 CIC_NOTE = "Note du CIC : individu déjà connu, ne pas le dire à l'exploitant"
 OPERATOR_NOTE = "Note du PC sûreté : caméra 12 en panne depuis lundi"
@@ -33,27 +32,7 @@ def tokens(live_server: LiveServer) -> dict[str, str]:
 
 
 def _p1(live_server: LiveServer, tokens: dict[str, str], reference: str) -> dict[str, Any]:
-    now = dt.datetime.now(dt.UTC)
-    sheet = a_sheet(
-        reference,
-        occurred_at=(now - dt.timedelta(minutes=2)).isoformat(),
-        # A line and a stop of Tisséo's demo feed (the live server's reference data).
-        location={
-            "mode": 1,
-            "place": "platform",
-            "coordinates": {"lat": 43.60447, "lon": 1.44554, "accuracy_m": 10, "source": "gps"},
-            "route_id": "demo:A",
-            "stop_id": "demo:SA_capitole",
-        },
-    )
-    response = requests.post(
-        f"{live_server.url}/api/v1/incidents",
-        json=sheet,
-        headers={"Authorization": f"Bearer {tokens['tisseo']}"},
-        timeout=10,
-    )
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
+    body = submit_now(live_server, tokens["tisseo"], reference)
     assert body["priority"] == "P1"
     return body
 

@@ -10,13 +10,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-import requests
 from playwright.sync_api import expect
 
 from intake_service.access.accounts import add_user
 from intake_service.access.tokens import create_token
-from tests.e2e.conftest import PASSWORD, LiveServer
-from tests.factories import a_sheet
+from tests.e2e.conftest import PASSWORD, LiveServer, submit_now
 
 FIRST, SECOND, CHIEF = "cic@ddsp31.test", "cic-bis@ddsp31.test", "chef@ddsp31.test"
 
@@ -31,27 +29,9 @@ def operator_token(live_server: LiveServer) -> str:
 
 
 def _p1(live_server: LiveServer, token: str) -> str:
-    now = dt.datetime.now(dt.UTC)
-    sheet = a_sheet(
-        f"PRISE-{time.monotonic_ns()}",
-        occurred_at=(now - dt.timedelta(minutes=1)).isoformat(),
-        location={
-            "mode": 1,
-            "place": "platform",
-            "coordinates": {"lat": 43.60447, "lon": 1.44554, "accuracy_m": 10, "source": "gps"},
-            "route_id": "demo:A",
-            "stop_id": "demo:SA_capitole",
-        },
-    )
-    response = requests.post(
-        f"{live_server.url}/api/v1/incidents",
-        json=sheet,
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=10,
-    )
-    assert response.status_code == 201, response.text
-    assert response.json()["priority"] == "P1"
-    incident_id: str = response.json()["id"]
+    body = submit_now(live_server, token, f"PRISE-{time.monotonic_ns()}")
+    assert body["priority"] == "P1"
+    incident_id: str = body["id"]
     return incident_id
 
 

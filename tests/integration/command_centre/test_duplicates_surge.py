@@ -44,3 +44,29 @@ def test_each_sheet_of_a_surge_keeps_ten_candidates(app: Any, db: Database, cloc
     assert len(candidates) == MAX_CANDIDATES == 10
     assert candidates == list(reversed(ids[4:14]))  # the nearest in time first
     assert pairs == MAX_CANDIDATES
+
+
+def test_bad_ids_of_a_pair_are_404_not_500(app: Any, db: Database, clock: Clock) -> None:
+    """PostgreSQL refuses a NUL in a text: the ids are checked before any query."""
+    headers = create_tokens(db, clock.now)
+    with db.transaction() as session:
+        zones.replace_zones(session, [("31555", "ddsp-31", "DIPN 31")])
+    client = app.test_client()
+    answer = client.post("/api/v1/incidents", json=a_sheet("PAIRE-1"), headers=headers["operator"])
+    incident_id = answer.get_json()["id"]
+    for other in ("a%00b", "%ED%A0%80", "not-an-id", incident_id):
+        decided = client.post(
+            f"/api/v1/incidents/{incident_id}/duplicates/{other}",
+            json={"decision": "same"},
+            headers=headers["command_centre"],
+        )
+        expected = 422 if other == incident_id else 404  # a sheet is no duplicate of itself
+        assert decided.status_code == expected, (other, decided.get_json())
+        assert decided.mimetype == "application/problem+json"
+    refused = client.post(
+        f"/api/v1/incidents/{incident_id}/duplicates/{incident_id}",
+        json={"decision": "pareil\x00"},
+        headers=headers["command_centre"],
+    )
+    assert refused.status_code == 422
+    assert refused.get_json()["errors"][0]["field"] == "decision"

@@ -19,15 +19,13 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from intake_service.access import retention
-from intake_service.access.tokens import create_token
 from intake_service.direct_line.attachments import store_of
 from intake_service.feed import webhooks
 from intake_service.models import Attachment, AuditEntry, Operator, OutboxEvent, WebhookDelivery
 from intake_service.platform.file_store import FileStore
-from intake_service.territory import zones
 from tests import attachment_files as files
 from tests.conftest import app_config
-from tests.factories import a_sheet, create_tokens
+from tests.factories import submit_in_toulouse
 
 PROBLEM = "application/problem+json"
 Headers = dict[str, dict[str, str]]
@@ -43,31 +41,6 @@ def config(database_url: str, tmp_path: Path) -> Any:
         attachment_max_video_bytes=40_000,
         attachment_max_pdf_bytes=10_000,
     )
-
-
-@pytest.fixture
-def headers(db: Any, clock: Any) -> Headers:
-    headers = create_tokens(db, clock.now)
-    with db.transaction() as session:
-        zones.replace_zones(
-            session, [("31555", "ddsp-31", "DIPN 31"), ("83137", "ddsp-83", "DIPN 83")]
-        )
-        secret = create_token(session, "command_centre", "ddsp-83", "test ddsp-83", now=clock.now)
-        headers["ddsp_83"] = {"Authorization": f"Bearer {secret.secret}"}
-    return headers
-
-
-@pytest.fixture
-def client(app: Any) -> Any:
-    return app.test_client()
-
-
-def submit(client: Any, headers: Headers, reference: str = "TIS-1") -> str:
-    sheet = a_sheet(reference)
-    sheet["location"]["insee_code"] = "31555"
-    response = client.post("/api/v1/incidents", json=sheet, headers=headers["operator"])
-    assert response.status_code == 201, response.get_json()
-    return str(response.get_json()["id"])
 
 
 def attachments_of(incident_id: str) -> str:
@@ -93,7 +66,7 @@ def stored_files(app: Any) -> list[Path]:
 def test_a_png_named_pdf_is_stored_and_served_as_a_png_download_only(
     client: Any, headers: Headers, app: Any
 ) -> None:
-    incident_id = submit(client, headers)
+    incident_id = submit_in_toulouse(client, headers)
     added = upload(client, headers["operator"], incident_id, files.png(), "rapport.pdf")
     assert added.status_code == 201, added.get_json()
     document = added.get_json()
@@ -127,7 +100,7 @@ def test_a_png_named_pdf_is_stored_and_served_as_a_png_download_only(
     ids=["jpeg", "heic", "mp4", "pdf"],
 )
 def test_each_kind_taken(client: Any, headers: Headers, make: Any, content_type: str) -> None:
-    incident_id = submit(client, headers)
+    incident_id = submit_in_toulouse(client, headers)
     added = upload(client, headers["operator"], incident_id, make(), "fichier.bin")
     assert added.status_code == 201, added.get_json()
     assert added.get_json()["content_type"] == content_type
@@ -141,7 +114,7 @@ def test_each_kind_taken(client: Any, headers: Headers, make: Any, content_type:
 def test_what_is_not_taken_is_refused_naming_file(
     client: Any, headers: Headers, app: Any, data: bytes, name: str
 ) -> None:
-    incident_id = submit(client, headers)
+    incident_id = submit_in_toulouse(client, headers)
     refused = upload(client, headers["operator"], incident_id, data, name)
     assert refused.status_code == 415
     assert refused.mimetype == PROBLEM
@@ -150,7 +123,7 @@ def test_what_is_not_taken_is_refused_naming_file(
 
 
 def test_a_cut_file_is_refused(client: Any, headers: Headers, app: Any) -> None:
-    incident_id = submit(client, headers)
+    incident_id = submit_in_toulouse(client, headers)
     for data in (files.jpeg()[:300], files.pdf()[:400], files.mp4()[:-50]):
         refused = upload(client, headers["operator"], incident_id, data, "cut")
         assert refused.status_code == 422, refused.get_json()
@@ -161,7 +134,7 @@ def test_a_cut_file_is_refused(client: Any, headers: Headers, app: Any) -> None:
 def test_an_over_size_upload_gets_413_problem_json(
     client: Any, headers: Headers, app: Any, db: Any
 ) -> None:
-    incident_id = submit(client, headers)
+    incident_id = submit_in_toulouse(client, headers)
     # Over the PDF limit (10 000 bytes), under the largest (40 000): the type's limit.
     big_pdf = files.pdf()[:-6] + b" " * 12_000 + b"\n%%EOF\n"
     refused = upload(client, headers["operator"], incident_id, big_pdf, "gros.pdf")
@@ -186,7 +159,7 @@ def test_an_over_size_upload_gets_413_problem_json(
 
 
 def test_a_json_body_is_refused_with_415(client: Any, headers: Headers) -> None:
-    incident_id = submit(client, headers)
+    incident_id = submit_in_toulouse(client, headers)
     response = client.post(
         attachments_of(incident_id), json={"file": "x"}, headers=headers["operator"]
     )
@@ -203,7 +176,7 @@ def test_a_json_body_is_refused_with_415(client: Any, headers: Headers) -> None:
 
 
 def test_scoping_foreign_404_partner_403(client: Any, headers: Headers) -> None:
-    incident_id = submit(client, headers)
+    incident_id = submit_in_toulouse(client, headers)
     added = upload(client, headers["operator"], incident_id, files.png(), "p.png")
     location = added.headers["Location"]
     for caller in ("other_operator", "ddsp_83"):
@@ -217,7 +190,7 @@ def test_scoping_foreign_404_partner_403(client: Any, headers: Headers) -> None:
         assert again.status_code == 403
     assert client.get(location).status_code == 401
     # Another incident's attachment id, and an unknown one: 404.
-    other = submit(client, headers, "TIS-2")
+    other = submit_in_toulouse(client, headers, "TIS-2")
     assert (
         client.get(
             f"{attachments_of(other)}/{added.get_json()['id']}", headers=headers["operator"]
@@ -243,7 +216,7 @@ def test_the_command_centre_attaches_to_its_message_feed_webhook_and_notes(
             now=clock.now,
             allow_private=True,
         )
-    incident_id = submit(client, headers)
+    incident_id = submit_in_toulouse(client, headers)
     posted = client.post(
         f"/api/v1/incidents/{incident_id}/messages",
         json={"text": "Photo du suspect ci-jointe."},
@@ -312,7 +285,7 @@ def test_the_command_centre_attaches_to_its_message_feed_webhook_and_notes(
 
 
 def test_every_read_is_audited(client: Any, headers: Headers, db: Any) -> None:
-    incident_id = submit(client, headers)
+    incident_id = submit_in_toulouse(client, headers)
     added = upload(client, headers["operator"], incident_id, files.png(), "p.png")
     location = added.headers["Location"]
     client.get(attachments_of(incident_id), headers=headers["command_centre"])
@@ -338,8 +311,8 @@ def test_every_read_is_audited(client: Any, headers: Headers, db: Any) -> None:
 def test_retention_deletes_the_files(
     client: Any, headers: Headers, db: Any, clock: Any, app: Any
 ) -> None:
-    incident_id = submit(client, headers)
-    kept_id = submit(client, headers, "TIS-2")
+    incident_id = submit_in_toulouse(client, headers)
+    kept_id = submit_in_toulouse(client, headers, "TIS-2")
     added = upload(client, headers["operator"], incident_id, files.png(), "p.png")
     upload(client, headers["operator"], kept_id, files.pdf(), "k.pdf")
     assert len(stored_files(app)) == 2
@@ -383,7 +356,7 @@ def test_nothing_is_lost_when_an_upload_is_cut_mid_way(
     client: Any, headers: Headers, app: Any, db: Any
 ) -> None:
     """A real server, and a client that announces more bytes than it sends, then closes."""
-    incident_id = submit(client, headers)
+    incident_id = submit_in_toulouse(client, headers)
     earlier = upload(client, headers["operator"], incident_id, files.jpeg(), "avant.jpg")
     assert earlier.status_code == 201
     before = stored_files(app)

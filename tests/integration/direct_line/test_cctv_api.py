@@ -13,7 +13,6 @@ from sqlalchemy import select
 
 from intake_service.access import retention
 from intake_service.access.rules.permissions import Principal
-from intake_service.access.tokens import create_token
 from intake_service.feed import webhooks
 from intake_service.models import (
     AuditEntry,
@@ -23,40 +22,21 @@ from intake_service.models import (
     OutboxEvent,
     WebhookDelivery,
 )
-from intake_service.territory import zones
 from schemas.messages import EnvelopeSchema
 from schemas.sheet import evaluated_at
 from tests.appointment_data import add_station
 from tests.conftest import REFERENCE_INSTANT
-from tests.directory_data import ZONES
-from tests.factories import a_sheet, create_tokens
+from tests.factories import submit_in_toulouse
 
 PROBLEM = "application/problem+json"
 Headers = dict[str, dict[str, str]]
 
 
 @pytest.fixture
-def headers(db: Any, clock: Any) -> Headers:
-    headers = create_tokens(db, clock.now)
-    with db.transaction() as session:
-        zones.replace_zones(session, ZONES)
-        secret = create_token(session, "command_centre", "ddsp-83", "test ddsp-83", now=clock.now)
-        headers["ddsp_83"] = {"Authorization": f"Bearer {secret.secret}"}
-    add_station(db, clock.now)  # csp-toulouse, of ddsp-31
+def headers(headers: Headers, db: Any, clock: Any) -> Headers:
+    """The package's, and a station of ddsp-31 (csp-toulouse): its officer requests too."""
+    add_station(db, clock.now)
     return headers
-
-
-@pytest.fixture
-def client(app: Any) -> Any:
-    return app.test_client()
-
-
-def submit(client: Any, headers: Headers, reference: str = "TIS-CCTV-1", **changes: Any) -> str:
-    sheet = a_sheet(reference, **changes)
-    sheet["location"]["insee_code"] = "31555"
-    response = client.post("/api/v1/incidents", json=sheet, headers=headers["operator"])
-    assert response.status_code == 201, response.get_json()
-    return str(response.get_json()["id"])
 
 
 def requisitions_of(incident_id: str) -> str:
@@ -86,7 +66,7 @@ def with_tag(headers: dict[str, str], version: int) -> dict[str, str]:
 def test_a_requisition_is_requested_extracted_and_handed_over(
     client: Any, headers: Headers, db: Any, clock: Any
 ) -> None:
-    incident_id = submit(client, headers)
+    incident_id = submit_in_toulouse(client, headers)
     with db.transaction() as session:
         operator = session.scalars(select(Operator).where(Operator.code == "tisseo")).one()
         webhooks.register(
@@ -184,7 +164,7 @@ def test_a_requisition_is_requested_extracted_and_handed_over(
 
 
 def test_scope_and_roles(client: Any, headers: Headers) -> None:
-    incident_id = submit(client, headers)
+    incident_id = submit_in_toulouse(client, headers)
     assert request_footage(client, headers["ddsp_83"], incident_id).status_code == 404
     assert request_footage(client, headers["operator"], incident_id).status_code == 403
     for role in ("gpo_referent", "gpo_partner", "admin"):
@@ -216,7 +196,7 @@ def test_scope_and_roles(client: Any, headers: Headers) -> None:
 
 
 def test_if_match_is_required_and_checked(client: Any, headers: Headers) -> None:
-    incident_id = submit(client, headers)
+    incident_id = submit_in_toulouse(client, headers)
     requisition_id = request_footage(client, headers["command_centre"], incident_id).get_json()[
         "id"
     ]
@@ -234,7 +214,7 @@ def test_if_match_is_required_and_checked(client: Any, headers: Headers) -> None
 
 
 def test_steps_refused_name_their_field(client: Any, headers: Headers) -> None:
-    incident_id = submit(client, headers)
+    incident_id = submit_in_toulouse(client, headers)
     requisition_id = request_footage(client, headers["command_centre"], incident_id).get_json()[
         "id"
     ]
@@ -262,14 +242,14 @@ def test_steps_refused_name_their_field(client: Any, headers: Headers) -> None:
 
 
 def test_no_video_no_requisition(client: Any, headers: Headers) -> None:
-    incident_id = submit(client, headers, video={"exists": "no"})
+    incident_id = submit_in_toulouse(client, headers, video={"exists": "no"})
     refused = request_footage(client, headers["command_centre"], incident_id)
     assert refused.status_code == 409
     assert refused.get_json()["errors"][0]["field"] == "video.exists"
 
 
 def test_control_characters_are_refused_with_the_field_named(client: Any, headers: Headers) -> None:
-    incident_id = submit(client, headers)
+    incident_id = submit_in_toulouse(client, headers)
     for text in ("caméra\x00 1", "caméra \ud800", "   "):
         refused = client.post(
             requisitions_of(incident_id), json={"what": text}, headers=headers["command_centre"]
@@ -303,7 +283,7 @@ def test_retention_pseudonymises_the_requisitions_everywhere(
             now=clock.now,
             allow_private=True,
         )
-    incident_id = submit(client, headers)
+    incident_id = submit_in_toulouse(client, headers)
     requisition_id = request_footage(client, headers["command_centre"], incident_id).get_json()[
         "id"
     ]
@@ -356,7 +336,7 @@ def test_retention_pseudonymises_the_requisitions_everywhere(
 def test_a_hand_over_is_not_in_the_future_and_measures_check_their_period(
     client: Any, headers: Headers, clock: Any
 ) -> None:
-    incident_id = submit(client, headers)
+    incident_id = submit_in_toulouse(client, headers)
     requisition_id = request_footage(client, headers["command_centre"], incident_id).get_json()[
         "id"
     ]

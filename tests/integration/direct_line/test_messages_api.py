@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import select
 
 from intake_service.access import retention
-from intake_service.access.tokens import create_token
 from intake_service.feed import webhooks
 from intake_service.models import (
     AuditEntry,
@@ -25,36 +24,10 @@ from intake_service.models import (
     OutboxEvent,
     WebhookDelivery,
 )
-from intake_service.territory import zones
-from tests.factories import a_sheet, create_tokens
+from tests.factories import a_sheet, submit_in_toulouse
 
 PROBLEM = "application/problem+json"
 Headers = dict[str, dict[str, str]]
-
-
-@pytest.fixture
-def headers(db: Any, clock: Any) -> Headers:
-    headers = create_tokens(db, clock.now)
-    with db.transaction() as session:
-        zones.replace_zones(
-            session, [("31555", "ddsp-31", "DIPN 31"), ("83137", "ddsp-83", "DIPN 83")]
-        )
-        secret = create_token(session, "command_centre", "ddsp-83", "test ddsp-83", now=clock.now)
-        headers["ddsp_83"] = {"Authorization": f"Bearer {secret.secret}"}
-    return headers
-
-
-@pytest.fixture
-def client(app: Any) -> Any:
-    return app.test_client()
-
-
-def submit(client: Any, headers: Headers, reference: str = "TIS-1", **changes: Any) -> str:
-    sheet = a_sheet(reference, **changes)
-    sheet["location"]["insee_code"] = "31555"
-    response = client.post("/api/v1/incidents", json=sheet, headers=headers["operator"])
-    assert response.status_code == 201, response.get_json()
-    return str(response.get_json()["id"])
 
 
 def messages_of(incident_id: str) -> str:
@@ -68,7 +41,7 @@ def post(client: Any, headers: dict[str, str], incident_id: str, **body: Any) ->
 def test_a_request_for_information_is_answered_with_an_amendment_in_the_same_step(
     client: Any, headers: Headers, db: Any, clock: Any
 ) -> None:
-    incident_id = submit(client, headers)
+    incident_id = submit_in_toulouse(client, headers)
     asked = post(
         client, headers["command_centre"], incident_id, kind="rfi", text="Direction de fuite ?"
     )
@@ -122,7 +95,7 @@ def test_a_request_for_information_is_answered_with_an_amendment_in_the_same_ste
 def test_an_invalid_amendment_posts_nothing_and_names_the_field(
     client: Any, headers: Headers, db: Any
 ) -> None:
-    incident_id = submit(client, headers)
+    incident_id = submit_in_toulouse(client, headers)
     request = post(client, headers["command_centre"], incident_id, kind="rfi", text="Arme ?")
     answer = post(
         client,
@@ -160,7 +133,7 @@ def test_an_invalid_amendment_posts_nothing_and_names_the_field(
 def test_bad_messages_are_refused_with_every_field_named(
     client: Any, headers: Headers, body: dict[str, Any], fields: list[str]
 ) -> None:
-    incident_id = submit(client, headers)
+    incident_id = submit_in_toulouse(client, headers)
     response = client.post(
         messages_of(incident_id),
         data=json.dumps(body),
@@ -175,8 +148,8 @@ def test_bad_messages_are_refused_with_every_field_named(
 def test_an_answer_must_name_an_open_request_of_the_other_side(
     client: Any, headers: Headers
 ) -> None:
-    incident_id = submit(client, headers)
-    other = submit(client, headers, "TIS-2")
+    incident_id = submit_in_toulouse(client, headers)
+    other = submit_in_toulouse(client, headers, "TIS-2")
     own = post(client, headers["command_centre"], incident_id, kind="rfi", text="?").get_json()
     elsewhere = post(client, headers["command_centre"], other, kind="rfi", text="?").get_json()
     # The asker does not answer itself; a request of another incident is not this one's.
@@ -196,7 +169,7 @@ def test_an_answer_must_name_an_open_request_of_the_other_side(
 
 
 def test_notes_stay_on_their_side(client: Any, headers: Headers, db: Any) -> None:
-    incident_id = submit(client, headers)
+    incident_id = submit_in_toulouse(client, headers)
     post(client, headers["command_centre"], incident_id, kind="note", text="Note CIC interne")
     post(client, headers["operator"], incident_id, kind="note", text="Note PC sûreté interne")
     post(client, headers["command_centre"], incident_id, text="Patrouille en route")
@@ -219,7 +192,7 @@ def test_notes_stay_on_their_side(client: Any, headers: Headers, db: Any) -> Non
 
 
 def test_the_conversation_is_scoped_as_the_incident(client: Any, headers: Headers) -> None:
-    incident_id = submit(client, headers)
+    incident_id = submit_in_toulouse(client, headers)
     url = messages_of(incident_id)
     for caller in ("other_operator", "ddsp_83"):
         assert client.get(url, headers=headers[caller]).status_code == 404
@@ -248,7 +221,7 @@ def test_messages_reach_the_feed_and_the_operators_webhook_but_never_a_cic_note(
             now=clock.now,
             allow_private=True,
         )
-    incident_id = submit(client, headers)
+    incident_id = submit_in_toulouse(client, headers)
     post(client, headers["command_centre"], incident_id, kind="rfi", text="Direction de fuite ?")
     post(client, headers["command_centre"], incident_id, kind="note", text="interne")
     with db.reading() as session:
@@ -285,7 +258,7 @@ def test_a_request_notifies_the_asked_sides_mailbox_with_no_personal_data(
                 updated_at=clock.now,
             )
         )
-    incident_id = submit(client, headers)
+    incident_id = submit_in_toulouse(client, headers)
     request = post(
         client,
         headers["command_centre"],
@@ -318,7 +291,7 @@ def test_a_request_notifies_the_asked_sides_mailbox_with_no_personal_data(
 
 
 def test_every_read_and_post_is_audited(client: Any, headers: Headers, db: Any) -> None:
-    incident_id = submit(client, headers)
+    incident_id = submit_in_toulouse(client, headers)
     post(client, headers["command_centre"], incident_id, text="Bonjour")
     client.get(messages_of(incident_id), headers=headers["operator"])
     client.get(messages_of(incident_id), headers=headers["command_centre"])
@@ -352,7 +325,7 @@ def test_retention_pseudonymises_the_conversation_everywhere(
             now=clock.now,
             allow_private=True,
         )
-    incident_id = submit(client, headers)
+    incident_id = submit_in_toulouse(client, headers)
     post(client, headers["command_centre"], incident_id, text="Le suspect s'appelle Marc X.")
     closed = client.post(
         f"/api/v1/incidents/{incident_id}/status",
