@@ -70,5 +70,6 @@ def test_one_takes_the_other_sees_it_within_a_second_and_waits_for_a_reassignmen
     expect(second.locator("#pris-par")).to_contain_text("vous depuis")
     second.get_by_role("button", name="Prendre en compte").click()
     expect(second.get_by_text("Incident pris en compte.")).to_be_visible()
-    first.reload()
+    # The first operator's page follows too (it reloads itself on the event: reloading it
+    # by hand here would race that navigation).
     expect(first.locator("#pris-ailleurs")).to_contain_text(f"Pris par {SECOND}")
