@@ -411,6 +411,12 @@ class Gpo(Base):
     # Link strong matches (same stop and same nature) without waiting for the referent.
     auto_confirm_strong: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[dt.datetime]
+    # The département it reports to (the national view's unit): 31, 2A, 974.
+    department: Mapped[str | None] = mapped_column(String(3))
+    # deployed, in_creation: the ministry counts both ("46 deployed and 23 in creation").
+    status: Mapped[str] = mapped_column(String(16), server_default="deployed")
+    # fortnightly, monthly, dates (no rhythm: each meeting planned by hand).
+    meeting_rhythm: Mapped[str] = mapped_column(String(16), server_default="monthly")
 
 
 class GpoPartner(Base):
@@ -525,6 +531,87 @@ class ProblemJournalEntry(Base):
     text: Mapped[str] = mapped_column(Text)
     author: Mapped[str] = mapped_column(String(200))
     detail: Mapped[dict[str, Any]]
+
+
+class GpoMeeting(Base):
+    """A GPO meeting: planned, then held (with attendance, decisions and minutes),
+    skipped or cancelled. The brief's "since the last meeting" is the last one held."""
+
+    __tablename__ = "gpo_meetings"
+    __table_args__ = (Index("ix_gpo_meetings_gpo_planned", "gpo_code", "planned_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    gpo_code: Mapped[str] = mapped_column(ForeignKey("gpos.code"))
+    planned_at: Mapped[dt.datetime]
+    place: Mapped[str] = mapped_column(String(200))
+    # planned, held, skipped, cancelled
+    status: Mapped[str] = mapped_column(String(16))
+    held_at: Mapped[dt.datetime | None]
+    # The agenda as generated from the brief (and kept as sent): a list of items
+    # {kind, problem_id, title, text}; aggregates and titles, never personal data.
+    agenda: Mapped[list[Any]]
+    agenda_sent_at: Mapped[dt.datetime | None]
+    # The referent's reminder before the meeting (sent once).
+    reminded_at: Mapped[dt.datetime | None]
+    # The minutes' free text (the referent's summary), written for the partners.
+    minutes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[dt.datetime]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class GpoMeetingAttendee(Base):
+    """A partner invited to a meeting, and whether it was present."""
+
+    __tablename__ = "gpo_meeting_attendees"
+
+    meeting_id: Mapped[str] = mapped_column(
+        ForeignKey("gpo_meetings.id", ondelete="CASCADE"), primary_key=True
+    )
+    partner_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    invited: Mapped[bool] = mapped_column(default=True)
+    present: Mapped[bool] = mapped_column(default=False)
+
+
+class GpoMeetingDecision(Base):
+    """A decision taken at a meeting: a note, or an action created or changed, or a
+    problem moved to another state (the change itself is made in the same transaction)."""
+
+    __tablename__ = "gpo_meeting_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[str] = mapped_column(ForeignKey("gpo_meetings.id"), index=True)
+    problem_id: Mapped[str | None] = mapped_column(ForeignKey("problems.id"))
+    # note, action_created, action_changed, state_changed
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    action_id: Mapped[int | None] = mapped_column(ForeignKey("problem_actions.id"))
+    detail: Mapped[dict[str, Any]]
+    created_at: Mapped[dt.datetime]
+    author: Mapped[str] = mapped_column(String(200))
+
+
+class ProblemEvaluation(Base):
+    """Collegial evaluation: a partner present at a meeting gives its view of a
+    problem's assessment; the referent's state change shows these views."""
+
+    __tablename__ = "problem_evaluations"
+    __table_args__ = (
+        UniqueConstraint(
+            "problem_id", "meeting_id", "partner_code", name="uq_problem_evaluations_view"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    problem_id: Mapped[str] = mapped_column(ForeignKey("problems.id"), index=True)
+    meeting_id: Mapped[str] = mapped_column(ForeignKey("gpo_meetings.id"))
+    partner_code: Mapped[str] = mapped_column(String(64))
+    # resolved, improved, not_resolved
+    view: Mapped[str] = mapped_column(String(16))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    recorded_at: Mapped[dt.datetime]
+    recorded_by: Mapped[str] = mapped_column(String(200))
 
 
 # --- Priority complaint appointments (appointments.md) ------------------------------------

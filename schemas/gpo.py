@@ -298,4 +298,9 @@ class GpoSchema(BaseSchema):
     services = fields.List(fields.String())
     operators = fields.List(fields.String())
     auto_confirm_strong = StrictBoolean()
+    department = fields.String(
+        allow_none=True, metadata={"description": "The département it reports to (31, 2A)."}
+    )
+    status = fields.String(metadata={"enum": ["deployed", "in_creation"]})
+    meeting_rhythm = fields.String(metadata={"enum": ["fortnightly", "monthly", "dates"]})
     partners = fields.List(fields.Nested(PartnerSchema))

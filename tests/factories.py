@@ -76,6 +76,8 @@ ROLE_SCOPES = {
     "gpo_partner": "gpo-toulouse",
     "station_officer": "csp-toulouse",
     "admin": "*",
+    "national": "*",
+    "departement": "31",
 }
 
 

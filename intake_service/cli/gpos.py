@@ -36,8 +36,34 @@ def _split_codes(value: str) -> list[str]:
     is_flag=True,
     help="Link strong matches (same stop and same nature) without the referent's review.",
 )
+@click.option(
+    "--department",
+    default=None,
+    help="The département it reports to in the national view (31, 2A, 974); by default "
+    "the one its first service code names (ddsp-31 → 31).",
+)
+@click.option(
+    "--status",
+    type=click.Choice(["deployed", "in_creation"]),
+    default=None,
+    help="Deployed (the default for a new GPO) or still in creation.",
+)
+@click.option(
+    "--rhythm",
+    "meeting_rhythm",
+    type=click.Choice(["fortnightly", "monthly", "dates"]),
+    default=None,
+    help="How often it meets: the next meeting is proposed from it (default monthly).",
+)
 def gpos_add(
-    code: str, name: str, services: str, operator_codes: str, auto_confirm_strong: bool
+    code: str,
+    name: str,
+    services: str,
+    operator_codes: str,
+    auto_confirm_strong: bool,
+    department: str | None,
+    status: str | None,
+    meeting_rhythm: str | None,
 ) -> None:
     """Add a GPO (or update it if CODE exists)."""
     from intake_service.gpo import gpos
@@ -52,6 +78,9 @@ def gpos_add(
                 _split_codes(operator_codes),
                 auto_confirm_strong,
                 utc_now(),
+                department=department,
+                status=status,
+                meeting_rhythm=meeting_rhythm,
             )
         except gpos.GpoError as exc:
             fail(str(exc))
@@ -67,7 +96,8 @@ def gpos_add(
         click.echo(
             f"{'added' if created else 'updated'} GPO {gpo.code}: {gpo.name} "
             f"(services: {', '.join(gpo.services) or '-'}; "
-            f"operators: {', '.join(gpo.operators) or '-'})"
+            f"operators: {', '.join(gpo.operators) or '-'}; "
+            f"département: {gpo.department or '-'}; {gpo.status}; meets {gpo.meeting_rhythm})"
         )
 
 

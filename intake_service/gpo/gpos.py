@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake_service.access.rules.permissions import Principal, gpo_of
+from intake_service.access.rules.permissions import DEPARTMENT_CODE, Principal, gpo_of
 from intake_service.models import (
     Gpo,
     GpoPartner,
@@ -19,6 +19,10 @@ from intake_service.models import (
 from intake_service.platform.errors import NotFound
 
 GPO_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,63}$")
+# ddsp-31, ggd-2a, dipn-974: a service code that names its département.
+SERVICE_DEPARTMENT = re.compile(r"^(?:ddsp|ggd|dipn)-(\d[\dab]\d?)$", re.IGNORECASE)
+STATUSES = ("deployed", "in_creation")
+RHYTHMS = ("fortnightly", "monthly", "dates")
 
 
 class GpoError(ValueError):
@@ -36,10 +40,16 @@ def add_gpo(
     operators: Sequence[str],
     auto_confirm_strong: bool,
     now: dt.datetime,
+    *,
+    department: str | None = None,
+    status: str | None = None,
+    meeting_rhythm: str | None = None,
 ) -> tuple[Gpo, bool, list[str]]:
     """Add a GPO (or update it if CODE exists). Returns (gpo, created, warnings).
 
     Any service code is accepted; a warning names those no police zone routes to.
+    ``department`` defaults to the one a service code names (ddsp-31 → 31); ``status``
+    and ``meeting_rhythm``, when not given, keep the GPO's (deployed, monthly when new).
     """
     if not GPO_CODE.match(code):
         raise GpoError(
@@ -55,6 +65,15 @@ def add_gpo(
     for value in (*services, *operators):
         if not GPO_CODE.match(value):
             raise GpoError(f"Invalid code {value!r}: lowercase letters, digits, '-' or '_'.")
+    department = (department or "").strip().upper() or department_of_services(services)
+    if department is not None and not DEPARTMENT_CODE.match(department):
+        raise GpoError(
+            f"Invalid département {department!r}: 01–95, 2A, 2B or 971–976 (--department 31)."
+        )
+    if status is not None and status not in STATUSES:
+        raise GpoError(f"Invalid status {status!r}: one of {', '.join(STATUSES)}.")
+    if meeting_rhythm is not None and meeting_rhythm not in RHYTHMS:
+        raise GpoError(f"Invalid meeting rhythm {meeting_rhythm!r}: one of {', '.join(RHYTHMS)}.")
     routed = set(session.scalars(select(PoliceZone.service_code).distinct()))
     warnings = [
         f"no police zone routes to {service!r}: no incident will reach this GPO through it "
@@ -71,8 +90,28 @@ def add_gpo(
     gpo.services = services
     gpo.operators = operators
     gpo.auto_confirm_strong = auto_confirm_strong
+    if department is not None or created:
+        gpo.department = department
+    if department is None and created:
+        warnings.append(
+            "no département named and none in the service codes: the national view counts "
+            "this GPO under 'département inconnu' (give --department 31)"
+        )
+    if status is not None or created:
+        gpo.status = status or "deployed"
+    if meeting_rhythm is not None or created:
+        gpo.meeting_rhythm = meeting_rhythm or "monthly"
     session.flush()
     return gpo, created, warnings
+
+
+def department_of_services(services: Sequence[str]) -> str | None:
+    """The département the first service code naming one names (ddsp-31 → "31")."""
+    for service in services:
+        match = SERVICE_DEPARTMENT.match(service)
+        if match:
+            return match.group(1).upper()
+    return None
 
 
 def _codes(values: Iterable[str]) -> list[str]:
@@ -134,6 +173,9 @@ def gpo_document(session: Session, gpo: Gpo) -> dict[str, Any]:
         "services": list(gpo.services),
         "operators": list(gpo.operators),
         "auto_confirm_strong": gpo.auto_confirm_strong,
+        "department": gpo.department,
+        "status": gpo.status,
+        "meeting_rhythm": gpo.meeting_rhythm,
         "partners": [
             {"code": partner.code, "name": partner.name}
             for partner in partners_of(session, gpo.code)

@@ -11,7 +11,23 @@ from dataclasses import dataclass
 
 from intake_service.territory.rules.routing import UNROUTED_SERVICE
 
-ROLES = ("operator", "command_centre", "gpo_referent", "gpo_partner", "station_officer", "admin")
+ROLES = (
+    "operator",
+    "command_centre",
+    "gpo_referent",
+    "gpo_partner",
+    "station_officer",
+    "admin",
+    # Above one GPO (issue 16): aggregates only, never an incident or personal data.
+    "national",
+    "departement",
+)
+# The roles that work incidents, problems or appointments (everyone but the two
+# aggregate-only roles above one GPO).
+FIELD_ROLES = frozenset(ROLES) - {"national", "departement"}
+
+# A département's code: 01–95 (2A, 2B for Corsica), 971–976 overseas.
+DEPARTMENT_CODE = re.compile(r"^(0[1-9]|[1-8][0-9]|9[0-5]|2[AB]|97[1-6])$")
 
 # What each role's scope names.
 SCOPE_KIND = {
@@ -21,6 +37,8 @@ SCOPE_KIND = {
     "gpo_partner": "GPO code, or <GPO code>:<partner code>",
     "station_officer": "police station code",
     "admin": "*",
+    "national": "*",
+    "departement": "département code (31, 2A, 974)",
 }
 
 # action -> roles allowed to attempt it (the scope then decides which records).
@@ -48,6 +66,21 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "gpo.read_incidents": frozenset({"gpo_referent"}),
     "gpo.brief": frozenset({"gpo_referent", "gpo_partner"}),
     "gpo.complete_action": frozenset({"gpo_referent", "gpo_partner"}),
+    # GPO meetings (issue 16): the referent plans and records them; partners read the
+    # agenda and the minutes (their version) and give their view of an assessment.
+    "gpo.meeting.read": frozenset({"gpo_referent", "gpo_partner"}),
+    "gpo.meeting.manage": frozenset({"gpo_referent"}),
+    "gpo.evaluate": frozenset({"gpo_referent", "gpo_partner"}),
+    # Above one GPO: the ministry (national, every département) and a DDSP's direction
+    # (departement, its own): aggregates per GPO and département, never an incident.
+    "overview.read": frozenset({"national", "departement"}),
+    "overview.export": frozenset({"national", "departement"}),
+    # Where incidents happen (line × hour of the week, stops): counts, never a sheet.
+    "hotspots.read": frozenset({"gpo_referent", "national"}),
+    # Incident exports over a period: an operator its sheets, a command centre its service.
+    "incident.export": frozenset({"operator", "command_centre"}),
+    # The monthly statistics return of an operator's network (for the prefect).
+    "statistics.monthly": frozenset({"operator"}),
     # Priority complaint appointments (appointments.md).
     "station.manage_slots": frozenset({"station_officer"}),
     "station.read_appointments": frozenset({"station_officer"}),
@@ -72,8 +105,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "attachment.add": frozenset({"operator", "command_centre"}),
     # The direct line's directory: every role reads the entities it works with and keeps
     # its own (the admin every one); directory/rules/visibility.py decides which.
-    "directory.read": frozenset(ROLES),
-    "directory.edit": frozenset(ROLES),
+    "directory.read": FIELD_ROLES,
+    "directory.edit": FIELD_ROLES,
 }
 
 
@@ -138,8 +171,12 @@ def check_scope(role: str, scope: str) -> str | None:
     """Why ``scope`` is not valid for ``role``, or None when it is."""
     if role not in ROLES:
         return f"Unknown role {role!r}; roles are: {', '.join(ROLES)}."
-    if role == "admin":
-        return None if scope == "*" else "The admin role's scope is '*'."
+    if role in ("admin", "national"):
+        return None if scope == "*" else f"The {role} role's scope is '*'."
+    if role == "departement":
+        if DEPARTMENT_CODE.match(scope):
+            return None
+        return f"The departement role needs a {SCOPE_KIND[role]} as scope, not {scope!r}."
     if not scope or scope == "*" or len(scope) > 64:
         return f"The {role} role needs a {SCOPE_KIND[role]} as scope."
     return None
@@ -151,3 +188,16 @@ def check_scope(role: str, scope: str) -> str | None:
 def station_of(principal: Principal) -> str | None:
     """The police station code of a ``station_officer``, else None."""
     return principal.scope if principal.role == "station_officer" else None
+
+
+# --- Above one GPO (issue 16) -----------------------------------------------------------
+
+
+def departments_of(principal: Principal) -> frozenset[str] | None:
+    """The départements whose aggregates ``principal`` reads: None for every one
+    (national), its own for a ``departement``, none for any other role."""
+    if principal.role == "national":
+        return None
+    if principal.role == "departement":
+        return frozenset({principal.scope})
+    return frozenset()

@@ -68,6 +68,8 @@ CALLERS: dict[str, tuple[str, str]] = {
     "gpo_partner": ("gpo_partner", "gpo-toulouse"),
     "station_officer": ("station_officer", "csp-toulouse"),
     "admin": ("admin", "*"),
+    "national": ("national", "*"),
+    "departement": ("departement", "31"),
 }
 
 
@@ -173,6 +175,10 @@ PERSONAL_DATA = (
     "Veste rouge",
     "frappé par un voyageur",
 )
+
+
+# The callers that must never reach a sheet's personal data, whatever the row.
+AGGREGATE_ONLY = frozenset({"gpo_partner", "national", "departement"})
 
 
 def text_of(response: Any) -> str:
@@ -392,9 +398,10 @@ def test_access(setting: Setting, row: dict[str, Any], role: str) -> None:
 
     expected = row["expect"][role]
     assert status == expected, f"{row['method']} {url} as {role}: {status}, expected {expected}"
-    if role == "gpo_partner":
-        # Field-level rule: whatever a partner reaches holds no personal data of the sheets.
+    if role in AGGREGATE_ONLY:
+        # Field-level rule: whatever a partner, the ministry or a département's direction
+        # reaches holds no personal data of the sheets.
         leaked = [value for value in PERSONAL_DATA if value in reached]
-        assert not leaked, f"{row['method']} {url} shows a partner personal data: {leaked}"
+        assert not leaked, f"{row['method']} {url} shows {role} personal data: {leaked}"
     if status == 302 and role == "anonymous" and not is_api(rule) and rule != "/deconnexion":
         assert location.startswith("/connexion"), location
