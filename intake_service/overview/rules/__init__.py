@@ -1,0 +1,1 @@
+"""Pure rules of the overview: counting, medians, periods; no I/O."""

@@ -1,0 +1,1 @@
+"""Pure rules of the exports: columns, redaction per role, month boundaries; no I/O."""
