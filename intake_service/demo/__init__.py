@@ -42,6 +42,9 @@ USERS = (
     ("partenaire@demo.gpo", "gpo_partner", "gpo-toulouse:pm-toulouse"),
     # The police station taking complaints in Toulouse.
     ("plainte@csp-toulouse.demo", "station_officer", "csp-toulouse"),
+    # Above one GPO: the ministry and the DDSP 31's direction (aggregates only).
+    ("ministere@demo.gouv", "national", "*"),
+    ("direction@ddsp31.demo", "departement", "31"),
 )
 
 TOKENS = (
@@ -53,6 +56,8 @@ TOKENS = (
     ("gpo_partner", "gpo-toulouse:pm-toulouse", "demo-gpo-partner"),
     ("station_officer", "csp-toulouse", "demo-station-officer"),
     ("admin", "*", "demo-admin"),
+    ("national", "*", "demo-national"),
+    ("departement", "31", "demo-departement-31"),
 )
 
 
