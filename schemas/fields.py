@@ -89,7 +89,11 @@ class UtcDateTime(fields.AwareDateTime):
         if isinstance(value, str) and len(value) > 40:
             raise ValidationError("Not a valid datetime.")
         moment = super()._deserialize(value, attr, data, **kwargs)
-        return moment.astimezone(dt.UTC)
+        try:
+            return moment.astimezone(dt.UTC)
+        except OverflowError:
+            # 9999-12-31T23:59:59-23:59 is after the last instant Python can hold in UTC.
+            raise ValidationError("Not a valid datetime: out of range.") from None
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
         if isinstance(value, dt.datetime):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import traceback
 from typing import Any
 
 from flask import Flask, Response, current_app, request
 from flask_smorest import Api
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from intake_service.api import audit, command_centre, docs, health, incidents, webhooks
@@ -16,7 +17,9 @@ from intake_service.api.problem_details import (
     problem_response,
 )
 from intake_service.intake.submission import UnknownOperator
+from intake_service.serving.boundary import request_text_fields
 from schemas.problem_details import ProblemSchema
+from schemas.text import UNSTORABLE_MESSAGE, is_storable
 
 JSON_MIMETYPES = ("application/json", "application/merge-patch+json")
 # The only bodies that are not JSON: a file upload.
@@ -38,6 +41,26 @@ class ProblemApi(Api):
 
     def handle_http_exception(self, error: HTTPException) -> Response:
         return _error_response(error)
+
+
+def log_unhandled(app: Flask, error: Exception) -> None:
+    """Log an unexpected error with its traceback; a database error without its message,
+    which quotes the values PostgreSQL refused (``invalid input … "Agent Fictif"``) and
+    its DETAIL lines (``Key (email)=(…)``): the type, the SQLSTATE and the statement."""
+    if isinstance(error, DBAPIError):
+        sqlstate = getattr(error.orig, "sqlstate", None) or "?"
+        frames = "".join(traceback.format_tb(error.__traceback__))
+        app.logger.error(
+            "unhandled database error on %s %s: %s (SQLSTATE %s) in %s\n%s",
+            request.method,
+            request.path,
+            type(error.orig).__name__,
+            sqlstate,
+            " ".join(str(error.statement or "").split())[:500],
+            frames,
+        )
+        return
+    app.logger.exception("unhandled error on %s %s", request.method, request.path)
 
 
 def _error_response(error: HTTPException) -> Response:
@@ -63,10 +86,36 @@ def _require_json_body() -> Response | None:
             if mimetype == "multipart/form-data":
                 return None
             return problem_response(415, f"Send multipart/form-data, not {mimetype or 'nothing'}.")
-        if mimetype not in JSON_MIMETYPES and not mimetype.endswith("+json"):
+        if mimetype not in JSON_MIMETYPES:
             return problem_response(
                 415, f"Send JSON (Content-Type: application/json), not {mimetype or 'nothing'}."
             )
+        charset = request.mimetype_params.get("charset", "utf-8").lower()
+        if charset not in ("utf-8", "utf8"):
+            return problem_response(415, f"Send JSON in UTF-8, not {charset}.")
+    return None
+
+
+def _refuse_unstorable_address() -> Response | None:
+    """A NUL or a lone surrogate in the path's variables (404: no record has such an id)
+    or the query string (422), named, before any query sees them (``schemas/text.py``)."""
+    if not request.path.startswith("/api/"):
+        return None
+    fields = request_text_fields()
+    refused = [name for name, value in fields if not is_storable(value)]
+    in_path = [name for name in refused if name.startswith("path.")]
+    if in_path:
+        return problem_response(
+            404,
+            "No such resource: the address has text no identifier holds.",
+            errors=[{"field": name, "message": UNSTORABLE_MESSAGE} for name in in_path],
+        )
+    if refused:
+        return problem_response(
+            422,
+            "The address has text that cannot be stored; each part is listed.",
+            errors=[{"field": name, "message": UNSTORABLE_MESSAGE} for name in refused],
+        )
     return None
 
 
@@ -133,6 +182,7 @@ def init_api(app: Flask) -> None:
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)
     app.extensions["intake.api_blueprints"] = [*blueprints, docs.bp]
+    app.before_request(_refuse_unstorable_address)
     app.before_request(_require_json_body)
 
     @app.errorhandler(UnknownOperator)
@@ -150,5 +200,5 @@ def init_api(app: Flask) -> None:
     def unexpected(error: Exception) -> Any:
         if isinstance(error, HTTPException):
             return from_http_exception(error)
-        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        log_unhandled(app, error)
         return _error_response(InternalServerError())

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Request
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 from webargs.core import missing
-from webargs.flaskparser import FlaskParser, abort, is_json_request
+from webargs.flaskparser import FlaskParser, is_json_request
 
+from intake_service.api.json_body import read_json_body
 from schemas.problem_details import ProblemSchema
 
 
 class BodyParser(FlaskParser):
-    """webargs' parser, answering 400 for every unreadable body.
-
-    ``json.loads`` raises RecursionError, not a decode error, on a deeply nested
-    document; webargs would let it become a 500.
+    """webargs' parser, answering 400 for every unreadable body (``api/json_body.py``:
+    strict UTF-8, no key twice, no unstorable text, no RecursionError becoming a 500).
     """
 
     # An unknown query parameter is a typo too (``priorty=P1`` must not list everything).
@@ -30,10 +28,7 @@ class BodyParser(FlaskParser):
     def load_json(self, req: Request, schema: Any) -> Any:
         if not is_json_request(req):
             return missing
-        try:
-            return json.loads(req.get_data(cache=True))
-        except (ValueError, RecursionError) as exc:
-            abort(400, exc=exc, messages={"json": ["Invalid JSON body."]})
+        return read_json_body()
 
 
 class ApiBlueprint(Blueprint):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 from collections.abc import Callable
 from typing import Any, NoReturn
 
@@ -17,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from intake_service import models
 from intake_service.api.auth import current_principal, require
 from intake_service.api.blueprint import ApiBlueprint
+from intake_service.api.json_body import read_json_body
 from intake_service.deployment import metrics
 from intake_service.intake import amendments, documents, queries, submission
 from intake_service.intake.rules import lifecycle
@@ -74,11 +74,8 @@ def _idempotency_claim() -> IdempotencyClaim | None:
             message="The Idempotency-Key header must be 1 to 255 printable characters.",
             errors=[{"field": IDEMPOTENCY_HEADER, "message": "1 to 255 printable characters."}],
         )
-    try:
-        body = json.loads(request.get_data(cache=True))
-    except (ValueError, RecursionError):
-        return None  # the body parser answers 400 for it
-    return IdempotencyClaim(key, submission.request_hash(body))
+    # Unreadable or unstorable: answered here as the body parser would (400, 422).
+    return IdempotencyClaim(key, submission.request_hash(read_json_body()))
 
 
 def _replay(claim: IdempotencyClaim) -> Any | None:

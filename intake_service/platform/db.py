@@ -70,6 +70,9 @@ class Database:
     def __init__(self, url: str, **engine_options: Any) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        # A failing statement's parameters are a sheet's names, phones and comments:
+        # never in an exception's text, hence never in a log.
+        engine_options.setdefault("hide_parameters", True)
         if self.is_sqlite:
             self.engine: Engine = create_engine(
                 url,

@@ -17,8 +17,10 @@ from flask import Flask, Response, current_app, render_template, request, send_f
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
+from intake_service.serving.boundary import request_text_fields
 from intake_service.web import auth, console, follow_up, home, sheet_form
 from intake_service.web.live import LiveHub
+from schemas.text import is_storable
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:{tiles}; "
@@ -60,6 +62,48 @@ def error_page(status: int, detail: str | None = None) -> Response:
         "error.html", status=status, title=PAGE_TITLES.get(status, "Erreur"), detail=detail
     )
     return Response(body, status=status, mimetype="text/html")
+
+
+# The forms whose schema refuses unstorable text itself and says so under the field
+# (schemas/direct_line.py's ``storable_text``): the guard below leaves their fields to them.
+FORMS_CHECKING_THEIR_TEXT = frozenset(
+    {
+        "console.post_message",
+        "console.hold",
+        "follow_up.post_message",
+        "cctv_pages.request_footage",
+        "cctv_pages.step",
+        "directory_pages.edit",
+    }
+)
+
+
+def _refuse_unstorable_input() -> Response | None:
+    """400 for a NUL or a lone surrogate in a page's address or form (``schemas/text.py``):
+    PostgreSQL would refuse it in a query, as a 500; the page names the field instead."""
+    if not is_page(request.path):
+        return None
+    fields = request_text_fields()
+    if (
+        request.method == "POST"
+        and request.endpoint not in FORMS_CHECKING_THEIR_TEXT
+        and request.mimetype
+        in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        )
+    ):
+        for key, values in request.form.lists():
+            fields.append((key, key))
+            fields.extend((key, value) for value in values)
+    refused = list(dict.fromkeys(name for name, value in fields if not is_storable(value)))
+    if refused:
+        names = ", ".join(f"« {name} »" for name in refused)
+        return error_page(
+            400,
+            f"Caractère interdit (nul ou non Unicode) dans : {names}. Corrigez et réessayez.",
+        )
+    return None
 
 
 def _security_headers(response: Response) -> Response:
@@ -128,6 +172,7 @@ def init_web(app: Flask) -> None:
 
     app.register_blueprint(cctv_pages.bp)
     app.after_request(_security_headers)
+    app.before_request(_refuse_unstorable_input)
 
     @app.errorhandler(CSRFError)
     def csrf_refused(error: CSRFError) -> Response:

@@ -68,11 +68,15 @@ def current_page_principal() -> Principal:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path of this site: never an open redirect."""
+    """Only a path of this site: never an open redirect, nor a header split (a CR or LF
+    in ``Location``), nor ``/\\host``, which browsers read as ``//host``."""
     if (
         target
         and target.startswith("/")
         and not target.startswith("//")
+        and "\\" not in target
+        and target.isprintable()
+        and " " not in target
         and not urlsplit(target).netloc
     ):
         return target

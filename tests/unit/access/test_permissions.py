@@ -21,7 +21,8 @@ def test_a_departement_scope_is_a_departement_code(scope: str) -> None:
 @pytest.mark.parametrize("scope", ["*", "", "00", "96", "2C", "977", "ddsp-31", "3"])
 def test_anything_else_is_refused_as_a_departement_scope(scope: str) -> None:
     problem = check_scope("departement", scope)
-    assert problem is not None and "département" in problem
+    assert problem is not None
+    assert "département" in problem
 
 
 def test_the_national_scope_is_everything() -> None:
