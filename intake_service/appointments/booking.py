@@ -8,12 +8,14 @@ concurrent bookings take different slots instead of colliding; when an insert st
 hits the index (a slot booked by a transaction that committed after this one
 looked), the insert is undone in its SAVEPOINT and the next slot is tried.
 
-A booking takes the earliest reserved slot (not closed, not released) of the
+A booking takes the earliest reserved slot (not closed; released or not) of the
 competent station starting at least ``MIN_LEAD`` from now and before the request's
-``book_by``. When none fits, the request ``waits`` and the station is alerted; the
-queue is served earliest request first whenever a slot opens (created, or freed by
-a cancellation or a move), then with the earliest slot even past the delay: late is
-better than never.
+``book_by``. A released slot is still free until something books it: a priority request
+must not wait for Friday while Thursday's released slots are free (issue 17). A station
+that gives a released slot to an ordinary complaint closes it here. When none fits,
+the request ``waits`` and the station is alerted; the queue is served earliest request
+first whenever a slot opens (created, or freed by a cancellation or a move), then with
+the earliest slot even past the delay: late is better than never.
 
 Use cases take the caller's session and never commit. Those that may write an email
 take the ``BookingPolicy`` the entry point built from its ``Config`` (``policy_of``):
@@ -46,12 +48,12 @@ from intake_service.models import (
 def free_slots_query(
     station_code: str, now: dt.datetime, deadline: dt.datetime | None, exclude: set[int]
 ) -> Select[ComplaintSlot]:
-    """The free reserved slots a booking may take, earliest first (not locked)."""
+    """The free reserved slots, released or not, a booking may take, earliest first (not
+    locked)."""
     booked = exists().where(Appointment.slot_id == ComplaintSlot.id, Appointment.status == "booked")
     statement = select(ComplaintSlot).where(
         ComplaintSlot.station_code == station_code,
         ComplaintSlot.reserved.is_(True),
-        ComplaintSlot.released_at.is_(None),
         ComplaintSlot.closed_at.is_(None),
         ComplaintSlot.starts_at >= now + MIN_LEAD,
         ~booked,
@@ -70,7 +72,8 @@ def _free_slot(
     deadline: dt.datetime | None,
     exclude: set[int],
 ) -> ComplaintSlot | None:
-    """The earliest free reserved slot, locked (skipping those other bookings hold)."""
+    """The earliest free reserved slot (released or not), locked (skipping those other
+    bookings hold)."""
     statement = free_slots_query(station_code, now, deadline, exclude)
     return session.scalar(statement.limit(1).with_for_update(skip_locked=True, of=ComplaintSlot))
 

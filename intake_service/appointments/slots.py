@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session
 
 from intake_service.access import audit
 from intake_service.access.rules.permissions import Principal, station_of
-from intake_service.models import Appointment, ComplaintSlot
+from intake_service.models import Appointment, ComplaintSlot, PoliceStation, StationCommune
 from intake_service.platform.clock import PARIS
+from intake_service.territory.rules.departments import department_of_commune, department_of_service
 
 if TYPE_CHECKING:
     # The booking module imports this one: its policy is only named here.
@@ -69,6 +70,22 @@ def slot_is_booked(session: Session, slot_id: int) -> bool:
     )
 
 
+def station_holidays(session: Session, station_code: str) -> Container[dt.date]:
+    """The public holidays where the station is: its service's département (ddsp-57),
+    else that of the communes it is competent for, else the metropolitan calendar."""
+    station = session.get(PoliceStation, station_code)
+    department = department_of_service(station.service_code) if station is not None else None
+    if department is None:
+        insee = session.scalar(
+            select(StationCommune.insee_code)
+            .where(StationCommune.station_code == station_code)
+            .order_by(StationCommune.insee_code)
+            .limit(1)
+        )
+        department = department_of_commune(insee)
+    return french_holidays(department)
+
+
 def create_slot(
     session: Session,
     station_code: str,
@@ -87,7 +104,7 @@ def create_slot(
     A reserved slot is first offered to the station's waiting requests (booked with
     ``policy``).
     """
-    calendar = french_holidays() if holidays is None else holidays
+    calendar = station_holidays(session, station_code) if holidays is None else holidays
     if ends_at <= starts_at:
         raise SlotRefused("ends_at", "The slot must end after it starts.")
     if ends_at - starts_at > MAX_SLOT_DURATION:
@@ -95,7 +112,7 @@ def create_slot(
     if starts_at <= now:
         raise SlotRefused("starts_at", "The slot must start in the future.")
     if starts_at.astimezone(PARIS).date() in calendar:
-        raise SlotRefused("starts_at", "No slot on a French public holiday.")
+        raise SlotRefused("starts_at", "No slot on a public holiday of the station.")
     slot = ComplaintSlot(
         station_code=station_code,
         starts_at=starts_at,
@@ -146,7 +163,7 @@ def generate_slots(
     nothing). ``reserved_share`` (0–1) of each day's slots are reserved, spread out.
     Then the station's waiting requests are offered the new reserved slots.
     """
-    calendar = french_holidays() if holidays is None else holidays
+    calendar = station_holidays(session, station_code) if holidays is None else holidays
     if end_date < start_date:
         raise SlotRefused("end_date", "The end date is before the start date.")
     if (end_date - start_date).days >= MAX_GENERATION_DAYS:

@@ -17,10 +17,9 @@ from intake_service.models import (
     PoliceZone,
 )
 from intake_service.platform.errors import NotFound
+from intake_service.territory.rules.departments import department_of_service
 
 GPO_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,63}$")
-# ddsp-31, ggd-2a, dipn-974: a service code that names its département.
-SERVICE_DEPARTMENT = re.compile(r"^(?:ddsp|ggd|dipn)-(\d[\dab]\d?)$", re.IGNORECASE)
 STATUSES = ("deployed", "in_creation")
 RHYTHMS = ("fortnightly", "monthly", "dates")
 
@@ -108,9 +107,9 @@ def add_gpo(
 def department_of_services(services: Sequence[str]) -> str | None:
     """The département the first service code naming one names (ddsp-31 → "31")."""
     for service in services:
-        match = SERVICE_DEPARTMENT.match(service)
-        if match:
-            return match.group(1).upper()
+        department = department_of_service(service)
+        if department:
+            return department
     return None
 
 

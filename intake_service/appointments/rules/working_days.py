@@ -1,5 +1,5 @@
-"""Working days: French public holidays (metropolitan and overseas, ``holidays``
-package) and counting working days from a date. Pure.
+"""Working days: French public holidays by département (``holidays`` package) and
+counting working days from a date. Pure.
 """
 
 from __future__ import annotations
@@ -15,9 +15,26 @@ if TYPE_CHECKING:
     pass
 
 
-def french_holidays() -> Container[dt.date]:
-    """French public holidays (metropolitan), any year, from the ``holidays`` package."""
-    calendar: Container[dt.date] = holidays_package.country_holidays("FR")
+# The départements whose calendar differs from the metropolitan one, by the
+# ``holidays`` package's subdivision: Moselle and Alsace (Good Friday, 26 December),
+# the overseas départements (the abolition of slavery, on their own dates).
+SUBDIVISIONS = {
+    "57": "57",
+    "67": "6AE",
+    "68": "6AE",
+    "971": "971",
+    "972": "972",
+    "973": "973",
+    "974": "974",
+    "976": "976",
+}
+
+
+def french_holidays(department: str | None = None) -> Container[dt.date]:
+    """French public holidays of ``department`` (31, 57, 974; None: metropolitan), any
+    year, from the ``holidays`` package."""
+    subdivision = SUBDIVISIONS.get(department or "")
+    calendar: Container[dt.date] = holidays_package.country_holidays("FR", subdiv=subdivision)
     return calendar
 
 

@@ -440,14 +440,30 @@ def test_the_station_records_whether_the_victim_came(app: Any, db: Database, clo
         assert done.status == "honoured"
 
 
-def test_closed_and_released_slots_are_not_booked(app: Any, db: Database, clock: Clock) -> None:
+def test_a_closed_slot_is_not_booked(app: Any, db: Database, clock: Clock) -> None:
     headers = setup(db, clock)
     slot_ids = open_slots(db, clock, MONDAY, hours={0: [("09:00", "10:00")]})
     with db.transaction() as session:
-        close_slot(session, OFFICER, slot_ids[0], clock.now)
-        session.get(ComplaintSlot, slot_ids[1]).released_at = clock.now  # type: ignore[union-attr]
+        for slot_id in slot_ids:
+            close_slot(session, OFFICER, slot_id, clock.now)
     incident_id = submit(app, headers, "CLOSED-1")
     assert book(db, incident_id, clock.now) == [(0, "waiting")]
+
+
+def test_a_priority_request_takes_the_earliest_slot_even_released(
+    app: Any, db: Database, clock: Clock
+) -> None:
+    """The probe: a P1 booked on Friday while Thursday's released slots were free."""
+    headers = setup(db, clock)
+    slot_ids = open_slots(db, clock, MONDAY, hours={0: [("09:00", "10:00")]})
+    with db.transaction() as session:
+        earliest = session.get(ComplaintSlot, slot_ids[0])
+        assert earliest is not None
+        earliest.released_at = clock.now
+    incident_id = submit(app, headers, "RELEASED-1")
+    assert book(db, incident_id, clock.now) == [(0, "booked")]
+    with db.transaction() as session:
+        assert session.scalars(select(Appointment.slot_id)).one() == slot_ids[0]
 
 
 # --- offers and amendments --------------------------------------------------------------------

@@ -341,3 +341,35 @@ def test_the_worker_releases_on_its_tick(db: Database) -> None:
     )
     assert releaser.run_once() == 1  # the reserved one of the two
     assert releaser.run_once() == 0
+
+
+# --- public holidays where the station is (issue 17) -------------------------------------------
+
+REGIONAL_STATIONS = (
+    HEADER
+    + "csp-metz,CSP de Metz,1 rue Belle-Isle 57000 Metz,,,ddsp-57,57463,\n"
+    + "csp-toulouse-hol,CSP de Toulouse,Bd de l'Embouchure,,,ddsp-31,31555,\n"
+    + "csp-saint-denis,CSP de Saint-Denis,Rue Malartic 97400 Saint-Denis,,,,97411,\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("station", "day", "offered"),
+    [
+        # Good Friday and 26 December: holidays in Moselle, working days in Toulouse.
+        ("csp-metz", dt.date(2027, 3, 26), False),
+        ("csp-toulouse-hol", dt.date(2027, 3, 26), True),
+        ("csp-metz", dt.date(2028, 12, 26), False),
+        ("csp-toulouse-hol", dt.date(2028, 12, 26), True),
+        # 20 December in La Réunion (the département from the station's commune).
+        ("csp-saint-denis", dt.date(2027, 12, 20), False),
+        ("csp-toulouse-hol", dt.date(2027, 12, 20), True),
+    ],
+)
+def test_slots_follow_the_holidays_of_the_stations_departement(
+    db: Database, station: str, day: dt.date, offered: bool
+) -> None:
+    with db.transaction() as session:
+        stations.import_stations(session, stations.parse_stations(REGIONAL_STATIONS), NOW)
+        created = generate_slots(session, station, day, day, WEEKDAYS, 60, 0.5, NOW, policy=POLICY)
+    assert bool(created) is offered
