@@ -195,7 +195,12 @@ def cancel_booked(
         detail={"slot_id": appointment.slot_id, **(detail or {})},
     )
     notifications.appointment_notice(
-        session, appointment.id, "cancelled", now, overrides=policy.email_overrides
+        session,
+        appointment.id,
+        "cancelled",
+        now,
+        overrides=policy.email_overrides,
+        mail_from=policy.mail_from,
     )
 
 
