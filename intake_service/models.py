@@ -370,6 +370,8 @@ class WorkerHeartbeat(Base):
     pid: Mapped[int] = mapped_column(Integer, primary_key=True)
     started_at: Mapped[dt.datetime]
     seen_at: Mapped[dt.datetime]
+    # Set when the process stopped cleanly (SIGTERM, SIGINT): stopped, not silent.
+    stopped_at: Mapped[dt.datetime | None]
 
 
 class AuditEntry(Base):

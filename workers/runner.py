@@ -99,6 +99,16 @@ def _heartbeat(db: Database, names: list[str], stop: threading.Event) -> None:
         stop.wait(HEARTBEAT_SECONDS)
 
 
+def _say_stopped(db: Database, names: list[str]) -> None:
+    """A clean stop is not a silence: ``intake-service status`` says "stopped"."""
+    try:
+        with db.transaction() as session:
+            for name in names:
+                status.stopped(session, name, now=utc_now())
+    except Exception:
+        log.warning("could not record the workers' stop", exc_info=True)
+
+
 def run_workers(
     workers: Sequence[Worker], stop: threading.Event | None = None, db: Database | None = None
 ) -> None:
@@ -121,3 +131,5 @@ def run_workers(
     log.info("stopping workers")
     for thread in threads:
         thread.join(timeout=30)
+    if db is not None:
+        _say_stopped(db, [worker.name for worker in workers])

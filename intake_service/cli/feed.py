@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from intake_service.cli.base import fail, main, read_config
+from intake_service.platform.db import Database
 
 
 @main.group("feed")
@@ -23,7 +24,8 @@ def feed_tail(service_code: str, ack: bool, count: int) -> None:
     """Print a service's feed live, one line per message.
 
     Without --ack, a private tap queue sees new messages and the feed keeps its
-    own; with --ack, messages are taken from feed.SERVICE_CODE and acknowledged.
+    own (on the embedded broker, the events relayed to the feed are read from the
+    outbox); with --ack, messages are taken from feed.SERVICE_CODE and acknowledged.
     """
     from intake_service.feed import tail
 
@@ -32,15 +34,22 @@ def feed_tail(service_code: str, ack: bool, count: int) -> None:
     # the tap queue is unbound on the way out.
     for stop_signal in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(stop_signal, _interrupt)
+    on_ready = lambda queue: click.echo(f"listening on {queue}", err=True)  # noqa: E731
     try:
-        for line in tail.tail(
-            config.broker_url,
-            service_code,
-            consume=ack,
-            count=count,
-            on_ready=lambda queue: click.echo(f"listening on {queue}", err=True),
-            namespace=config.broker_namespace,
-        ):
+        if config.embedded_broker and not ack:
+            lines = tail.follow_outbox(
+                Database(config.database_url), service_code, count=count, on_ready=on_ready
+            )
+        else:
+            lines = tail.tail(
+                config.broker_url,
+                service_code,
+                consume=ack,
+                count=count,
+                on_ready=on_ready,
+                namespace=config.broker_namespace,
+            )
+        for line in lines:
             click.echo(line)
     except KeyboardInterrupt:
         pass

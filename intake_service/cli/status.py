@@ -13,14 +13,25 @@ from intake_service.platform import migrate
 from intake_service.platform.clock import utc_now
 from intake_service.platform.db import Database
 
+# SILENT shouts: a worker that stopped beating without saying goodbye crashed or hangs.
+WORKER_WORDS = {"ok": "ok", "silent": "SILENT", "stopped": "stopped"}
+
 
 @main.command("status")
-def status_command() -> None:
+@click.option(
+    "--worker",
+    "worker_name",
+    metavar="NAME",
+    help="Only this worker on this host: exit 0 while it beats (a container health check).",
+)
+def status_command(worker_name: str | None) -> None:
     """The deployment at a glance: database, broker, outbox, feeds, workers.
 
     Exits 1 when something needs attention (a dependency down, the outbox
     waiting more than a minute, no live relay), so scripts can use it.
     """
+    if worker_name is not None:
+        sys.exit(_worker_health(worker_name))
     from kombu.utils.url import maybe_sanitize_url
 
     from intake_service.deployment import status
@@ -108,12 +119,38 @@ def status_command() -> None:
         )
     if not state.workers:
         click.echo("workers   none has reported (intake-service workers)")
-    for worker, host, pid, seen_at, alive in state.workers:
-        ago = (utc_now() - seen_at).total_seconds()
+    for worker in state.workers:
+        ago = (utc_now() - worker.seen_at).total_seconds()
         click.echo(
-            f"workers   {worker:<11} {host} pid {pid}  seen {ago:.0f} s ago  "
-            f"{'ok' if alive else 'SILENT'}"
+            f"workers   {worker.worker:<11} {worker.host} pid {worker.pid}  seen {ago:.0f} s ago  "
+            f"{WORKER_WORDS[worker.state]}"
         )
-    healthy &= any(worker == "relay" and alive for worker, *_, alive in state.workers)
+    healthy &= any(worker.worker == "relay" and worker.alive for worker in state.workers)
     database.dispose()
     sys.exit(0 if healthy else 1)
+
+
+def _worker_health(name: str) -> int:
+    """0 while a process of worker ``name`` on this host beats, else 1 (and why)."""
+    import socket
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from intake_service.deployment import status
+
+    config = read_config()
+    database = Database(config.database_url)
+    try:
+        with database.transaction() as session:
+            found = status.worker_states(session, utc_now(), worker=name, host=socket.gethostname())
+    except SQLAlchemyError as exc:
+        click.echo(f"{name}: the database is unreachable ({type(exc).__name__})", err=True)
+        return 1
+    finally:
+        database.dispose()
+    if not found:
+        click.echo(f"{name}: no process on this host has reported (is it running?)", err=True)
+        return 1
+    latest = found[-1]
+    click.echo(f"{name}: pid {latest.pid} {WORKER_WORDS[latest.state]}")
+    return 0 if any(worker.alive for worker in found) else 1

@@ -28,9 +28,13 @@ ASSUMED_ROUTING_DAYS = 30
 SILENT_AFTER = dt.timedelta(minutes=2)
 
 
+def _this_process(worker: str) -> tuple[str, str, int]:
+    return (worker, socket.gethostname()[:255], os.getpid())
+
+
 def beat(session: Session, worker: str, *, started_at: dt.datetime, now: dt.datetime) -> None:
     """Record that this process's ``worker`` is alive (and forget long-dead ones)."""
-    key = (worker, socket.gethostname()[:255], os.getpid())
+    key = _this_process(worker)
     row = session.get(WorkerHeartbeat, key)
     if row is None:
         session.add(
@@ -45,13 +49,54 @@ def beat(session: Session, worker: str, *, started_at: dt.datetime, now: dt.date
     )
 
 
+def stopped(session: Session, worker: str, *, now: dt.datetime) -> None:
+    """Record that this process's ``worker`` stopped cleanly."""
+    row = session.get(WorkerHeartbeat, _this_process(worker))
+    if row is not None:
+        row.stopped_at = now
+
+
+@dataclass(frozen=True)
+class WorkerState:
+    worker: str
+    host: str
+    pid: int
+    seen_at: dt.datetime
+    # ok (beating), silent (no beat for SILENT_AFTER: crashed or stuck), stopped (cleanly).
+    state: str
+
+    @property
+    def alive(self) -> bool:
+        return self.state == "ok"
+
+
+def _state(row: WorkerHeartbeat, now: dt.datetime) -> str:
+    if row.stopped_at is not None:
+        return "stopped"
+    return "ok" if now - row.seen_at <= SILENT_AFTER else "silent"
+
+
+def worker_states(
+    session: Session, now: dt.datetime, *, worker: str | None = None, host: str | None = None
+) -> list[WorkerState]:
+    query = select(WorkerHeartbeat).order_by(WorkerHeartbeat.worker, WorkerHeartbeat.seen_at)
+    if worker is not None:
+        query = query.where(WorkerHeartbeat.worker == worker)
+    if host is not None:
+        query = query.where(WorkerHeartbeat.host == host[:255])
+    return [
+        WorkerState(row.worker, row.host, row.pid, row.seen_at, _state(row, now))
+        for row in session.scalars(query)
+    ]
+
+
 @dataclass
 class DeploymentStatus:
     outbox_unsent: int = 0
     outbox_lag: dt.timedelta | None = None
     outbox_failing: list[tuple[int, str | None]] = field(default_factory=list)
     recent_services: list[str | None] = field(default_factory=list)
-    workers: list[tuple[str, str, int, dt.datetime, bool]] = field(default_factory=list)
+    workers: list[WorkerState] = field(default_factory=list)
     # Appointment emails not sent yet, and those the mailer gave up on (need a person).
     emails_pending: int = 0
     emails_failed: int = 0
@@ -127,8 +172,5 @@ def read_status(session: Session, now: dt.datetime) -> DeploymentStatus:
             assumed + int(count),
             corrected + (int(count) if confidence == "corrected" else 0),
         )
-    status.workers = [
-        (row.worker, row.host, row.pid, row.seen_at, now - row.seen_at <= SILENT_AFTER)
-        for row in session.scalars(select(WorkerHeartbeat).order_by(WorkerHeartbeat.worker))
-    ]
+    status.workers = worker_states(session, now)
     return status

@@ -177,3 +177,59 @@ def tail(
         # connection: the process is leaving and the broker drops it anyway.
         with contextlib.suppress(Exception):
             connection.release()
+
+
+def follow_outbox(
+    db: Any,
+    service_code: str,
+    *,
+    count: int = 0,
+    on_ready: Callable[[str], None] | None = None,
+    poll_seconds: float = 0.5,
+) -> Iterator[str]:
+    """The embedded broker's tail without --ack: the events the relay has put on the
+    service's feed, read from the outbox (new ones only, as a tap queue would see them).
+
+    kombu's SQLAlchemy transport keeps an exchange's bindings in each process's memory:
+    a tap queue bound here would never be seen by the relay's process.
+    """
+    from sqlalchemy import func, select
+
+    from intake_service.feed.topology import routing_key
+    from intake_service.models import OutboxEvent
+
+    with db.transaction() as session:
+        last = int(session.scalar(select(func.max(OutboxEvent.position))) or 0)
+    if on_ready is not None:
+        on_ready(f"the outbox of {service_code} (embedded broker)")
+    seen = 0
+    waiting: list[int] = []  # positions written but not relayed yet: shown once relayed
+    while count == 0 or seen < count:
+        with db.transaction() as session:
+            rows = session.execute(
+                select(
+                    OutboxEvent.position,
+                    OutboxEvent.envelope,
+                    OutboxEvent.event_type,
+                    OutboxEvent.priority,
+                    OutboxEvent.sent_at,
+                )
+                .where(
+                    OutboxEvent.service_code == service_code,
+                    (OutboxEvent.position > last) | OutboxEvent.position.in_(waiting),
+                )
+                .order_by(OutboxEvent.position)
+            ).all()
+        for position, envelope, event_type, priority, sent_at in rows:
+            last = max(last, position)
+            if sent_at is None:
+                if position not in waiting:
+                    waiting.append(position)
+                continue
+            if position in waiting:
+                waiting.remove(position)
+            seen += 1
+            yield describe(envelope, routing_key(event_type, service_code, priority))
+            if count and seen >= count:
+                return
+        time.sleep(poll_seconds)

@@ -43,6 +43,7 @@ ENV_VARS = (
     "RATE_LIMIT_SUBMISSION",
     "RATE_LIMIT_SUBMISSION_ADDRESS",
     "RATE_LIMIT_SIGN_IN",
+    "TRUSTED_PROXY_HOPS",
     "RETENTION_DAYS",
     "CLUSTER_RADIUS_METRES",
     "CLUSTER_MIN_INCIDENTS",
@@ -170,6 +171,12 @@ class Config:
     # The ClamAV daemon every attachment is scanned by before it is kept (unix:///path
     # or tcp://host:3310); unset: no scan.
     clamd_url: str | None = None
+
+    @property
+    def embedded_broker(self) -> bool:
+        """kombu's SQLAlchemy transport (the zero-install default): one process's
+        exchange bindings are not seen by another's."""
+        return self.broker_url.startswith("sqla+")
 
     @property
     def attachments_path(self) -> Path:

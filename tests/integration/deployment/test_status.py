@@ -87,3 +87,49 @@ def test_status_names_the_communes_no_station_covers(app: Any, db: Database, clo
         waiting = status.read_status(session, clock.now)
     assert waiting.requests_waiting == 2
     assert waiting.requests_without_station == [("31555", 2)]
+
+
+class _Idle:
+    """A worker doing nothing until it is told to stop."""
+
+    name = "relay"
+
+    def run(self, stop: Any) -> None:
+        stop.wait()
+
+
+def test_a_worker_health_check_and_a_clean_stop_said_as_such(postgres_database: str) -> None:
+    import threading
+    import time
+
+    from workers.runner import run_workers
+
+    _truncate(postgres_database)
+    env = {"DATABASE_URL": postgres_database, "BROKER_URL": REDIS_URL, "SECRET_KEY": "x"}
+    runner = CliRunner()
+    none = runner.invoke(main, ["status", "--worker", "relay"], env=env)
+    assert none.exit_code == 1
+    assert "no process on this host has reported" in none.output
+
+    database = Database(postgres_database)
+    stop = threading.Event()
+    running = threading.Thread(target=run_workers, args=([_Idle()], stop, database))
+    running.start()
+    try:
+        deadline = time.monotonic() + 10
+        while (beating := runner.invoke(main, ["status", "--worker", "relay"], env=env)).exit_code:
+            assert time.monotonic() < deadline, beating.output
+            time.sleep(0.2)
+        assert " ok" in beating.output
+    finally:
+        stop.set()
+        running.join(timeout=40)
+    stopped = runner.invoke(main, ["status", "--worker", "relay"], env=env)
+    assert stopped.exit_code == 1
+    assert stopped.output.strip().endswith("stopped")
+    overview = runner.invoke(main, ["status"], env=env)
+    assert "stopped" in overview.output
+    assert "SILENT" not in overview.output  # a clean stop is not a crash
+    other = runner.invoke(main, ["status", "--worker", "linker"], env=env)
+    assert other.exit_code == 1
+    database.dispose()

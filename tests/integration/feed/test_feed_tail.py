@@ -264,3 +264,55 @@ def test_the_relay_prunes_dead_taps_in_its_namespace(pg_app: Any, tmp_path: Path
         relay._reset()
         drop_namespace(url, namespace)
         connection.release()
+
+
+def test_feed_tail_without_ack_on_the_embedded_default(tmp_path: Path, clock: Any) -> None:
+    """The README's trial: ``feed tail ddsp-31`` on the zero-install default shows the
+    sheets relayed to the feed (read from the outbox), and leaves the feed its messages."""
+    service = "ggd-31"
+    from intake_service import create_app
+    from intake_service.platform.config import Config
+    from tests.factories import a_sheet, create_tokens
+    from workers.relay import Relay
+
+    env = {"PATH": str(Path(sys.executable).parent), "INSTANCE_PATH": str(tmp_path)}
+    subprocess.run([CLI, "db", "upgrade"], env=env, check=True, capture_output=True, timeout=120)
+    config = Config.from_env({"INSTANCE_PATH": str(tmp_path)})
+    assert config.embedded_broker
+    tail_run = subprocess.Popen(
+        [CLI, "feed", "tail", service, "--count", "1"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    app = create_app(config, clock=clock)
+    db = app.extensions["intake.db"]
+    try:
+        assert tail_run.stderr is not None
+        assert "listening on" in tail_run.stderr.readline()
+        headers = create_tokens(db, clock.now)["operator"]
+        created = app.test_client().post(
+            "/api/v1/incidents", json=a_sheet("EMBEDDED-TAIL"), headers=headers
+        )
+        assert created.status_code == 201, created.get_json()
+        # No police-zone table here: Toulouse goes to the gendarmerie, by guess.
+        assert created.get_json()["competent_service"]["code"] == service
+        relay = Relay(db, config.broker_url)
+        try:
+            assert relay.relay_batch() >= 1
+        finally:
+            relay._reset()
+        out, _ = tail_run.communicate(timeout=30)
+    finally:
+        tail_run.kill()
+        db.dispose()
+    (line,) = out.splitlines()
+    assert "incident.submitted" in line
+    assert created.get_json()["id"] in line
+    # The feed kept its message for the command centre's own consumer.
+    connection = connect(config.broker_url)
+    try:
+        assert feed_queue(service)(connection.default_channel).queue_declare().message_count == 1
+    finally:
+        connection.release()

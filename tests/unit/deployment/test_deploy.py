@@ -77,6 +77,18 @@ def test_the_compose_file_defines_the_production_services() -> None:
         )
 
 
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_every_worker_is_checked_by_its_own_heartbeat(name: str) -> None:
+    """A worker serves no HTTP: the image's check on port 8000 would call it unhealthy."""
+    service = COMPOSE["services"][name]
+    command = service["command"]
+    if command[:2] != ["intake-service", "workers"]:
+        return
+    test = service["healthcheck"]["test"]
+    assert test[1:] == ["intake-service", "status", "--worker", *command[2:]]
+    resolve(test[2:4])
+
+
 def resolve(args: list[str]) -> click.Command:
     command: click.Command = main
     for arg in args:
