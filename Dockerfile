@@ -18,12 +18,13 @@ RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-co
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
+COPY requirements ./requirements
 COPY intake_service ./intake_service
 COPY schemas ./schemas
 COPY workers ./workers
 COPY deploy ./deploy
 COPY --from=assets /assets/node_modules ./node_modules
-RUN python deploy/vendor_assets.py && rm -rf node_modules && pip install . \
+RUN python deploy/vendor_assets.py && rm -rf node_modules && pip install -c requirements/app.lock . \
     && useradd --system --uid 10001 --home-dir /var/lib/intake --create-home intake
 
 USER intake

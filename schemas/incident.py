@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
 from schemas import vocabulary as v
 from schemas.base import BaseSchema
@@ -144,9 +144,16 @@ class StatusRequestSchema(BaseSchema):
     comment = fields.String(
         validate=validate.Length(1, 1000), metadata={"description": "closed: required"}
     )
+    cause_code = fields.String(
+        validate=validate.OneOf(v.REJECT_CAUSES),
+        metadata={
+            "description": "rejected: why, as a code the operator's system can act on "
+            "(required; a rejection with only a `cause` text is recorded as `other`)"
+        },
+    )
     cause = fields.String(
         validate=validate.Length(1, 500),
-        metadata={"description": "rejected: required (why not competent)"},
+        metadata={"description": "rejected: why, in words (required with cause_code `other`)"},
     )
     redirect_to = fields.String(
         validate=FullMatch(r"[a-z0-9][a-z0-9-]{1,31}"),
@@ -161,18 +168,29 @@ class StatusRequestSchema(BaseSchema):
             for key in ("outcome", "comment"):
                 if key not in data:
                     errors[key] = ["Required to close an incident."]
-        if status == "rejected" and "cause" not in data:
-            errors["cause"] = ["Required to reject an incident."]
+        if status == "rejected":
+            if "cause_code" not in data and "cause" not in data:
+                errors["cause_code"] = ["Required to reject an incident."]
+            elif data.get("cause_code") == "other" and "cause" not in data:
+                errors["cause"] = ["Required with cause_code 'other'."]
         for key, allowed in (
             ("call_sign", "dispatched"),
             ("outcome", "closed"),
             ("cause", "rejected"),
+            ("cause_code", "rejected"),
             ("redirect_to", "rejected"),
         ):
             if key in data and status != allowed:
                 errors.setdefault(key, []).append(f"Only with status '{allowed}'.")
         if errors:
             raise ValidationError(errors)
+
+    @post_load
+    def code_every_rejection(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        # A client written before the codes sends its text alone: it is "other".
+        if data["status"] == "rejected":
+            data.setdefault("cause_code", "other")
+        return data
 
 
 class QueueItemSchema(IncidentSummarySchema):

@@ -82,6 +82,16 @@ OUTCOMES = (
     "duplicate",
     "false_alarm",
 )
+# Why a command centre rejects a sheet: a code the operator's system can act on (with
+# free text beside it; ``other`` needs the text).
+REJECT_CAUSES = (
+    "outside_territory",  # another service is competent (redirect_to names it)
+    "not_police_matter",  # the operator's own business (no offence, no danger)
+    "duplicate",  # already reported to the command centre (by phone, another sheet)
+    "insufficient_information",  # cannot act on it: amend the sheet with what is missing
+    "sent_by_mistake",  # a test, a wrong recipient
+    "other",
+)
 # Statuses the command centre still has to deal with.
 OPEN_STATUSES = ("received", "queued", "acknowledged", "dispatched")
 

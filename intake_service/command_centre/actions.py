@@ -59,7 +59,7 @@ def change_status(
         )
     detail = {
         key: request[key]
-        for key in ("call_sign", "outcome", "comment", "cause", "redirect_to")
+        for key in ("call_sign", "outcome", "comment", "cause_code", "cause", "redirect_to")
         if key in request
     }
     redirect = None

@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 OPERATORS = (
     ("tisseo", "Tisséo (Toulouse) — démo"),
     ("mistral", "Réseau Mistral (Toulon) — démo"),
+    # The overseas and Corsican examples of examples/sheets/valid are theirs.
+    ("citalis", "Citalis (Saint-Denis, La Réunion) — démo"),
+    ("muvitarra", "Muvitarra (Ajaccio) — démo"),
 )
 
 # Demo accounts for the pages (embedded mode only), one per role with pages.
@@ -50,6 +53,8 @@ USERS = (
 TOKENS = (
     ("operator", "tisseo", "demo-operator-tisseo"),
     ("operator", "mistral", "demo-operator-mistral"),
+    ("operator", "citalis", "demo-operator-citalis"),
+    ("operator", "muvitarra", "demo-operator-muvitarra"),
     ("command_centre", "ddsp-31", "demo-command-centre-ddsp-31"),
     ("command_centre", "ddsp-83", "demo-command-centre-ddsp-83"),
     ("gpo_referent", "gpo-toulouse", "demo-gpo-referent"),
@@ -65,6 +70,7 @@ DEMO_DATA = Path(__file__).parent
 GTFS_FEEDS = (
     ("tisseo", DEMO_DATA / "gtfs" / "tisseo-demo"),
     ("mistral", DEMO_DATA / "gtfs" / "mistral-demo"),
+    ("citalis", DEMO_DATA / "gtfs" / "citalis-demo"),
 )
 POLICE_ZONES = DEMO_DATA / "police_zones.csv"
 

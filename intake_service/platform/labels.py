@@ -205,6 +205,14 @@ OUTCOME_LABELS = {
     "duplicate": "Doublon",
     "false_alarm": "Fausse alerte",
 }
+REJECT_CAUSE_LABELS = {
+    "outside_territory": "Hors de notre territoire (autre service compétent)",
+    "not_police_matter": "Ne relève pas de la police",
+    "duplicate": "Déjà signalé (doublon)",
+    "insufficient_information": "Informations insuffisantes : compléter la fiche",
+    "sent_by_mistake": "Envoyée par erreur (essai, mauvais destinataire)",
+    "other": "Autre motif",
+}
 # Who did a step (``access`` roles, and the service itself).
 ROLE_LABELS = {
     "operator": "exploitant",

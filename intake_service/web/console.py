@@ -50,6 +50,7 @@ from intake_service.platform.labels import (
     PLACE_LABELS,
     PRIORITY_LABELS,
     PRIORITY_REASONS,
+    REJECT_CAUSE_LABELS,
     REPORTER_ROLE_LABELS,
     ROLE_LABELS,
     SEVERITY_LABELS,
@@ -80,7 +81,7 @@ from intake_service.web.console_rows import (
 )
 from intake_service.web.live import event_stream
 from schemas.incident import StatusRequestSchema
-from schemas.vocabulary import NATURES, OPEN_STATUSES, OUTCOMES, PRIORITIES
+from schemas.vocabulary import NATURES, OPEN_STATUSES, OUTCOMES, PRIORITIES, REJECT_CAUSES
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 
@@ -98,7 +99,7 @@ ACTION_FIELDS = {
     "acknowledged": (),
     "dispatched": ("call_sign",),
     "closed": ("outcome", "comment"),
-    "rejected": ("cause", "redirect_to"),
+    "rejected": ("cause_code", "cause", "redirect_to"),
 }
 ACTION_DONE = {
     "acknowledged": "Incident pris en compte.",
@@ -114,9 +115,10 @@ FIELD_ERRORS = {
         "Le commentaire est obligatoire pour clôturer.",
         "Le commentaire fait 1000 caractères au plus.",
     ),
+    "cause_code": ("Choisissez le motif du rejet.", "Choisissez un motif de la liste."),
     "cause": (
-        "La cause est obligatoire pour rejeter.",
-        "La cause fait 500 caractères au plus.",
+        "Précisez le motif : il est obligatoire avec « Autre motif ».",
+        "La précision fait 500 caractères au plus.",
     ),
     "redirect_to": (
         "",
@@ -539,7 +541,9 @@ def incident(incident_id: str) -> Any:
 def act(incident_id: str) -> Any:
     """Acknowledge, dispatch, close or reject: the API's rules, answered in French."""
     target = request.form.get("action", "")[:32]
-    values = {key: request.form.get(key, "")[:2000] for key in ("call_sign", "outcome")}
+    values = {
+        key: request.form.get(key, "")[:2000] for key in ("call_sign", "outcome", "cause_code")
+    }
     values |= {key: request.form.get(key, "")[:2000] for key in ("comment", "cause")}
     values["redirect_to"] = request.form.get("redirect_to", "")[:64]
     body: dict[str, Any] = {"status": target}
@@ -582,6 +586,8 @@ def _labels() -> dict[str, Any]:
         "natures": NATURE_LABELS,
         "statuses": STATUS_LABELS,
         "outcomes": OUTCOME_LABELS,
+        "reject_causes": REJECT_CAUSE_LABELS,
+        "reject_cause_order": REJECT_CAUSES,
         "priorities": PRIORITY_LABELS,
         "priority_reasons": PRIORITY_REASONS,
         "channels": CHANNEL_LABELS,

@@ -41,6 +41,7 @@ from intake_service.platform.labels import (
     OUTCOME_LABELS,
     PLACE_LABELS,
     PRIORITY_LABELS,
+    REJECT_CAUSE_LABELS,
     SEVERITY_LABELS,
     SHEET_STATUS_LABELS,
     STATE_LABELS,
@@ -139,8 +140,10 @@ def timeline(document: Mapping[str, Any], service_kind: str | None) -> list[dict
                 "Déjà signalé au centre par un autre signalement du même événement : "
                 "traité avec lui."
             )
-        elif status == "rejected" and detail.get("cause"):
-            note = f"Motif : {detail['cause']}"
+        elif status == "rejected" and (detail.get("cause_code") or detail.get("cause")):
+            reason = REJECT_CAUSE_LABELS.get(detail.get("cause_code") or "", "")
+            words = detail.get("cause")
+            note = "Motif : " + " — ".join(part for part in (reason, words) if part)
         elif status == "withdrawn" and detail.get("reason"):
             note = f"Motif : {detail['reason']}"
         steps.append({"status": status, "at": at, "text": text, "note": note})

@@ -24,7 +24,7 @@ from werkzeug.serving import make_server
 
 from intake_service import create_app
 from intake_service.access.accounts import add_user
-from intake_service.demo import GTFS_FEEDS
+from intake_service.demo import GTFS_FEEDS, OPERATORS
 from intake_service.intake.places import SharedCommunes
 from intake_service.platform.config import Config
 from intake_service.territory import zones
@@ -81,8 +81,8 @@ class LiveServer:
 
 def add_reference_data(session: Session, now: dt.datetime) -> None:
     """The demo's operators and their GTFS feeds, and the police zones of Toulouse and Toulon."""
-    add_operator(session, "tisseo", "Tisséo", now=now)
-    add_operator(session, "mistral", "Réseau Mistral", now=now)
+    for code, name in OPERATORS:
+        add_operator(session, code, name, now=now)
     communes = SharedCommunes(None)
     for code, path in GTFS_FEEDS:
         import_feed(

@@ -170,7 +170,7 @@ def test_two_operators_on_one_incident(
     typist.goto(url)
     reader = watcher.context.new_page()
     reader.goto(url)
-    typist.get_by_label("Cause du rejet").fill("Pas notre secteur")  # typing: no reload
+    typist.get_by_label(re.compile(r"^Précision")).fill("Pas notre secteur")  # typing: no reload
 
     page = signed_in(CIC)
     page.locator(f"#incident-{new['id']} a").click()
@@ -207,7 +207,7 @@ def test_two_operators_on_one_incident(
     expect(reader.locator("#statut-actuel")).to_have_text("Pris en compte")
     expect(typist.get_by_text("Mis à jour par un autre opérateur")).to_be_visible()
     expect(typist.get_by_role("button", name="Recharger la fiche")).to_be_visible()
-    expect(typist.get_by_label("Cause du rejet")).to_have_value("Pas notre secteur")
+    expect(typist.get_by_label(re.compile(r"^Précision"))).to_have_value("Pas notre secteur")
     typist.get_by_role("button", name="Prendre en compte").click()
     expect(typist.get_by_role("alert")).to_contain_text(
         f"Action refusée : l'incident a déjà été pris en compte par {CIC}"
@@ -347,6 +347,8 @@ def test_odd_inputs_never_answer_500(live_server: LiveServer, api: dict[str, str
         ({"action": "acknowledged"}, 302, ""),
         ({"action": "closed", "outcome": "???"}, 422, "Choisissez une issue de la liste."),
         ({"action": "rejected", "cause": "x" * 5000}, 422, "500 caractères au plus"),
+        ({"action": "rejected"}, 422, "Choisissez le motif du rejet."),
+        ({"action": "rejected", "cause_code": "other"}, 422, "obligatoire avec « Autre motif »"),
         ({"action": "rejected", "cause": "Hors zone", "redirect_to": "NOPE!"}, 422, "invalide"),
         ({"action": "rejected", "cause": "Hors zone", "redirect_to": "ddsp-99"}, 422, "inconnu"),
         ({"action": "acknowledged"}, 409, "Action refusée"),

@@ -30,9 +30,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def readme_curl() -> str:
+def readme_curl() -> tuple[str, str]:
+    """The README's first curl example: the command writing its sheet, and the curl."""
     text = (ROOT / "README.md").read_text()
-    blocks = re.findall(r"```sh\n(curl .*?)```", text, flags=re.S)
+    blocks = re.findall(r"```sh\n([^`\n]*examples sheet[^`\n]*)\n(curl .*?)```", text, flags=re.S)
     assert blocks, "the README has no curl example"
     return blocks[0]
 
@@ -94,7 +95,9 @@ def test_demo_prints_a_token_for_each_role(server: tuple[int, str]) -> None:
 
 def test_the_readme_curl_example_answers_201(server: tuple[int, str]) -> None:
     port, _ = server
-    command = readme_curl().replace("127.0.0.1:8000", f"127.0.0.1:{port}")
+    prepare, curl = readme_curl()
+    command = curl.replace("127.0.0.1:8000", f"127.0.0.1:{port}")
+    subprocess.run(["bash", "-c", prepare], cwd=ROOT, capture_output=True, text=True, check=True)
     first = subprocess.run(
         ["bash", "-c", command], cwd=ROOT, capture_output=True, text=True, check=True
     )

@@ -115,7 +115,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 # ``grouped``: the change came from the group's lead (the same event reported by
 # another sheet); the operator learns that much, never the other sheet.
 OPERATOR_VISIBLE_DETAIL = frozenset(
-    {"outcome", "cause", "reason", "rerouted_to", "resubmitted", "grouped"}
+    {"outcome", "cause_code", "cause", "reason", "rerouted_to", "resubmitted", "grouped"}
 )
 
 

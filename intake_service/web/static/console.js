@@ -251,9 +251,12 @@
     for (var i = 0; i < fields.length; i += 1) {
       var field = fields[i];
       if (field.tagName === "SELECT") {
+        // With no option marked selected, the browser shows the first: that is no choice.
+        var initial = 0;
         for (var j = 0; j < field.options.length; j += 1) {
-          if (field.options[j].selected !== field.options[j].defaultSelected) return true;
+          if (field.options[j].defaultSelected) initial = j;
         }
+        if (field.selectedIndex !== initial) return true;
       } else if (field.value !== field.defaultValue) {
         return true;
       }

@@ -407,7 +407,10 @@ def test_operator_cannot_withdraw_after_acknowledgement(
     ("body", "fields"),
     [
         ({"status": "closed"}, {"outcome", "comment"}),
-        ({"status": "rejected"}, {"cause"}),
+        ({"status": "rejected"}, {"cause_code"}),
+        ({"status": "rejected", "cause_code": "other"}, {"cause"}),
+        ({"status": "rejected", "cause_code": "bored"}, {"cause_code"}),
+        ({"status": "acknowledged", "cause_code": "duplicate"}, {"cause_code"}),
         ({"status": "closed", "outcome": "solved", "comment": "x"}, {"outcome"}),
         ({"status": "acknowledged", "call_sign": "TV 1"}, {"call_sign"}),
         ({"status": "acknowledged", "outcome": "arrest"}, {"outcome"}),
@@ -444,15 +447,39 @@ def test_rejection_with_a_cause_returns_the_incident_to_the_operator(
     body = response.get_json()
     assert body["status"] == "rejected"
     assert body["competent_service"]["code"] == "ddsp-31"
-    assert body["status_history"][-1]["detail"] == {"cause": "Pas une infraction."}
+    # A text alone (a client written before the codes) is recorded as "other".
+    assert body["status_history"][-1]["detail"] == {
+        "cause_code": "other",
+        "cause": "Pas une infraction.",
+    }
 
     seen = client.get(f"/api/v1/incidents/{incident_id}", headers=op).get_json()
     assert seen["status"] == "rejected"
     assert seen["status_history"][-1]["author_role"] == "command_centre"
+    assert seen["status_history"][-1]["detail"]["cause_code"] == "other"
     assert queue(client, cic) == []
     last = events(db, incident_id)[-1]
     assert last.event_type == "incident.status_changed"
-    assert last.envelope["payload"]["detail"] == {"cause": "Pas une infraction."}
+    assert last.envelope["payload"]["detail"] == {
+        "cause_code": "other",
+        "cause": "Pas une infraction.",
+    }
+
+
+def test_a_coded_rejection_reaches_the_operator_as_its_code(
+    client: Any, headers: Headers, db: Any
+) -> None:
+    op, cic = headers["operator"], headers["command_centre"]
+    incident_id = submit(client, op, toulouse("J-3"))["id"]
+    response = set_status(
+        client, cic, incident_id, status="rejected", cause_code="insufficient_information"
+    )
+    assert response.status_code == 200
+    seen = client.get(f"/api/v1/incidents/{incident_id}", headers=op).get_json()
+    assert seen["status_history"][-1]["detail"] == {"cause_code": "insufficient_information"}
+    assert events(db, incident_id)[-1].envelope["payload"]["detail"] == {
+        "cause_code": "insufficient_information"
+    }
 
 
 def test_rejection_with_redirect_reroutes_to_the_gendarmerie(
@@ -464,7 +491,13 @@ def test_rejection_with_redirect_reroutes_to_the_gendarmerie(
     clock.advance(minutes=1)
 
     response = set_status(
-        client, cic, incident_id, status="rejected", cause="Zone gendarmerie.", redirect_to="ggd-31"
+        client,
+        cic,
+        incident_id,
+        status="rejected",
+        cause_code="outside_territory",
+        cause="Zone gendarmerie.",
+        redirect_to="ggd-31",
     )
     assert response.status_code == 200
     body = response.get_json()
@@ -476,6 +509,7 @@ def test_rejection_with_redirect_reroutes_to_the_gendarmerie(
     }
     assert history(body) == ["received", "acknowledged", "rejected", "received"]
     assert body["status_history"][2]["detail"] == {
+        "cause_code": "outside_territory",
         "cause": "Zone gendarmerie.",
         "redirect_to": "ggd-31",
     }

@@ -30,6 +30,9 @@ REAL_FEED = TISSEO_GTFS
 DEMO_FEEDS = Path(__file__).parents[3] / "intake_service" / "demo" / "gtfs"
 TISSEO_DEMO = DEMO_FEEDS / "tisseo-demo"
 MISTRAL_DEMO = DEMO_FEEDS / "mistral-demo"
+# The demo's own stops (demo:…) and the real Tisséo stops the example sheets name.
+DEMO_STOP_IDS = {stop.stop_id for stop in read_feed(TISSEO_DEMO).stops}
+DEMO_STOPS, DEMO_ROUTES = len(DEMO_STOP_IDS), len(read_feed(TISSEO_DEMO).routes)
 
 needs_real_feed = pytest.mark.skipif(
     not REAL_FEED.is_dir(), reason=f"the real Tisséo feed is not at {REAL_FEED}"
@@ -165,13 +168,17 @@ def test_reimport_replaces_the_whole_feed_and_leaves_other_operators_alone(
 
     record = load(database, "tisseo", TISSEO_DEMO)
     assert record.source == str(TISSEO_DEMO)
-    assert (record.routes_count, record.stops_count, record.route_stops_count) == (3, 14, 8)
-    assert all(stop_id.startswith("demo:") for stop_id in stop_ids(database, "tisseo"))
-    assert len(stop_ids(database, "tisseo")) == 14
+    assert (record.routes_count, record.stops_count, record.route_stops_count) == (
+        DEMO_ROUTES,
+        DEMO_STOPS,
+        8,
+    )
+    # The demo's stops only: those of the real feed it does not hold are gone.
+    assert set(stop_ids(database, "tisseo")) == DEMO_STOP_IDS
     tisseo = operator_id(database, "tisseo")
     with database.transaction() as session:
-        assert gtfs.find_stop(session, tisseo, "stop_point:SP_1912") is None
-        assert not gtfs.route_exists(session, tisseo, "line:61")
+        assert gtfs.find_stop(session, tisseo, "stop_point:SP_1") is None
+        assert not gtfs.route_exists(session, tisseo, "line:142")
         assert session.scalar(select(func.count()).select_from(GtfsFeed)) == 2
     assert len(stop_ids(database, "mistral")) == 6
 
@@ -190,10 +197,10 @@ def test_a_failing_import_leaves_the_previous_feed_whole(database: Database) -> 
             now=REFERENCE_INSTANT,
             commune_of=in_toulouse,
         )
-    assert len(stop_ids(database, "tisseo")) == 14
+    assert len(stop_ids(database, "tisseo")) == DEMO_STOPS
     with database.transaction() as session:
         record = session.scalars(select(GtfsFeed)).one()
-        assert (record.source, record.stops_count) == (str(TISSEO_DEMO), 14)
+        assert (record.source, record.stops_count) == (str(TISSEO_DEMO), DEMO_STOPS)
 
 
 BROKEN_FEEDS: list[tuple[str, Callable[[Path], None], str]] = [
@@ -231,7 +238,7 @@ def test_a_broken_feed_is_refused_at_its_line_and_the_previous_feed_stays(
     with pytest.raises(GtfsError) as caught:
         load(database, "tisseo", broken)
     assert str(caught.value).startswith(message)
-    assert len(stop_ids(database, "tisseo")) == 14
+    assert len(stop_ids(database, "tisseo")) == DEMO_STOPS
 
 
 def test_unknown_operator_says_how_to_add_it(database: Database) -> None:
@@ -276,8 +283,12 @@ def test_communes_of_stops_and_of_stops_without_coordinates(database: Database) 
         assert (entrance.lat, entrance.insee_code) == (None, "31555")
         assert arenes.insee_code is None
         summary = gtfs.feed_summary(session, tisseo)
-        assert (summary.stops, summary.stations, summary.route_stops) == (14, 5, 8)
-        assert (summary.with_commune, summary.without_commune) == (13, 1)
+        stations = sum(stop.location_type == 1 for stop in read_feed(TISSEO_DEMO).stops)
+        assert (summary.stops, summary.stations, summary.route_stops) == (DEMO_STOPS, stations, 8)
+        # Every stop is counted once, with or without its commune (the test's lookup knows
+        # central Toulouse only; the entrance and Arènes are checked above).
+        assert summary.with_commune + summary.without_commune == DEMO_STOPS
+        assert summary.with_commune >= 13
 
 
 def test_search_stops_by_name(database: Database) -> None:
@@ -286,7 +297,9 @@ def test_search_stops_by_name(database: Database) -> None:
         tisseo = gtfs.require_operator(session, "tisseo").id
 
         def names(text: str, limit: int = 20) -> list[str]:
-            return [stop.stop_id for stop in gtfs.search_stops(session, tisseo, text, limit)]
+            # The demo's own stops (the real ones the examples name are Tisséo's too).
+            found = gtfs.search_stops(session, tisseo, text, limit)
+            return [stop.stop_id for stop in found if stop.stop_id.startswith("demo:")]
 
         assert names("CAP") == ["demo:SA_capitole", "demo:SP_capitole_A", "demo:E_capitole"]
         # Substring matches come after the names that start with the text.
@@ -405,7 +418,8 @@ def test_cli_refuses_a_feed_missing_a_file_and_keeps_the_previous_one(
         result.stderr
     )
     listing = run(env, "gtfs", "stops", "--operator", "tisseo", "jaur")
-    assert listing.stdout.count("\n") == 3
+    # The demo's station and its two platforms, and the real station an example names.
+    assert listing.stdout.count("\n") == 4
     assert run(env, "gtfs", "stops", "--operator", "tisseo", "zzz").stderr == (
         "no stop of tisseo has 'zzz' in its name\n"
     )
