@@ -9,6 +9,7 @@ from intake_service.cli import (  # noqa: F401 - each module registers its comma
     db,
     demo,
     directory,
+    exports,
     feed,
     gpos,
     gtfs,
