@@ -46,6 +46,16 @@ class IncidentExport(MethodView):
         200,
         content_type="text/csv",
         description="One row per incident received in the period, oldest first (streamed).",
+        headers={
+            "X-Export-Rows": {
+                "description": "The rows the export holds (counted as it starts).",
+                "schema": {"type": "integer"},
+            },
+            "Content-Disposition": {
+                "description": "attachment; filename=incidents-<scope>-<from>-<to>.csv",
+                "schema": {"type": "string"},
+            },
+        },
     )
     @blp.problem(422, "A bad date, or a period that ends before it starts (from, to)")
     def get(self, date_from: dt.date | None = None, date_to: dt.date | None = None) -> Any:
