@@ -292,3 +292,80 @@ def test_the_export_is_streamed_chunk_by_chunk(
     finally:
         response.close()
         event.remove(db.read_engine, "before_cursor_execute", seen)
+
+
+# --- the page ------------------------------------------------------------------------------
+
+
+def page_client(app: Any, db: Any, clock: Clock, email: str, role: str, scope: str) -> Any:
+    from intake_service.access.accounts import add_user
+
+    with db.transaction() as session:
+        add_user(session, email, "mot-de-passe-de-test", role, scope, now=clock.now)
+    app.config["WTF_CSRF_ENABLED"] = False
+    client = app.test_client()
+    signed = client.post("/connexion", data={"email": email, "password": "mot-de-passe-de-test"})
+    assert signed.status_code == 302
+    return client
+
+
+def test_the_page_downloads_the_same_export_and_audits_it(
+    app: Any, db: Any, clock: Clock, scenario: Any
+) -> None:
+    client, headers, _ids = scenario
+    page = page_client(app, db, clock, "cic@ddsp31.test", "command_centre", "ddsp-31")
+    form = page.get("/exports/incidents")
+    assert form.status_code == 200
+    text = form.get_data(as_text=True)
+    # Today's default period, in the date pickers.
+    assert 'id="du" name="du" value="2026-02-12"' in text
+    assert 'id="au" name="au" value="2026-03-14"' in text
+    downloaded = page.get("/exports/incidents?du=2026-03-10&au=2026-03-12&telecharger=csv")
+    assert downloaded.status_code == 200
+    assert downloaded.mimetype == "text/csv"
+    assert (
+        (downloaded.headers["Content-Disposition"])
+        == "attachment; filename=incidents-ddsp-31-2026-03-10-2026-03-12.csv"
+    )
+    assert downloaded.data == client.get(f"{URL}?{PERIOD}", headers=headers["command_centre"]).data
+    with db.transaction() as session:
+        actors = session.scalars(
+            select(AuditEntry.actor).where(AuditEntry.action == "incident.export")
+        ).all()
+    assert [actor.endswith("(cic@ddsp31.test)") for actor in actors] == [True, False]
+
+
+@pytest.mark.parametrize(
+    ("query", "fields", "message"),
+    [
+        ("du=2026-03-12&au=2026-03-10", ["du", "au"], "commence après sa fin"),
+        ("du=12/03/2026&au=2026-03-10", ["du"], "Date invalide"),
+        ("du=2026-03-01&au=3000-01-01", ["au"], "hors des limites"),
+    ],
+)
+def test_the_page_shows_each_error_under_its_field(
+    app: Any, db: Any, clock: Clock, scenario: Any, query: str, fields: list[str], message: str
+) -> None:
+    page = page_client(app, db, clock, "agent@tisseo.test", "operator", "tisseo")
+    refused = page.get(f"/exports/incidents?{query}&telecharger=csv")
+    assert refused.status_code == 422
+    body = refused.get_data(as_text=True)
+    assert message in body
+    for name in ("du", "au"):
+        assert (f'id="{name}-erreur"' in body) == (name in fields)
+    with db.transaction() as session:
+        assert (
+            session.scalars(select(AuditEntry).where(AuditEntry.action == "incident.export")).all()
+            == []
+        )
+
+
+def test_pages_of_other_roles_are_refused(app: Any, db: Any, clock: Clock, scenario: Any) -> None:
+    page = page_client(app, db, clock, "ref@gpo.test", "gpo_referent", "gpo-toulouse")
+    assert page.get("/exports/incidents").status_code == 403
+    assert (
+        page.get("/exports/incidents?du=2026-03-10&au=2026-03-12&telecharger=csv").status_code
+        == 403
+    )
+    assert page.get("/statistiques/mensuelles").status_code == 403
+    assert app.test_client().get("/exports/incidents").status_code == 302
