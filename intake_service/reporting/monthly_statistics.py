@@ -174,27 +174,30 @@ def month_label(month: Month) -> str:
     return f"{MONTHS_FR[month.month - 1]} {month.year}"
 
 
+def _families_text(counts: Counts) -> str:
+    """The non-zero families, largest first: « atteintes aux personnes 3, stupéfiants 1 »."""
+    found = sorted(
+        ((n, family) for family, n in counts.families.items() if n),
+        key=lambda item: (-item[0], FAMILIES.index(item[1])),
+    )
+    return ", ".join(f"{FAMILY_LABELS[family]} {n}" for n, family in found) or "—"
+
+
 def _counts_row(label: str, counts: Counts) -> list[str]:
     return [
         label,
         str(counts.incidents),
-        *(str(counts.families[family]) for family in FAMILIES),
         str(counts.staff_victims),
         str(counts.passenger_victims),
+        _families_text(counts),
     ]
 
 
 def _headers(first: str) -> list[str]:
-    return [
-        first,
-        "Incidents",
-        *(FAMILY_LABELS[family].capitalize() for family in FAMILIES),
-        "Victimes agents",
-        "Victimes voyageurs",
-    ]
+    return [first, "Incidents", "Victimes agents", "Victimes voyageurs", "Familles de faits"]
 
 
-WIDTHS = (2.4, 1, *(1 for _ in FAMILIES), 1, 1)
+WIDTHS = (2.2, 0.9, 0.9, 1, 3.6)
 
 
 def to_pdf(found: MonthlyReturn) -> bytes:

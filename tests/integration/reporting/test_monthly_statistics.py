@@ -239,7 +239,14 @@ def test_the_pdf_shows_the_figures_and_no_identity(scenario: Any) -> None:
     assert "Incidents signalés 5" in " ".join(text.split())
     assert "Toulon (83137)" in text
     assert "Toulouse (31555)" in text
-    assert "Sans ligne" in text
+    flat = " ".join(text.split())
+    # Each row: incidents, staff and passenger victims, the families largest first.
+    assert "Sans ligne 1 1 2 atteintes aux personnes 1, armes et colis suspects 1" in flat
+    assert (
+        "Toulouse (31555) 4 3 1 atteintes aux personnes 1, atteintes aux biens 1, "
+        "jets de projectiles 1, incivilités 1" in flat
+    )
+    assert "Atteintes aux personnes 2 Atteintes aux biens 1 Jets de projectiles 1" in flat
     assert [value for value in IDENTITIES if value in text] == []
 
 
