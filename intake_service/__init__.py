@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Flask, g
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from intake_service.intake.places import SharedCommunes
 from intake_service.platform.clock import utc_now
@@ -35,6 +36,11 @@ def create_app(
         static_folder=None,  # pages serve theirs from intake_service/web/static
         template_folder="web/templates",
     )
+    if config.trusted_proxy_hops:
+        hops = config.trusted_proxy_hops
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
+        )
     app.config.update(SECRET_KEY=config.secret_key, MAX_CONTENT_LENGTH=config.max_body_bytes)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the sheet's documented order
     config.instance_path.mkdir(parents=True, exist_ok=True)

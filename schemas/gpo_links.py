@@ -33,7 +33,8 @@ class LinkReasonSchema(BaseSchema):
 
 
 class LinkedIncidentSchema(BaseSchema):
-    """An incident without personal data."""
+    """An incident without personal data. A partner gets only ``occurred_on``, ``stop``
+    and ``natures``, as in the partners' brief."""
 
     id = fields.String()
     operator = fields.String()
@@ -47,6 +48,8 @@ class LinkedIncidentSchema(BaseSchema):
     primary_nature = fields.String()
     priority = fields.String()
     status = fields.String()
+    occurred_on = fields.Date(metadata={"description": "Partners: the day, in Paris time."})
+    stop = fields.String(metadata={"description": "Partners: the stop's name, or the commune."})
 
 
 class LinkSchema(BaseSchema):

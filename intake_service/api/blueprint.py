@@ -6,17 +6,19 @@ from typing import Any
 
 from flask import Request
 from flask_smorest import Blueprint
-from marshmallow import RAISE
+from marshmallow import RAISE, Schema, ValidationError
 from webargs.core import missing
 from webargs.flaskparser import FlaskParser, is_json_request
 
 from intake_service.api.json_body import read_json_body
 from schemas.problem_details import ProblemSchema
+from schemas.text import storable_copy, unstorable_paths, with_unstorable_messages
 
 
 class BodyParser(FlaskParser):
     """webargs' parser, answering 400 for every unreadable body (``api/json_body.py``:
-    strict UTF-8, no key twice, no unstorable text, no RecursionError becoming a 500).
+    strict UTF-8, no key twice, no RecursionError becoming a 500), and 422 for unstorable
+    text (a NUL, a lone surrogate) together with the schema's errors, every field named.
     """
 
     # An unknown query parameter is a typo too (``priorty=P1`` must not list everything).
@@ -28,7 +30,30 @@ class BodyParser(FlaskParser):
     def load_json(self, req: Request, schema: Any) -> Any:
         if not is_json_request(req):
             return missing
-        return read_json_body()
+        return read_json_body(refuse_unstorable=False)
+
+    def _process_location_data(
+        self,
+        location_data: Any,
+        schema: Schema,
+        req: Request,
+        location: str,
+        unknown: str | None,
+        validators: Any,
+    ) -> Any:
+        refused = list(dict.fromkeys(unstorable_paths(location_data)))
+        if not refused:
+            return super()._process_location_data(
+                location_data, schema, req, location, unknown, validators
+            )
+        # The schema sees the body without those characters, so its errors come too.
+        try:
+            super()._process_location_data(
+                storable_copy(location_data), schema, req, location, unknown, validators
+            )
+        except ValidationError as error:
+            raise ValidationError(with_unstorable_messages(error.messages, refused)) from error
+        raise ValidationError(with_unstorable_messages({}, refused))
 
 
 class ApiBlueprint(Blueprint):

@@ -9,19 +9,19 @@ caller's scope, 404. A requisition's ``ETag`` is its version: a step sends it ba
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Iterator
 from typing import Any
 
-from flask import current_app, request, url_for
+from flask import current_app, url_for
 from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import ValidationError
 
 from intake_service.api.auth import current_principal, require
 from intake_service.api.blueprint import ApiBlueprint
+from intake_service.api.preconditions import abort_stale, if_match
 from intake_service.direct_line import cctv, cctv_measures, messages
-from intake_service.platform.errors import Conflict, Forbidden, NotFound, Refused
+from intake_service.platform.errors import Conflict, Forbidden, NotFound, Refused, VersionRequired
 from intake_service.serving.context import database, locator, reference_cache, request_now
 from schemas.cctv import (
     CctvMeasuresSchema,
@@ -39,9 +39,6 @@ blp = ApiBlueprint(
     url_prefix="/api/v1",
     description="CCTV requisitions: the footage of an incident, asked before it is erased.",
 )
-# A strong entity tag as this API writes them ("3"); a weak one never matches (§13.1.1).
-ENTITY_TAG = re.compile(r'^\s*"(\d{1,9})"\s*$')
-TAG_HELP = 'The requisition\'s ETag, e.g. "3".'
 
 
 @contextlib.contextmanager
@@ -53,21 +50,8 @@ def _answers() -> Iterator[None]:
         abort(404, message="No such requisition or incident in your scope.")
     except Forbidden as exc:
         abort(403, message=str(exc))
-    except cctv.VersionRequired as exc:
-        abort(
-            428,
-            message=str(exc),
-            errors=[{"field": "If-Match", "message": TAG_HELP}],
-            extra={"current_version": exc.current_version},
-        )
-    except Conflict as exc:
-        abort(
-            412,
-            message=str(exc),
-            slug="version-conflict",
-            errors=[{"field": "If-Match", "message": str(exc)}],
-            extra={"current_version": exc.current_version},
-        )
+    except (Conflict, VersionRequired) as exc:
+        abort_stale(exc, "requisition")
     except Refused as exc:
         abort(
             409 if exc.conflict else 422,
@@ -77,16 +61,6 @@ def _answers() -> Iterator[None]:
         )
     except ValidationError as exc:
         abort(422, errors=flatten_errors(exc.messages))
-
-
-def _if_match() -> int | None:
-    """The version ``If-Match`` names: None when absent, 0 when no strong tag of ours
-    (``*`` or a weak tag: refused as stale, 412)."""
-    header = request.headers.get("If-Match")
-    if header is None:
-        return None
-    found = ENTITY_TAG.match(header)
-    return int(found.group(1)) if found else 0
 
 
 def _line() -> messages.Line:
@@ -175,7 +149,7 @@ class Transitions(MethodView):
         (``handed_over_to``, ``handed_over_at``), ``refused`` or ``erased`` (``reason``).
         Published as ``incident.cctv_requisition_changed``.
         """
-        expected = _if_match()
+        expected = if_match("requisition")
         now = request_now()
         with _answers(), database().transaction() as session:
             requisition = cctv.step(

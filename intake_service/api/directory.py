@@ -9,7 +9,6 @@ it 428, stale 412. A creation sends none (or ``If-None-Match: *``).
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,9 +18,11 @@ from flask_smorest import abort
 
 from intake_service.api.auth import current_principal, require
 from intake_service.api.blueprint import ApiBlueprint
+from intake_service.api.preconditions import abort_stale, if_match
 from intake_service.directory import entities
 from intake_service.models import DirectoryEntity
-from intake_service.platform.errors import Conflict, Forbidden, NotFound
+from intake_service.platform.errors import Conflict, Forbidden, NotFound, VersionRequired
+from intake_service.platform.preconditions import ANY
 from intake_service.serving.context import database, request_now
 from schemas.directory import DirectoryEntityInSchema, DirectoryEntitySchema, DirectoryListSchema
 
@@ -31,9 +32,6 @@ blp = ApiBlueprint(
     url_prefix="/api/v1",
     description="The direct line's directory: entities, referents, functional mailboxes.",
 )
-
-# One entity tag as this API writes them ("3"); a weak tag (W/"3") never matches (§13.1.1).
-ENTITY_TAG = re.compile(r'^\s*(W/)?"(\d{1,9})"\s*$')
 
 
 @contextlib.contextmanager
@@ -45,21 +43,8 @@ def _answers() -> Iterator[None]:
         abort(404, message="No such entity in the directory you may read.")
     except Forbidden:
         abort(403, message="Only the entity's own accounts, or the admin, may change it.")
-    except entities.VersionRequired as exc:
-        abort(
-            428,
-            message=str(exc),
-            errors=[{"field": "If-Match", "message": 'The entity\'s ETag, e.g. "3".'}],
-            extra={"current_version": exc.current_version},
-        )
-    except Conflict as exc:
-        abort(
-            412,
-            message=str(exc),
-            slug="version-conflict",
-            errors=[{"field": "If-Match", "message": str(exc)}],
-            extra={"current_version": exc.current_version},
-        )
+    except (Conflict, VersionRequired) as exc:
+        abort_stale(exc, "entity")
     except entities.NotCreated as exc:
         exists = exc.exists
         abort(
@@ -73,41 +58,6 @@ def _answers() -> Iterator[None]:
                 else {"field": "If-Match", "message": "No current version to match."}
             ],
         )
-
-
-ANY = "*"
-
-
-def _if_match() -> str | frozenset[int] | None:
-    """``If-Match``: absent (None), ``*`` (ANY), or the versions of its strong tags."""
-    header = request.headers.get("If-Match")
-    if header is None:
-        return None
-    tags = [tag.strip() for tag in header.split(",") if tag.strip()]
-    if tags == [ANY]:
-        return ANY
-    versions = set()
-    for tag in tags:
-        found = ENTITY_TAG.match(tag)
-        if found is None:
-            abort(
-                400,
-                message='If-Match must be the entity\'s ETag ("3") or *.',
-                errors=[{"field": "If-Match", "message": 'The entity\'s ETag, e.g. "3".'}],
-            )
-        elif not found.group(1):
-            versions.add(int(found.group(2)))
-    return frozenset(versions)
-
-
-def _expected_version(tags: str | frozenset[int] | None, current: int | None) -> int | None:
-    """The version the caller read: None without If-Match; else the current one when a
-    tag matches it, else 0 (no entity's version: refused as stale, or absent, 412)."""
-    if tags is None:
-        return None
-    if current is not None and (tags == ANY or (isinstance(tags, frozenset) and current in tags)):
-        return current
-    return 0
 
 
 def _answer(entity: DirectoryEntity, status: int = 200) -> Any:
@@ -158,10 +108,9 @@ class Entity(MethodView):
         The whole entity is sent; its referents replace the previous ones. Yours only
         (the admin: any entity the deployment knows).
         """
-        tags = _if_match()
+        expected = if_match("entity")
         with _answers(), database().transaction() as session:
             current = entities.current_version(session, kind, code)
-            expected = _expected_version(tags, current)
             if request.headers.get("If-None-Match", "").strip() == ANY and current is not None:
                 # A creation only (RFC 9110 §13.1.2), checked once the caller may keep it.
                 entities.check_editable(session, current_principal(), kind, code)

@@ -9,19 +9,20 @@ A problem of another GPO answers 404.
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Iterator
 from typing import Any
 
-from flask import request, url_for
+from flask import g, url_for
 from flask.views import MethodView
 from flask_smorest import abort
 
 from intake_service.api.auth import current_principal, require
 from intake_service.api.blueprint import ApiBlueprint
+from intake_service.api.preconditions import abort_stale, if_match
 from intake_service.gpo import actions, gpos, journal, problems
 from intake_service.models import Problem as ProblemRow
 from intake_service.platform.errors import Conflict, Forbidden, NotFound
+from intake_service.platform.preconditions import IfMatch
 from intake_service.serving.context import database, request_now
 from schemas.gpo import (
     ActionListSchema,
@@ -47,8 +48,6 @@ blp = ApiBlueprint(
     description="GPO problems: scope, lifecycle, actions and journal.",
 )
 
-IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
-
 
 @contextlib.contextmanager
 def _answers() -> Iterator[None]:
@@ -60,6 +59,8 @@ def _answers() -> Iterator[None]:
     except Forbidden:
         abort(403, message="Only the GPO's referent, or the action's own partner, may do this.")
     except Conflict as exc:
+        if g.get("version_from") == "If-Match":
+            abort_stale(exc, "problem")
         abort(
             409,
             message=str(exc),
@@ -79,22 +80,14 @@ def _answers() -> Iterator[None]:
         abort(422, errors=exc.errors)
 
 
-def _expected_version(body: dict[str, Any]) -> int | None:
-    """The version the caller changed: the body's ``version``, else ``If-Match``."""
+def _expected_version(body: dict[str, Any]) -> int | IfMatch | None:
+    """The version the caller changed: the body's ``version`` (stale: 409), else
+    ``If-Match`` (stale: 412, RFC 9110 §13.1.1)."""
     if "version" in body:
+        g.version_from = "version"
         return int(body.pop("version"))
-    header = request.headers.get("If-Match")
-    if header is None:
-        return None
-    found = IF_MATCH.match(header)
-    if found is None:
-        abort(
-            400,
-            message='If-Match must be the problem\'s version as its ETag ("3").',
-            errors=[{"field": "If-Match", "message": 'The problem\'s ETag, e.g. "3".'}],
-        )
-        raise AssertionError  # unreachable: abort raises
-    return int(found.group(1))
+    g.version_from = "If-Match"
+    return if_match("problem")
 
 
 def _problem_answer(problem: ProblemRow, status: int = 200) -> Any:
@@ -161,7 +154,8 @@ class Problem(MethodView):
     @require("gpo.manage")
     @blp.arguments(ProblemUpdateSchema)
     @blp.response(200, GpoProblemSchema)
-    @blp.problem(409, "The problem changed since the version you sent")
+    @blp.problem(409, "The problem changed since the version the body sent")
+    @blp.problem(412, "If-Match does not name the problem's current version")
     def patch(self, body: dict[str, Any], problem_id: str) -> Any:
         """Change a problem's title, description, scope or partners
 
@@ -180,7 +174,8 @@ class Transitions(MethodView):
     @require("gpo.manage")
     @blp.arguments(TransitionSchema)
     @blp.response(200, GpoProblemSchema)
-    @blp.problem(409, "Not a move allowed from the problem's state, or a stale version")
+    @blp.problem(409, "Not a move allowed from the problem's state, or a stale body version")
+    @blp.problem(412, "If-Match does not name the problem's current version")
     @blp.problem(422, "A reason is required for not_resolved, abandoned and out_of_scope")
     def post(self, body: dict[str, Any], problem_id: str) -> Any:
         """Move a problem along its lifecycle

@@ -17,11 +17,13 @@ from intake_service import models
 from intake_service.api.auth import current_principal, require
 from intake_service.api.blueprint import ApiBlueprint
 from intake_service.api.json_body import read_json_body
+from intake_service.api.preconditions import abort_stale, if_match
 from intake_service.deployment import metrics
 from intake_service.intake import amendments, documents, queries, submission
 from intake_service.intake.rules import lifecycle
 from intake_service.intake.submission import IdempotencyClaim
-from intake_service.platform.errors import NotFound
+from intake_service.platform.errors import Conflict, NotFound
+from intake_service.platform.preconditions import etag
 from intake_service.serving.context import (
     database,
     duplicate_settings,
@@ -61,7 +63,15 @@ def _location(incident_id: str) -> str:
 
 def _incident_response(incident: models.Incident, status: int) -> Any:
     body = _incident_schema.dump(documents.incident_document(incident, current_principal()))
-    return make_response(body, status, {"Location": _location(incident.id)})
+    return make_response(
+        body, status, {"Location": _location(incident.id), "ETag": etag(incident.version)}
+    )
+
+
+def _tagged(incident: models.Incident) -> Any:
+    """The incident's document with its ETag: the sheet's version (``docs/decisions.md``)."""
+    document = documents.incident_document(incident, current_principal())
+    return document, 200, {"ETag": etag(incident.version)}
 
 
 def _idempotency_claim() -> IdempotencyClaim | None:
@@ -205,7 +215,11 @@ class Incidents(MethodView):
         document = accepted.document
         metrics.SUBMISSIONS.labels(document["priority"]).inc()
         # Already IncidentSchema's dump (the event's): a Response is not dumped again.
-        return jsonify(document), 201, {"Location": _location(document["id"])}
+        return (
+            jsonify(document),
+            201,
+            {"Location": _location(document["id"]), "ETag": etag(document["version"])},
+        )
 
     @require("incident.list")
     @blp.arguments(IncidentListArgsSchema, location="query", as_kwargs=True)
@@ -257,11 +271,10 @@ class Incident(MethodView):
         """
         try:
             with database().transaction() as session:
-                return documents.incident_document(
+                return _tagged(
                     queries.read_incident(
                         session, current_principal(), incident_id, now=request_now()
-                    ),
-                    current_principal(),
+                    )
                 )
         except NotFound:
             _not_found()
@@ -305,12 +318,14 @@ class Amendments(MethodView):
     @blp.arguments(SheetPatchSchema, description="A partial sheet (RFC 7396 merge patch).")
     @blp.response(200, IncidentSchema)
     @blp.problem(409, "The incident can no longer be amended")
+    @blp.problem(412, "If-Match does not name the sheet's current version")
     def post(self, patch: dict[str, Any], incident_id: str) -> Any:
         """Amend a sheet
 
         Adds facts: the patch is merged into the sheet, the whole is validated
         again, a new version is kept and the priority recomputed.
         """
+        expected = if_match("incident")
         try:
             with database().transaction() as session:
                 incident = amendments.amend_incident(
@@ -322,10 +337,13 @@ class Amendments(MethodView):
                     locator=locator(),
                     reference=reference_cache(),
                     duplicate_settings=duplicate_settings(),
+                    expected_version=expected,
                 )
-                return documents.incident_document(incident, current_principal())
+                return _tagged(incident)
         except NotFound:
             _not_found()
+        except Conflict as exc:
+            abort_stale(exc, "incident")
         except ValidationError as exc:
             abort(422, errors=flatten_errors(exc.messages))
         except lifecycle.TransitionRefused as exc:
@@ -338,18 +356,27 @@ class Withdrawal(MethodView):
     @blp.arguments(WithdrawalSchema, description="Why the sheet is withdrawn (optional).")
     @blp.response(200, IncidentSchema)
     @blp.problem(409, "Already acknowledged by the command centre")
+    @blp.problem(412, "If-Match does not name the sheet's current version")
     def post(self, body: dict[str, Any], incident_id: str) -> Any:
         """Withdraw a sheet sent by mistake
 
         Allowed until the command centre acknowledges it; afterwards, amend it.
         """
+        expected = if_match("incident")
         try:
             with database().transaction() as session:
                 incident = amendments.withdraw_incident(
-                    session, current_principal(), incident_id, body.get("reason"), now=request_now()
+                    session,
+                    current_principal(),
+                    incident_id,
+                    body.get("reason"),
+                    now=request_now(),
+                    expected_version=expected,
                 )
-                return documents.incident_document(incident, current_principal())
+                return _tagged(incident)
         except NotFound:
             _not_found()
+        except Conflict as exc:
+            abort_stale(exc, "incident")
         except lifecycle.TransitionRefused as exc:
             abort(409, message=exc.message, slug="invalid-transition")

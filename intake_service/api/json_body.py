@@ -39,8 +39,12 @@ def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return document
 
 
-def read_json_body() -> Any:
-    """The decoded body; aborts 400 (unreadable) or 422 (unstorable text), naming fields."""
+def read_json_body(*, refuse_unstorable: bool = True) -> Any:
+    """The decoded body; aborts 400 (unreadable) or 422 (unstorable text), naming fields.
+
+    The body parser passes ``refuse_unstorable=False``: it refuses that text itself,
+    together with the schema's own errors, so one answer names every field.
+    """
     cached = g.get("json_body", _UNREAD)
     if cached is not _UNREAD:
         return cached
@@ -63,12 +67,12 @@ def read_json_body() -> Any:
         )
     except (ValueError, RecursionError) as exc:
         abort(400, exc=exc, messages={"json": ["Invalid JSON body."]})
+    g.json_body = body
     refused = list(dict.fromkeys(unstorable_paths(body)))
-    if refused:
+    if refused and refuse_unstorable:
         abort(
             422,
             message="The body has text that cannot be stored; each field is listed.",
             errors=[{"field": path, "message": UNSTORABLE_MESSAGE} for path in refused],
         )
-    g.json_body = body
     return body

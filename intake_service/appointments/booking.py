@@ -129,6 +129,7 @@ def _booked(
         now,
         overrides=policy.email_overrides,
         public_url=policy.public_url,
+        mail_from=policy.mail_from,
     )
 
 

@@ -195,7 +195,12 @@ def cancel_booked(
         detail={"slot_id": appointment.slot_id, **(detail or {})},
     )
     notifications.appointment_notice(
-        session, appointment.id, "cancelled", now, overrides=policy.email_overrides
+        session,
+        appointment.id,
+        "cancelled",
+        now,
+        overrides=policy.email_overrides,
+        mail_from=policy.mail_from,
     )
 
 
@@ -216,10 +221,13 @@ def reschedule(
         raise Refused("status", f"The appointment is {appointment.status}, not booked.")
     session.execute(select(ComplaintSlot.id).where(ComplaintSlot.id == slot_id).with_for_update())
     slot = session.get(ComplaintSlot, slot_id)
+    # Missing, or at another service's station: one answer, so that slot ids cannot be
+    # probed for what exists elsewhere.
+    out_of_reach = Refused(
+        "slot_id", "No such slot at the stations of this police service.", conflict=False
+    )
     if slot is None:
-        raise Refused("slot_id", "No such slot.", conflict=False)
-    if slot.id == appointment.slot_id:
-        raise Refused("slot_id", "The appointment already holds this slot.", conflict=False)
+        raise out_of_reach
     if slot.station_code != appointment.station_code:
         current = session.get(PoliceStation, appointment.station_code)
         other = session.get(PoliceStation, slot.station_code)
@@ -229,11 +237,9 @@ def reschedule(
             or current.service_code is None
             or current.service_code != other.service_code
         ):
-            raise Refused(
-                "slot_id",
-                "The slot is not at a station of the same police service.",
-                conflict=False,
-            )
+            raise out_of_reach
+    if slot.id == appointment.slot_id:
+        raise Refused("slot_id", "The appointment already holds this slot.", conflict=False)
     if slot.closed_at is not None:
         raise Refused("slot_id", "The slot is closed.")
     if slot.starts_at <= now:

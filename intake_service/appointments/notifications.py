@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,7 @@ SUBJECTS = {
 ICS_METHODS = {"booked": "REQUEST", "rescheduled": "REQUEST", "cancelled": "CANCEL"}
 IN_PERSON_NATURES = frozenset({"sexual_or_sexist_violence"})
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
+DEFAULT_MAIL_FROM = "rdv-plainte@gpo-transports.example"
 
 
 class NoticeError(LookupError):
@@ -153,7 +155,12 @@ def build_ics(
     station: PoliceStation,
     reference: str,
     now: dt.datetime,
+    organizer: str,
+    attendees: Sequence[str],
 ) -> str:
+    """The event as an iTIP message (RFC 5546): REQUEST then CANCEL, which need an
+    ORGANIZER (the station, by its referent's address or the service's sender) and the
+    ATTENDEEs (who the email goes to; RSVP=FALSE: nobody is expected to answer)."""
     calendar = icalendar.Calendar()
     calendar.add("prodid", "-//GPO transports//Rendez-vous de plainte//FR")
     calendar.add("version", "2.0")
@@ -164,6 +171,17 @@ def build_ics(
     event.add("dtstamp", now.astimezone(dt.UTC))
     event.add("dtstart", starts_at.astimezone(dt.UTC))
     event.add("dtend", ends_at.astimezone(dt.UTC))
+    event.add(
+        "organizer",
+        icalendar.vCalAddress(f"mailto:{organizer}"),
+        parameters={"CN": station.name},
+    )
+    for address in attendees:
+        event.add(
+            "attendee",
+            icalendar.vCalAddress(f"mailto:{address}"),
+            parameters={"ROLE": "REQ-PARTICIPANT", "RSVP": "FALSE", "CUTYPE": "INDIVIDUAL"},
+        )
     event.add("summary", f"Dépôt de plainte — {station.name}")
     event.add("location", f"{station.name}, {station.address}")
     event.add(
@@ -207,6 +225,7 @@ def appointment_notice(
     *,
     overrides: Path | None,
     public_url: str = DEFAULT_PUBLIC_URL,
+    mail_from: str = DEFAULT_MAIL_FROM,
 ) -> EmailMessage:
     """Write the email of a booking, a move or a cancellation (to be sent by the mailer),
     with the deployment's texts from ``overrides`` (see ``render``); a booking or a move
@@ -244,6 +263,7 @@ def appointment_notice(
         "reason": _reason(session, appointment, kind),
     }
     body = render(f"appointment_{kind}.txt", context, overrides=overrides)
+    recipients = _recipients(victim, operator)
     ics = build_ics(
         kind=kind,
         uid=event_uid(request.id),
@@ -253,10 +273,12 @@ def appointment_notice(
         station=station,
         reference=reference,
         now=now,
+        organizer=station.referent_email or mail_from,
+        attendees=recipients,
     )
     message = _message(
         kind=kind,
-        recipients=_recipients(victim, operator),
+        recipients=recipients,
         subject=SUBJECTS[kind].format(date=labels.long_date_time(starts_at)),
         body=body,
         ics=ics,

@@ -31,6 +31,8 @@ class BookingPolicy:
     email_overrides: Path | None = None
     # Where the links of the functional-mailbox notices start (setting ``PUBLIC_URL``).
     public_url: str = "http://127.0.0.1:8000"
+    # The calendar event's ORGANIZER when the station has no referent (``MAIL_FROM``).
+    mail_from: str = "rdv-plainte@gpo-transports.example"
 
     def book_by(self, priority: str, accepted_at: dt.datetime) -> dt.datetime:
         calendar = self.holidays if self.holidays is not None else french_holidays()
@@ -50,4 +52,5 @@ def policy_of(config: Any) -> BookingPolicy:
         working_days=config.appointment_working_days,
         email_overrides=config.instance_path / "emails",
         public_url=config.public_url,
+        mail_from=config.mail_from,
     )

@@ -29,8 +29,9 @@ from intake_service.feed import webhooks
 from intake_service.intake import queries
 from intake_service.intake.events import record_event
 from intake_service.models import CctvRequisition, Incident, PoliceStation
-from intake_service.platform.errors import Conflict, Forbidden, NotFound, Refused
+from intake_service.platform.errors import Conflict, Forbidden, NotFound, Refused, VersionRequired
 from intake_service.platform.labels import date_time
+from intake_service.platform.preconditions import IfMatch, as_version
 from schemas.cctv import CctvRequisitionSchema
 
 CHANGED = "incident.cctv_requisition_changed"
@@ -38,16 +39,6 @@ CHANGED = "incident.cctv_requisition_changed"
 HANDED_OVER_SKEW = dt.timedelta(minutes=5)
 # Dumps the webhook's JSON as the feed's envelope does (ISO instants).
 _schema = CctvRequisitionSchema()
-
-
-class VersionRequired(Exception):
-    """A step sent without the requisition's version (If-Match): 428."""
-
-    def __init__(self, current_version: int) -> None:
-        super().__init__(
-            f"The requisition is at version {current_version}: send If-Match with its ETag."
-        )
-        self.current_version = current_version
 
 
 def requisition_document(requisition: CctvRequisition, now: dt.datetime) -> dict[str, Any]:
@@ -292,7 +283,7 @@ def step(
     requisition_id: str,
     body: dict[str, Any],
     *,
-    expected_version: int | None,
+    expected_version: int | IfMatch | None,
     now: dt.datetime,
 ) -> CctvRequisition:
     """Take the requisition to ``body["state"]``, with that step's fields.
@@ -308,8 +299,9 @@ def step(
     target = body["state"]
     if not rules.may_step(principal.role, target):
         raise Forbidden("only the operator answers a requisition")
+    expected_version = as_version(expected_version, requisition.version)
     if expected_version is None:
-        raise VersionRequired(requisition.version)
+        raise VersionRequired(requisition.version, "requisition")
     if expected_version != requisition.version:
         raise Conflict(requisition.version, "requisition")
     given = [name for name, value in body.items() if value not in (None, "")]

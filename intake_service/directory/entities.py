@@ -39,22 +39,13 @@ from intake_service.models import (
     PoliceStation,
     PoliceZone,
 )
-from intake_service.platform.errors import Conflict, Forbidden, NotFound
+from intake_service.platform.errors import Conflict, Forbidden, NotFound, VersionRequired
+from intake_service.platform.preconditions import IfMatch, as_version
 from intake_service.territory.rules.routing import PREFECTURE_DE_POLICE, UNROUTED_SERVICE
 
 # The order of the directory's sections.
 KIND_ORDER = {kind: index for index, kind in enumerate(ENTITY_KINDS)}
 FIELDS = ("name", "mailbox", "hours", "notices", "digest")
-
-
-class VersionRequired(Exception):
-    """An existing entity is replaced without saying which version was read (428)."""
-
-    def __init__(self, current_version: int) -> None:
-        super().__init__(
-            f"The entity exists (version {current_version}): send If-Match with its ETag."
-        )
-        self.current_version = current_version
 
 
 class NotCreated(Exception):
@@ -199,7 +190,7 @@ def put_entity(
     code: str,
     body: Mapping[str, Any],
     now: dt.datetime,
-    expected_version: int | None,
+    expected_version: int | IfMatch | None,
 ) -> tuple[DirectoryEntity, bool]:
     """Create the entity, or replace it whole (its referents too); True when created.
 
@@ -215,8 +206,9 @@ def put_entity(
         session.add(entity)
         changed = [*FIELDS, "referents"]
     else:
+        expected_version = as_version(expected_version, entity.version)
         if expected_version is None:
-            raise VersionRequired(entity.version)
+            raise VersionRequired(entity.version, "directory entity")
         if expected_version != entity.version:
             raise Conflict(entity.version, "directory entity")
         changed = [name for name in FIELDS if getattr(entity, name) != body[name]]

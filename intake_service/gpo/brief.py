@@ -167,7 +167,7 @@ def _natures(incident: Incident) -> tuple[str, ...]:
     return tuple(incident.sheet.get("natures") or [incident.primary_nature])
 
 
-def _partner_incident(session: Session, incident: Incident) -> PartnerIncident:
+def partner_incident(session: Session, incident: Incident) -> PartnerIncident:
     return PartnerIncident(
         occurred_on=paris_day(incident.occurred_at),
         stop=stop_level_place(session, incident),
@@ -249,7 +249,7 @@ def _problem_brief(
                 detail={"via": "gpo.brief", "problem": problem.id},
             )
     else:
-        incidents = [_partner_incident(session, incident) for incident, _ in new]
+        incidents = [partner_incident(session, incident) for incident, _ in new]
     actions = assessment.actions_of(session, problem)
     # What the assessment page shows (its default date and windows).
     weekly = (

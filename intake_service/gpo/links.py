@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from intake_service.access import audit
 from intake_service.access.rules.permissions import Principal, gpo_of, may
+from intake_service.gpo import brief
 from intake_service.gpo.incident_facts import facts_of, gpo_covers
 from intake_service.gpo.journal import write_entry
 from intake_service.gpo.problems import get_problem
@@ -275,6 +276,12 @@ def _link_document(session: Session, link: ProblemLink, incident: Incident) -> d
     }
 
 
+def partner_incident_document(session: Session, incident: Incident) -> dict[str, Any]:
+    """A linked incident as the partners' brief gives it (``brief.PartnerIncident``)."""
+    found = brief.partner_incident(session, incident)
+    return {"occurred_on": found.occurred_on, "stop": found.stop, "natures": list(found.natures)}
+
+
 def link_document(session: Session, link: ProblemLink) -> dict[str, Any]:
     """A link with its problem's title and its incident's summary."""
     problem = session.get(Problem, link.problem_id)
@@ -323,7 +330,19 @@ def problem_links(session: Session, principal: Principal, problem_id: str) -> li
         .order_by(Incident.occurred_at, Incident.id)
     )
     if not may(principal, "gpo.manage"):
-        query = query.where(ProblemLink.state == "confirmed")
+        # A partner: the confirmed links, each incident as the partners' brief gives it
+        # (the Paris day, the stop, the natures), never its id, time, line or reasons.
+        return [
+            {
+                "problem_id": problem.id,
+                "problem_title": problem.title,
+                "state": link.state,
+                "incident": partner_incident_document(session, incident),
+            }
+            for link, incident in session.execute(
+                query.where(ProblemLink.state == "confirmed")
+            ).all()
+        ]
     return [
         {**_link_document(session, link, incident), "problem_title": problem.title}
         for link, incident in session.execute(query).all()

@@ -38,6 +38,7 @@ from intake_service.models import (
     ProblemScopeKey,
 )
 from intake_service.platform.errors import Conflict, Forbidden, NotFound
+from intake_service.platform.preconditions import IfMatch, as_version
 from schemas.gpo import ScopeSchema
 
 _scope_schema = ScopeSchema()
@@ -173,9 +174,12 @@ def problem_to_change(session: Session, principal: Principal, problem_id: str) -
     return problem
 
 
-def _bump(session: Session, problem: Problem, expected: int | None, now: dt.datetime) -> None:
+def _bump(
+    session: Session, problem: Problem, expected: int | IfMatch | None, now: dt.datetime
+) -> None:
     """Take the next version, if nobody took it since ``expected`` (else Conflict)."""
-    seen = problem.version if expected is None else expected
+    version = as_version(expected, problem.version)
+    seen = problem.version if version is None else version
     done = session.execute(
         update(Problem)
         .where(Problem.id == problem.id, Problem.version == seen)
@@ -198,7 +202,7 @@ def update_problem(
     problem_id: str,
     data: Mapping[str, Any],
     now: dt.datetime,
-    expected_version: int | None = None,
+    expected_version: int | IfMatch | None = None,
 ) -> Problem:
     """Change title, description, scope or partners; the journal says what changed."""
     problem = problem_to_change(session, principal, problem_id)
@@ -219,7 +223,7 @@ def update_problem(
     ]
     if not changed:
         # Nothing to write; a stale version is still worth telling.
-        if expected_version is not None and expected_version != problem.version:
+        if as_version(expected_version, problem.version) not in (None, problem.version):
             raise Conflict(problem.version)
         return problem
     _bump(session, problem, expected_version, now)
@@ -264,7 +268,7 @@ def apply_transition(
     to: str,
     reason: str | None,
     now: dt.datetime,
-    expected_version: int | None = None,
+    expected_version: int | IfMatch | None = None,
 ) -> Problem:
     """Move the problem (no access check: callers have done it), journal and reindex.
 
@@ -309,7 +313,7 @@ def transition(
     to: str,
     reason: str | None,
     now: dt.datetime,
-    expected_version: int | None = None,
+    expected_version: int | IfMatch | None = None,
 ) -> Problem:
     """The referent moves its problem along the lifecycle (TransitionRefused if not allowed)."""
     problem = problem_to_change(session, principal, problem_id)

@@ -31,9 +31,16 @@ from intake_service.models import (
     Incident,
     IncidentVersion,
 )
+from intake_service.platform.errors import Conflict
+from intake_service.platform.preconditions import IfMatch, as_version
 from intake_service.territory.reference_cache import ReferenceCache
 from schemas.sheet import evaluated_at
 from schemas.vocabulary import OPEN_STATUSES
+
+
+def _check_version(incident: Incident, expected: int | IfMatch | None) -> None:
+    if as_version(expected, incident.version) not in (None, incident.version):
+        raise Conflict(incident.version, "incident's sheet")
 
 
 def amend_incident(
@@ -46,6 +53,7 @@ def amend_incident(
     locator: CommuneLocator,
     reference: ReferenceCache,
     duplicate_settings: duplicates.DuplicateSettings = duplicates.DEFAULT,
+    expected_version: int | IfMatch | None = None,
 ) -> Incident:
     """Merge ``patch`` into the sheet, validate the whole, keep a new version, recompute priority.
 
@@ -57,9 +65,12 @@ def amend_incident(
     (showing where it went) and the new one gets the incident. A sheet returned
     by a command centre (``rejected`` without redirect) is sent again once
     amended. An incident a command centre redirected stays where it was sent.
-    Raises marshmallow.ValidationError with the merged sheet's paths.
+    Raises marshmallow.ValidationError with the merged sheet's paths, and Conflict when
+    ``expected_version`` (If-Match) is not the sheet's current version: checked under
+    the row's lock, so of two amendments of one version only the first goes through.
     """
     incident = get_for_update(session, principal, incident_id)
+    _check_version(incident, expected_version)
     if incident.status not in lifecycle.AMENDABLE:
         raise TransitionRefused(
             incident.status, f"An incident that is {incident.status} cannot be amended."
@@ -142,9 +153,11 @@ def withdraw_incident(
     reason: str | None,
     *,
     now: dt.datetime,
+    expected_version: int | IfMatch | None = None,
 ) -> Incident:
     """Withdraw a sheet sent by mistake; refused once the command centre has acknowledged it."""
     incident = get_for_update(session, principal, incident_id)
+    _check_version(incident, expected_version)
     if not lifecycle.can_move(incident.status, "withdrawn"):
         raise TransitionRefused(
             incident.status,

@@ -128,6 +128,10 @@ class Config:
     rate_limit_submission: str = "1200/minute"
     rate_limit_submission_address: str = "3000/minute"
     rate_limit_sign_in: str = "20/minute"
+    # The reverse proxies in front that add X-Forwarded-For/-Proto/-Host (0: none, the
+    # peer is the client). Their forwarded address is what the rate limits and the audit
+    # log see; a client's own X-Forwarded-For is never trusted beyond these hops.
+    trusted_proxy_hops: int = 0
     # Personal data of finished incidents is pseudonymised after this long (6 months).
     retention: dt.timedelta = dt.timedelta(days=183)
     # Emerging problems: at least this many like incidents within this radius and window.
@@ -225,6 +229,7 @@ class Config:
             rate_limit_submission=env.get("RATE_LIMIT_SUBMISSION", "1200/minute"),
             rate_limit_submission_address=env.get("RATE_LIMIT_SUBMISSION_ADDRESS", "3000/minute"),
             rate_limit_sign_in=env.get("RATE_LIMIT_SIGN_IN", "20/minute"),
+            trusted_proxy_hops=_int(env, "TRUSTED_PROXY_HOPS", 0),
             retention=dt.timedelta(days=_int(env, "RETENTION_DAYS", 183)),
             cluster_radius_metres=_int(env, "CLUSTER_RADIUS_METRES", 300),
             cluster_min_incidents=_int(env, "CLUSTER_MIN_INCIDENTS", 3),

@@ -36,3 +36,13 @@ class Conflict(RuntimeError):
     def __init__(self, current_version: int, record: str = "problem") -> None:
         super().__init__(f"The {record} is at version {current_version}: reload it and retry.")
         self.current_version = current_version
+
+
+class VersionRequired(Exception):
+    """A change that must say which version it read (If-Match) did not: 428."""
+
+    def __init__(self, current_version: int, record: str = "record") -> None:
+        super().__init__(
+            f"The {record} is at version {current_version}: send If-Match with its ETag."
+        )
+        self.current_version = current_version

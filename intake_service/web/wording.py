@@ -25,6 +25,7 @@ VALIDATION_MESSAGES = {
     "Unknown field.": "Champ inconnu.",
     "Not a valid email address.": "Adresse électronique invalide.",
     "Not a valid datetime.": "Date et heure invalides.",
+    "Not a valid datetime: out of range.": "Date et heure hors des limites (an 1 à 9999).",
     "Not a valid aware datetime.": "Date et heure invalides (fuseau horaire manquant).",
     "Not a valid boolean.": "Choisissez oui ou non.",
     # schemas/fields.py

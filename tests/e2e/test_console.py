@@ -320,8 +320,12 @@ def test_the_flux_resumes_after_a_reconnection(
 def test_odd_inputs_never_answer_500(live_server: LiveServer, api: dict[str, str]) -> None:
     new = submit(live_server, api, sheet("O-P1", "P1"))
     client = signed_in_session(live_server, CIC)
+    # A NUL cannot reach a query (PostgreSQL refuses it): the page says which field.
+    refused = client.get(f"{live_server.url}/console/?nature=%00", timeout=10)
+    assert refused.status_code == 400
+    assert "« query.nature »" in refused.text
     for path in (
-        "/console/?priorite=P9&statut=perdu&ligne=" + "x" * 500 + "&nature=%00",
+        "/console/?priorite=P9&statut=perdu&ligne=" + "x" * 500 + "&nature=vol",
         "/console/clotures?jour=hier",
         f"/console/incidents/{new['id']}?maj=%3Cscript%3E",
     ):

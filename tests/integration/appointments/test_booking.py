@@ -30,10 +30,12 @@ from intake_service.models import (
     ComplaintSlot,
     EmailMessage,
     OutboxEvent,
+    PoliceStation,
 )
 from intake_service.platform.clock import PARIS
 from intake_service.platform.db import Database
 from intake_service.platform.errors import NotFound, Refused
+from tests.appointment_data import add_slot
 from tests.brokers import broker_url, drop_namespace, fresh_namespace
 from tests.conftest import Clock
 from tests.factories import BASE_SHEET, a_sheet, create_tokens
@@ -421,6 +423,25 @@ def test_reschedule_moves_the_appointment_and_gives_the_old_slot_to_the_queue(
         )
         assert again.station_code == "csp-colomiers"
     assert request_states(db, moved) == [(0, "booked", "csp-colomiers")]
+
+    # Another service's slot answers as a missing one: no oracle of what exists there.
+    with db.transaction() as session:
+        session.add(
+            PoliceStation(
+                code="csp-marseille",
+                name="Commissariat de Marseille",
+                address="2 rue Antoine Becker, 13002 Marseille",
+                service_code="ddsp-13",
+                created_at=clock.now,
+            )
+        )
+    foreign = add_slot(db, "csp-marseille", paris(TUESDAY, 14), reserved=False)
+    refusals = []
+    for slot_id in (foreign, foreign + 1000):
+        with db.transaction() as session, pytest.raises(Refused) as refused:
+            reschedule(session, OPERATOR, again.id, slot_id, "x", clock.now, policy=POLICY)
+        refusals.append((refused.value.field, refused.value.message, refused.value.conflict))
+    assert refusals[0] == refusals[1]
 
 
 def test_the_station_records_whether_the_victim_came(app: Any, db: Database, clock: Clock) -> None:

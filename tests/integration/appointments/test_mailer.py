@@ -208,6 +208,16 @@ def test_a_cancellation_cancels_the_same_calendar_event(app, db, clock, headers,
     (event_1,) = first.walk("VEVENT")
     (event_2,) = second.walk("VEVENT")
     assert str(second["METHOD"]) == "CANCEL"
+    # RFC 5546 §3.2.2 and §3.2.5: REQUEST and CANCEL name their ORGANIZER and ATTENDEEs.
+    for event in (event_1, event_2):
+        assert str(event["ORGANIZER"]).startswith("mailto:")
+        assert event["ORGANIZER"].params["CN"]
+        attendees = event["ATTENDEE"]
+        attendees = attendees if isinstance(attendees, list) else [attendees]
+        assert {str(a) for a in attendees} == {
+            f"mailto:{address}" for address in booked["To"].split(", ")
+        }
+        assert {a.params["RSVP"] for a in attendees} == {"FALSE"}
     assert str(event_2["UID"]) == str(event_1["UID"])
     assert int(event_2["SEQUENCE"]) > int(event_1["SEQUENCE"])
     body = cancelled.get_body(("plain",)).get_content()

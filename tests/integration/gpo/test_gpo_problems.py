@@ -211,13 +211,23 @@ def test_patch_with_versions(
     )
     assert first.status_code == 200, first.get_json()
     assert (first.get_json()["version"], first.headers["ETag"]) == (2, '"2"')
-    # A second referent still on version 1: refused, nothing changes.
+    # A second referent still on version 1: refused, nothing changes (a stale If-Match
+    # is a failed precondition, 412; a stale body version a conflict, 409).
     stale = client.patch(
         url, json={"title": "Autre titre"}, headers={**callers["referent"], "If-Match": '"1"'}
     )
-    assert stale.status_code == 409
+    assert stale.status_code == 412
     assert stale.get_json()["current_version"] == 2
-    assert "version" in errors_of(stale)
+    assert "If-Match" in errors_of(stale)
+    weak = client.patch(
+        url, json={"title": "Autre titre"}, headers={**callers["referent"], "If-Match": 'W/"2"'}
+    )
+    assert weak.status_code == 412  # the strong comparison: a weak tag never matches
+    stale_body = client.patch(
+        url, json={"title": "Autre titre", "version": 1}, headers=callers["referent"]
+    )
+    assert stale_body.status_code == 409
+    assert "version" in errors_of(stale_body)
     assert client.get(url, headers=callers["referent"]).get_json()["title"] == problem["title"]
     # With the current ETag it goes through; the scope is replaced whole and reindexed.
     fresh = client.patch(

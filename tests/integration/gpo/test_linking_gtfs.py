@@ -211,7 +211,21 @@ def test_only_the_stone_throwing_at_the_stop_is_proposed_and_confirming_links_it
     assert client.get("/api/v1/gpos/gpo-toulouse/proposals", headers=referent).get_json() == {
         "items": []
     }
-    # The partner sees the confirmed link, without personal data.
+    # The partner sees the confirmed link as its brief gives it: the Paris day, the stop,
+    # the natures; no incident id, time to the second, line, stop id or reasons.
     seen = client.get(f"/api/v1/problems/{problem_id}/links", headers=headers["gpo_partner"])
-    assert [link["incident_id"] for link in seen.get_json()["items"]] == [ids["at_stop"]]
-    assert "Agent Fictif" not in seen.get_data(as_text=True)
+    (partner_link,) = seen.get_json()["items"]
+    assert partner_link == {
+        "problem_id": problem_id,
+        "problem_title": partner_link["problem_title"],
+        "state": "confirmed",
+        "incident": {
+            "occurred_on": partner_link["incident"]["occurred_on"],
+            "stop": "Récollets Daste",
+            "natures": ["projectile"],
+        },
+    }
+    assert len(partner_link["incident"]["occurred_on"]) == 10  # YYYY-MM-DD
+    text = seen.get_data(as_text=True)
+    for secret in ("Agent Fictif", ids["at_stop"], PLATFORM, LINE):
+        assert secret not in text

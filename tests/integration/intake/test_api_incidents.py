@@ -322,6 +322,61 @@ def test_invalid_amendment_names_fields_and_keeps_the_sheet(client, headers):
     assert current.get_json()["version"] == 1
 
 
+def test_incident_etag_and_if_match_on_amendments_and_withdrawal(client, headers):
+    created = post_sheet(client, headers["operator"], a_sheet())
+    assert created.headers["ETag"] == '"1"'
+    location = created.headers["Location"]
+    read = client.get(location, headers=headers["operator"])
+    assert read.headers["ETag"] == '"1"'
+    url = f"{location}/amendments"
+    with_tag = {**headers["operator"], "If-Match": '"1"'}
+    done = client.post(url, json={"state": "over"}, headers=with_tag)
+    assert (done.status_code, done.headers["ETag"]) == (200, '"2"')
+    stale = client.post(url, json={"narrative": "Autre précision."}, headers=with_tag)
+    assert stale.status_code == 412
+    assert stale.mimetype == "application/problem+json"
+    assert stale.get_json()["current_version"] == 2
+    assert [e["field"] for e in stale.get_json()["errors"]] == ["If-Match"]
+    for header in ('W/"2"', '"1", "3"'):  # weak never matches; neither tag is current
+        refused = client.post(
+            url, json={"narrative": "x"}, headers={**headers["operator"], "If-Match": header}
+        )
+        assert refused.status_code == 412, header
+    malformed = client.post(
+        url, json={"narrative": "x"}, headers={**headers["operator"], "If-Match": "2"}
+    )
+    assert malformed.status_code == 400
+    assert [e["field"] for e in malformed.get_json()["errors"]] == ["If-Match"]
+    # Either of two tags, or any version, and no If-Match at all (optional here) go through.
+    for n, header in enumerate(('"1", "2"', "*")):
+        assert (
+            client.post(
+                url,
+                json={"narrative": f"Précision numéro {n + 3} du conducteur."},
+                headers={**headers["operator"], "If-Match": header},
+            ).status_code
+            == 200
+        )
+    assert (
+        client.post(
+            url,
+            json={"narrative": "Sans étiquette, une précision de plus du conducteur."},
+            headers=headers["operator"],
+        ).status_code
+        == 200
+    )
+    withdrawal = f"{location}/withdrawal"
+    assert (
+        client.post(
+            withdrawal, json={}, headers={**headers["operator"], "If-Match": '"2"'}
+        ).status_code
+        == 412
+    )
+    assert client.get(location, headers=headers["operator"]).get_json()["status"] != "withdrawn"
+    gone = client.post(withdrawal, json={}, headers={**headers["operator"], "If-Match": '"5"'})
+    assert gone.status_code == 200
+
+
 def test_amendment_of_another_operators_incident_is_404(client, headers):
     created = post_sheet(client, headers["operator"], a_sheet()).get_json()
     response = client.post(
