@@ -33,6 +33,10 @@ blp = ApiBlueprint(
 )
 
 
+# A file's body in the OpenAPI document (the view returns the Response itself).
+FILE = {"type": "string", "format": "binary"}
+
+
 def _unregistered() -> NoReturn:
     abort(403, message="This token's operator is not registered.")
     raise AssertionError("abort raises")
@@ -44,6 +48,7 @@ class IncidentExport(MethodView):
     @blp.arguments(IncidentExportArgsSchema, location="query", as_kwargs=True)
     @blp.response(
         200,
+        FILE,
         content_type="text/csv",
         description="One row per incident received in the period, oldest first (streamed).",
         headers={
@@ -121,7 +126,7 @@ def _month_return(month: str, export_format: str) -> monthly_statistics.MonthlyR
 @blp.route("/statistics/monthly/<month>.csv")
 class MonthlyStatisticsCsv(MethodView):
     @require("statistics.monthly")
-    @blp.response(200, content_type="text/csv", description="The monthly return as CSV")
+    @blp.response(200, FILE, content_type="text/csv", description="The monthly return as CSV")
     @blp.problem(422, "Not a month (YYYY-MM), or a month not over yet (month)")
     def get(self, month: str) -> Any:
         """Monthly statistics of your network (CSV, audited)
@@ -146,7 +151,9 @@ class MonthlyStatisticsCsv(MethodView):
 @blp.route("/statistics/monthly/<month>.pdf")
 class MonthlyStatisticsPdf(MethodView):
     @require("statistics.monthly")
-    @blp.response(200, content_type="application/pdf", description="The monthly return as PDF")
+    @blp.response(
+        200, FILE, content_type="application/pdf", description="The monthly return as PDF"
+    )
     @blp.problem(422, "Not a month (YYYY-MM), or a month not over yet (month)")
     def get(self, month: str) -> Any:
         """Monthly statistics of your network (PDF, audited)

@@ -369,3 +369,22 @@ def test_pages_of_other_roles_are_refused(app: Any, db: Any, clock: Clock, scena
     )
     assert page.get("/statistiques/mensuelles").status_code == 403
     assert app.test_client().get("/exports/incidents").status_code == 302
+
+
+def test_the_openapi_document_gives_each_exports_content_type(app: Any) -> None:
+    spec = app.test_client().get("/api/v1/openapi.json").get_json()
+    expected = {
+        "/api/v1/incidents/export.csv": "text/csv",
+        "/api/v1/statistics/monthly/{month}.csv": "text/csv",
+        "/api/v1/statistics/monthly/{month}.pdf": "application/pdf",
+    }
+    for path, content_type in expected.items():
+        responses = spec["paths"][path]["get"]["responses"]
+        assert list(responses["200"]["content"]) == [content_type], path
+        assert list(responses["422"]["content"]) == [PROBLEM], path
+    export = spec["paths"]["/api/v1/incidents/export.csv"]["get"]
+    assert [(p["name"], p["in"]) for p in export["parameters"]] == [
+        ("from", "query"),
+        ("to", "query"),
+    ]
+    assert "X-Export-Rows" in export["responses"]["200"]["headers"]
