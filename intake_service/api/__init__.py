@@ -178,6 +178,10 @@ def init_api(app: Flask) -> None:
     from intake_service.api import cctv
 
     blueprints.append(cctv.blp)
+    # Exports (issue 16): incidents over a period, the monthly statistics return.
+    from intake_service.api import reporting
+
+    blueprints.append(reporting.blp)
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)

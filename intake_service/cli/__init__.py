@@ -10,6 +10,7 @@ from intake_service.cli import (  # noqa: F401 - each module registers its comma
     demo,
     directory,
     examples,
+    exports,
     feed,
     gpos,
     gtfs,

@@ -171,6 +171,10 @@ def init_web(app: Flask) -> None:
     from intake_service.web import cctv as cctv_pages
 
     app.register_blueprint(cctv_pages.bp)
+    # Exports (issue 16): the incident export, the monthly statistics return.
+    from intake_service.web import reporting as reporting_pages
+
+    app.register_blueprint(reporting_pages.bp)
     app.after_request(_security_headers)
     app.before_request(_refuse_unstorable_input)
 
