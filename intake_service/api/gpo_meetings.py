@@ -25,17 +25,17 @@ from intake_service.platform.errors import Conflict, Forbidden, NotFound
 from intake_service.serving.context import database, request_now
 from schemas.gpo_meetings import (
     AgendaSentSchema,
+    MeetingCloseSchema,
     MeetingDecisionOutSchema,
     MeetingDecisionSchema,
     MeetingEvaluationOutSchema,
     MeetingEvaluationSchema,
-    MeetingCloseSchema,
     MeetingHoldSchema,
     MeetingListSchema,
     MeetingPlanSchema,
+    MeetingProposalSchema,
     MeetingSchema,
     MinutesSchema,
-    MeetingProposalSchema,
 )
 
 blp = ApiBlueprint(

@@ -207,7 +207,8 @@ def test_hold_applies_decisions_and_the_partners_minutes_hold_no_personal_data(
     ]
     with db.transaction() as session:
         problem = session.get(Problem, scenario.problem_id)
-        assert problem is not None and problem.state == "action_plan"
+        assert problem is not None
+        assert problem.state == "action_plan"
         whats = {a.what: a.status for a in session.scalars(select(ProblemAction))}
         assert whats["Médiation au collège"] == "planned"
         assert whats["Patrouilles renforcées le soir"] == "done"
@@ -219,7 +220,8 @@ def test_hold_applies_decisions_and_the_partners_minutes_hold_no_personal_data(
                 )
             )
         ]
-        assert kinds.count("decision") == 3 and "meeting" in kinds
+        assert kinds.count("decision") == 3
+        assert "meeting" in kinds
     # Holding twice is refused, naming the status.
     again = client.post(f"{BASE}/{meeting['id']}/hold", json={}, headers=tokens["gpo_referent"])
     assert again.status_code == 409
@@ -231,19 +233,22 @@ def test_hold_applies_decisions_and_the_partners_minutes_hold_no_personal_data(
     assert partner.status_code == 200, partner.get_json()
     body = partner.get_json()
     assert body["version"] == "partner"
-    assert "[masqué]" in body["minutes"] and "les patrouilles continuent" in body["minutes"]
+    assert "[masqué]" in body["minutes"]
+    assert "les patrouilles continuent" in body["minutes"]
     assert all(
         set(line) == {"problem_id", "occurred_on", "stop", "natures"} for line in body["incidents"]
     )
     assert len(body["incidents"]) >= 2
     csv_response = client.get(url + ".csv", headers=tokens["pm"])
-    assert csv_response.status_code == 200 and csv_response.mimetype == "text/csv"
+    assert csv_response.status_code == 200
+    assert csv_response.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(csv_response.get_data(as_text=True))))
     assert {"presence", "ordre_du_jour", "decision", "incident", "compte_rendu"} <= {
         r["rubrique"] for r in rows
     }
     pdf_response = client.get(url + ".pdf", headers=tokens["pm"])
-    assert pdf_response.status_code == 200 and pdf_response.mimetype == "application/pdf"
+    assert pdf_response.status_code == 200
+    assert pdf_response.mimetype == "application/pdf"
     text = pdf_text(pdf_response.data)
     assert "sans données personnelles" in text
     assert "Médiation au collège" in text
@@ -323,7 +328,9 @@ def test_collegial_evaluation_by_partners_present_only(
     pages = app.test_client()
     pages.post("/connexion", data={"email": "ref@meetings.test", "password": "mot-de-passe-long"})
     html = pages.get(f"/gpo/problemes/{scenario.problem_id}").get_data(as_text=True)
-    assert "Avis des partenaires" in html and "Moins de jets." in html and "Résolu" in html
+    assert "Avis des partenaires" in html
+    assert "Moins de jets." in html
+    assert "Résolu" in html
 
 
 def test_bad_input_names_each_field(setup: Any, clock: Clock) -> None:
@@ -400,7 +407,8 @@ def test_bad_input_names_each_field(setup: Any, clock: Clock) -> None:
         assert sorted(e["field"] for e in response.get_json()["errors"]) == fields, body
     # Nothing of a refused hold was kept: still planned, no action added.
     still = client.get(f"{BASE}/{meeting['id']}", headers=headers).get_json()
-    assert still["status"] == "planned" and still["decisions"] == []
+    assert still["status"] == "planned"
+    assert still["decisions"] == []
     close = client.post(f"{BASE}/{meeting['id']}/close", json={"status": "held"}, headers=headers)
     assert [e["field"] for e in close.get_json()["errors"]] == ["status"]
 
@@ -493,7 +501,8 @@ def test_the_brief_counts_from_the_last_meeting_held(
     assert new_count() == 1
     with db.transaction() as session:
         found = meetings.last_held(session, "gpo-toulouse")
-        assert found is not None and found.id == held["id"]
+        assert found is not None
+        assert found.id == held["id"]
 
 
 def test_the_next_meeting_is_proposed_from_the_rhythm(
