@@ -413,10 +413,12 @@ def _decision_body(form: Any) -> dict[str, Any]:
         body["action"] = action
     elif kind == "action_changed":
         raw = form.get("action_id", "")
-        body["action_id"] = int(raw) if raw.isdigit() and len(raw) < 10 else raw
+        if raw:
+            body["action_id"] = int(raw) if raw.isdigit() and len(raw) < 10 else raw
         body["changes"] = {"status": form.get("action_status", "")}
     elif kind == "state_changed":
-        body["to"] = form.get("to", "")
+        if form.get("to"):
+            body["to"] = form["to"]
         if form.get("reason"):
             body["reason"] = form["reason"]
     if not body["text"].strip() and kind != "note":
