@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -143,7 +144,7 @@ def test_a_meeting_from_plan_to_minutes(
     assert "Les patrouilles du soir continuent." in page_text
     with partner.expect_download() as download_info:
         partner.get_by_role("link", name="Télécharger le PDF").click()
-    pdf_bytes = open(download_info.value.path(), "rb").read()  # noqa: PTH123, SIM115 - a test's temp file
+    pdf_bytes = Path(download_info.value.path()).read_bytes()
     pdf_text = "\n".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(pdf_bytes)).pages)
     assert "sans données personnelles" in pdf_text
     assert "Médiation au collège Jean-Jaurès" in pdf_text
