@@ -8,6 +8,7 @@ same way (``decisions.0.problem_id``).
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
@@ -32,6 +33,12 @@ RHYTHMS = ("fortnightly", "monthly", "dates")
 MAX_PARTNERS = 100
 MAX_DECISIONS = 100
 ID = validate.Length(min=1, max=36)
+# Instants far outside any GPO's life are typos (and would overflow the brief's windows).
+INSTANT_RANGE = validate.Range(
+    min=dt.datetime(2000, 1, 1, tzinfo=dt.UTC),
+    max=dt.datetime(2100, 12, 31, tzinfo=dt.UTC),
+    error="Must be between {min} and {max}.",
+)
 
 
 def _partners(description: str) -> fields.List:
@@ -41,7 +48,9 @@ def _partners(description: str) -> fields.List:
 
 
 class MeetingPlanSchema(BaseSchema):
-    planned_at = UtcDateTime(required=True, metadata={"description": "When it starts."})
+    planned_at = UtcDateTime(
+        required=True, validate=INSTANT_RANGE, metadata={"description": "When it starts."}
+    )
     place = fields.String(required=True, validate=[validate.Length(min=1, max=200), _not_blank])
     invited = _partners("The partners invited (default: every partner of the GPO).")
 
@@ -85,7 +94,10 @@ class MeetingHoldSchema(BaseSchema):
         validate=validate.Length(max=20000),
         metadata={"description": "The minutes' text, read by the partners (masked for them)."},
     )
-    held_at = UtcDateTime(metadata={"description": "When it was held (default: planned time)."})
+    held_at = UtcDateTime(
+        validate=INSTANT_RANGE,
+        metadata={"description": "When it was held (default: the planned time, if past)."},
+    )
     decisions = fields.List(
         fields.Nested(MeetingDecisionSchema), validate=validate.Length(max=MAX_DECISIONS)
     )

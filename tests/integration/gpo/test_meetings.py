@@ -347,6 +347,11 @@ def test_bad_input_names_each_field(setup: Any, clock: Clock) -> None:
     )
     assert past.status_code == 422
     assert [e["field"] for e in past.get_json()["errors"]] == ["planned_at"]
+    far = client.post(
+        BASE, json={"planned_at": "9999-12-31T10:00:00+00:00", "place": "Salle 2"}, headers=headers
+    )
+    assert far.status_code == 422
+    assert [e["field"] for e in far.get_json()["errors"]] == ["planned_at"]
     stranger = client.post(
         BASE,
         json={
@@ -397,6 +402,7 @@ def test_bad_input_names_each_field(setup: Any, clock: Clock) -> None:
             ["decisions.0.action_id"],
         ),
         ({"present": ["inconnu"], "held_at": "hier"}, ["held_at"]),
+        ({"held_at": "0001-01-02T00:00:00+00:00"}, ["held_at"]),
         ({"present": ["inconnu"]}, ["present"]),
         ({"decisions": [{"kind": "vote"}]}, ["decisions.0.kind"]),
     ]
