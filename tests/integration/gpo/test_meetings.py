@@ -544,3 +544,32 @@ def test_the_next_meeting_is_proposed_from_the_rhythm(
     assert client.get(url, headers=tokens["pm"]).status_code == 403
     with db.transaction() as session:
         assert session.scalar(select(GpoMeeting.status)) == "held"
+
+
+def test_referent_minutes_without_personal_data_are_not_audited(
+    setup: Any, db: Database, clock: Clock
+) -> None:
+    client, tokens, _ = setup
+    headers = tokens["gpo_referent"]
+    first = plan(client, tokens, clock.now + dt.timedelta(hours=1))
+    client.post(
+        f"{BASE}/{first['id']}/hold",
+        json={"held_at": _iso(clock.now - dt.timedelta(days=2)), "present": ["pm-toulouse"]},
+        headers=headers,
+    )
+    # Held now: nothing came in since the first (two days ago), the summary names nobody.
+    second = plan(client, tokens, clock.now + dt.timedelta(hours=2))
+    client.post(
+        f"{BASE}/{second['id']}/hold",
+        json={"present": ["pm-toulouse"], "minutes": "Rien de neuf ; suivi maintenu."},
+        headers=headers,
+    )
+    clock.advance(hours=3)
+    body = client.get(f"{BASE}/{second['id']}/minutes", headers=headers).get_json()
+    assert body["version"] == "referent"
+    assert body["incidents"] == []
+    assert body["minutes"] == "Rien de neuf ; suivi maintenu."
+    assert audits(db, "gpo.meeting.minutes.read") == []
+    # The first one's minutes show the incidents since the journal's meeting: audited.
+    assert client.get(f"{BASE}/{first['id']}/minutes", headers=headers).get_json()["incidents"]
+    assert len(audits(db, "gpo.meeting.minutes.read")) == 1
