@@ -84,7 +84,8 @@ def _public_url() -> str:
 
 
 def _document(session: Any, meeting: Any) -> dict[str, Any]:
-    return meetings.meeting_document(session, meeting)
+    """The meeting in the caller's version (a partner's with the texts masked)."""
+    return meetings.meeting_view(session, current_principal(), meeting, request_now())
 
 
 @blp.route(BASE)

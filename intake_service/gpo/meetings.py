@@ -521,9 +521,11 @@ def _decide(
     data: Mapping[str, Any],
     now: dt.datetime,
     prefix: str,
+    terms: Sequence[str],
 ) -> GpoMeetingDecision:
     """Apply one decision (a note, an action created or changed, a problem moved) and
-    record it; errors name their field under ``prefix``."""
+    record it; errors name their field under ``prefix``. The problem's journal, which the
+    partners read, gets the text with ``terms`` (and contacts) masked."""
     kind = data["kind"]
     problem = (
         _problem_of_gpo(session, meeting.gpo_code, data.get("problem_id"), f"{prefix}.problem_id")
@@ -585,7 +587,7 @@ def _decide(
             problem.id,
             principal.actor,
             "decision",
-            text,
+            rules.redact(text, terms),
             now,
             {"meeting_id": meeting.id, "decision": kind},
         )
@@ -625,8 +627,10 @@ def hold_meeting(
     meeting.held_at = held_at
     meeting.minutes = (data.get("minutes") or "").strip() or None
     session.flush()
-    for index, decision in enumerate(data.get("decisions") or []):
-        _decide(session, principal, meeting, decision, now, f"decisions.{index}")
+    decisions = data.get("decisions") or []
+    terms = meeting_terms(session, principal, meeting, now) if decisions else []
+    for index, decision in enumerate(decisions):
+        _decide(session, principal, meeting, decision, now, f"decisions.{index}", terms)
     for problem_id in dict.fromkeys(
         str(item["problem_id"]) for item in meeting.agenda if item.get("problem_id")
     ):
@@ -666,7 +670,8 @@ def add_decision(
     meeting = get_meeting(session, principal, gpo_code, meeting_id)
     if meeting.status != "held":
         raise MeetingRefused(f"The meeting is {meeting.status}: decisions are of a held meeting.")
-    decision = _decide(session, principal, meeting, data, now, "decision")
+    terms = meeting_terms(session, principal, meeting, now)
+    decision = _decide(session, principal, meeting, data, now, "decision", terms)
     _bump(session, meeting, None, now)
     audit.record(
         session,
@@ -860,6 +865,30 @@ def _personal_terms(session: Session, found: brief.Brief) -> list[str]:
         ):
             values += rules.sheet_personal_values(incident.sheet)
     return rules.personal_terms(values)
+
+
+def meeting_terms(
+    session: Session, principal: Principal, meeting: GpoMeeting, now: dt.datetime
+) -> list[str]:
+    """What to mask in the texts partners read of this meeting: the personal values of
+    the sheets of the incidents since the previous meeting held (its day's brief, in the
+    partners' version: no audited read)."""
+    day = paris_day(meeting.held_at or meeting.planned_at)
+    found = brief.meeting_brief(session, principal, meeting.gpo_code, day, now, version="partner")
+    return _personal_terms(session, found)
+
+
+def meeting_view(
+    session: Session, principal: Principal, meeting: GpoMeeting, now: dt.datetime
+) -> dict[str, Any]:
+    """The meeting as the caller reads it: a partner's with the decisions' and views'
+    texts masked (``rules.redact``), the referent's as written."""
+    document = meeting_document(session, meeting)
+    if brief_version_for(principal) == "referent":
+        return document
+    if not document["decisions"] and not document["evaluations"]:
+        return document
+    return _masked(document, meeting_terms(session, principal, meeting, now))
 
 
 def _masked(document: dict[str, Any], terms: Sequence[str]) -> dict[str, Any]:

@@ -213,7 +213,7 @@ def _detail_context(gpo_code: str, meeting_id: str) -> dict[str, Any]:
             meeting = meetings.get_meeting(session, principal, gpo_code, meeting_id)
         except NotFound:
             return _not_found()
-        document = meetings.meeting_document(session, meeting)
+        document = meetings.meeting_view(session, principal, meeting, request_now())
         gpo = gpos.get_gpo(session, principal, gpo_code)
         gpo_problems = [
             {

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 from typing import Any
 
 import pytest
@@ -34,6 +35,7 @@ from intake_service.platform.clock import PARIS
 from intake_service.platform.db import Database
 from tests.access_seeds.gpo_assessment import (
     PERSONAL,
+    REPORTER_NAME,
     TITLE,
     VICTIM_NAME,
     VICTIM_PHONE,
@@ -161,7 +163,7 @@ def _hold(client: FlaskClient, tokens: dict[str, Any], scenario: Scenario, meeti
                 f"M. Roucayrol ; les patrouilles continuent."
             ),
             "decisions": [
-                {"kind": "note", "text": "Suivi mensuel maintenu."},
+                {"kind": "note", "text": f"Suivi mensuel ; rappeler {VICTIM_NAME}."},
                 {
                     "kind": "action_created",
                     "problem_id": scenario.problem_id,
@@ -177,7 +179,7 @@ def _hold(client: FlaskClient, tokens: dict[str, Any], scenario: Scenario, meeti
                     "kind": "state_changed",
                     "problem_id": scenario.problem_id,
                     "to": "action_plan",
-                    "text": "Plan d'action validé en réunion.",
+                    "text": f"Plan d'action validé, M. {REPORTER_NAME} prévenu.",
                 },
             ],
         },
@@ -222,6 +224,16 @@ def test_hold_applies_decisions_and_the_partners_minutes_hold_no_personal_data(
         ]
         assert kinds.count("decision") == 3
         assert "meeting" in kinds
+    # The partners read the decisions, and the problem's journal, with the name masked.
+    for path, masked in (
+        (f"{BASE}/{meeting['id']}", "Suivi mensuel ; rappeler [masqué]."),
+        (f"/api/v1/problems/{scenario.problem_id}/journal", "M. [masqué] prévenu."),
+    ):
+        read = json.dumps(client.get(path, headers=tokens["pm"]).get_json(), ensure_ascii=False)
+        assert [value for value in PERSONAL if value in read] == [], path
+        assert masked in read, path
+    as_referent = client.get(f"{BASE}/{meeting['id']}", headers=tokens["gpo_referent"])
+    assert VICTIM_NAME in as_referent.get_json()["decisions"][0]["text"]
     # Holding twice is refused, naming the status.
     again = client.post(f"{BASE}/{meeting['id']}/hold", json={}, headers=tokens["gpo_referent"])
     assert again.status_code == 409
@@ -254,7 +266,7 @@ def test_hold_applies_decisions_and_the_partners_minutes_hold_no_personal_data(
     assert "Médiation au collège" in text
     assert "Capitole" in text
     outputs = {
-        "json": partner.get_data(as_text=True),
+        "json": json.dumps(body, ensure_ascii=False),
         "csv": csv_response.get_data(as_text=True),
         "pdf": text,
     }
