@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from intake_service.access import audit
@@ -748,15 +749,32 @@ def record_evaluation(
             ProblemEvaluation.partner_code == partner,
         )
     ).first()
+    values = {
+        "view": data["view"],
+        "comment": (data.get("comment") or "").strip(),
+        "recorded_at": now,
+        "recorded_by": principal.actor[:200],
+    }
     if evaluation is None:
-        evaluation = ProblemEvaluation(
-            problem_id=problem.id, meeting_id=meeting.id, partner_code=partner
-        )
-        session.add(evaluation)
-    evaluation.view = data["view"]
-    evaluation.comment = (data.get("comment") or "").strip()
-    evaluation.recorded_at = now
-    evaluation.recorded_by = principal.actor[:200]
+        try:
+            # In a SAVEPOINT: the same partner's view sent twice at once meets the unique
+            # constraint; the second then replaces the first, as one sent later does.
+            with session.begin_nested():
+                evaluation = ProblemEvaluation(
+                    problem_id=problem.id, meeting_id=meeting.id, partner_code=partner, **values
+                )
+                session.add(evaluation)
+                session.flush()
+        except IntegrityError:
+            evaluation = session.scalars(
+                select(ProblemEvaluation).where(
+                    ProblemEvaluation.problem_id == problem.id,
+                    ProblemEvaluation.meeting_id == meeting.id,
+                    ProblemEvaluation.partner_code == partner,
+                )
+            ).one()
+    for name, value in values.items():
+        setattr(evaluation, name, value)
     session.flush()
     audit.record(
         session,
