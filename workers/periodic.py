@@ -1,5 +1,6 @@
 """Workers that run a database job at a steady pace: escalation, retention, webhook
-delivery, the functional mailboxes' daily digest and the direct line's alerts."""
+delivery, the functional mailboxes' daily digest, the direct line's alerts and the GPO
+meetings' reminders."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from intake_service.direct_line import cctv, messages
 from intake_service.directory import digest
 from intake_service.directory.rules.digest import is_due
 from intake_service.feed import webhooks
+from intake_service.gpo import meetings
 from intake_service.platform.clock import utc_now
 from intake_service.platform.db import Database
 from intake_service.platform.file_store import FileStore
@@ -262,3 +264,38 @@ class WebhookSender:
                 attempted = 0
             if attempted < self.batch_size:
                 stop.wait(self.interval_seconds)
+
+
+class MeetingReminders:
+    """Every five minutes, reminds each GPO's referents of a meeting within 48 hours, once
+    per meeting (``meetings.send_due_reminders``: ``reminded_at``, rows locked), so a
+    second job or a run after a restart reminds nobody twice."""
+
+    name = "meeting-reminders"
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        public_url: str,
+        interval_seconds: float = 300.0,
+        clock: Callable[[], dt.datetime] = utc_now,
+    ) -> None:
+        self.db = db
+        self.public_url = public_url
+        self.interval_seconds = interval_seconds
+        self.clock = clock
+
+    def run_once(self) -> list[str]:
+        with self.db.transaction() as session:
+            return meetings.send_due_reminders(session, self.clock(), self.public_url)
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                reminded = self.run_once()
+                if reminded:
+                    log.info("meeting-reminders: %d referents' reminders written", len(reminded))
+            except Exception as exc:  # noqa: BLE001 - database down: retry at the next tick
+                log.warning("meeting-reminders failed (%s); retrying", type(exc).__name__)
+            stop.wait(self.interval_seconds)

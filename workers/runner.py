@@ -33,6 +33,7 @@ def build_workers(config: Config, db: Database, names: Sequence[str]) -> list[Wo
         DigestJob,
         DirectLineAlerts,
         Escalator,
+        MeetingReminders,
         RetentionJob,
         WebhookSender,
     )
@@ -61,6 +62,8 @@ def build_workers(config: Config, db: Database, names: Sequence[str]) -> list[Wo
         "digest": lambda: DigestJob(db, hour=config.digest_hour),
         # The direct line's alerts: CCTV erase deadlines, overdue requests for information.
         "direct-line-alerts": lambda: DirectLineAlerts(db, public_url=config.public_url),
+        # The GPO referents' reminder before each meeting (once).
+        "meeting-reminders": lambda: MeetingReminders(db, public_url=config.public_url),
     }
     names = list(names) or list(factories)
     unknown = [name for name in names if name not in factories]

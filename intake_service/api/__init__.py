@@ -182,6 +182,11 @@ def init_api(app: Flask) -> None:
     from intake_service.api import reporting
 
     blueprints.append(reporting.blp)
+
+    # GPO meetings: plan, agenda, attendance, decisions, minutes, collegial evaluation.
+    from intake_service.api import gpo_meetings
+
+    blueprints.append(gpo_meetings.blp)
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)

@@ -111,9 +111,10 @@ class Brief(MethodView):
     def get(self, args: dict[str, Any], gpo_code: str) -> Any:
         """The meeting brief
 
-        Per open problem: new incidents since the last meeting (journal entry of
-        kind ``meeting``, else 28 days), actions due within 14 days or late, the
-        before/after figures. Partners get the version without personal data.
+        Per open problem: new incidents since the GPO's last meeting held (for a
+        GPO with none yet, the problem's last journal entry of kind ``meeting``; else
+        28 days), actions due within 14 days or late, the before/after figures.
+        Partners get the version without personal data.
         """
         return brief_export.brief_document(_brief(gpo_code, args, export=None))
 

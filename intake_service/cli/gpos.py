@@ -138,3 +138,19 @@ def gpos_list() -> None:
                 f"operators: {','.join(gpo.operators) or '-'}\tpartners: {partners or '-'}"
                 + ("\tauto-confirm" if gpo.auto_confirm_strong else "")
             )
+
+
+@gpos_group.command("remind-meetings")
+def gpos_remind_meetings() -> None:
+    """Remind the referents of the meetings within 48 hours (once per meeting).
+
+    What the ``meeting-reminders`` worker does every five minutes, run once (from cron,
+    say); a second run writes nothing twice.
+    """
+    from intake_service.cli.base import read_config
+    from intake_service.gpo import meetings
+
+    public_url = read_config().public_url
+    with transaction() as session:
+        reminded = meetings.send_due_reminders(session, utc_now(), public_url)
+    click.echo(f"{len(reminded)} meeting reminder(s) written")

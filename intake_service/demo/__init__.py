@@ -166,6 +166,16 @@ def load_gpo(session: Session, *, now: dt.datetime) -> None:
         },
         now,
     )
+    # GPO meetings: the next one, a week ahead, with its agenda from the brief.
+    from intake_service.gpo import meetings
+
+    meetings.plan_meeting(
+        session,
+        referent,
+        code,
+        {"planned_at": now + dt.timedelta(days=7), "place": "Hôtel de police, salle du GPO"},
+        now,
+    )
 
 
 # --- Priority complaint appointments: two stations and a week of slots -------

@@ -34,6 +34,7 @@ from intake_service.gpo.assessment import ProblemAssessment
 from intake_service.gpo.rules import lifecycle as problem_lifecycle
 from intake_service.gpo.rules.weekly_figures import BeforeAfter, paris_day, paris_midnight
 from intake_service.models import (
+    GpoMeeting,
     GtfsRoute,
     GtfsStop,
     Incident,
@@ -118,7 +119,29 @@ class Brief:
     problems: Sequence[ProblemBrief]
 
 
+def last_held_meeting(session: Session, gpo_code: str, before: dt.datetime) -> GpoMeeting | None:
+    """The GPO's last meeting held before ``before`` (planned, skipped or cancelled ones
+    do not count)."""
+    return session.scalars(
+        select(GpoMeeting)
+        .where(
+            GpoMeeting.gpo_code == gpo_code,
+            GpoMeeting.status == "held",
+            GpoMeeting.held_at.is_not(None),
+            GpoMeeting.held_at < before,
+        )
+        .order_by(GpoMeeting.held_at.desc(), GpoMeeting.id)
+        .limit(1)
+    ).first()
+
+
 def _last_meeting(session: Session, problem: Problem, before: dt.datetime) -> dt.datetime | None:
+    """When the GPO last met before ``before``: its last meeting held (``gpo_meetings``);
+    for a GPO that has none yet, the problem's last journal entry of kind ``meeting``
+    (how meetings were recorded before they were first-class)."""
+    held = last_held_meeting(session, problem.gpo_code, before)
+    if held is not None:
+        return held.held_at
     return session.scalar(
         select(ProblemJournalEntry.at)
         .where(
@@ -202,7 +225,7 @@ def _action_line(action: ProblemAction, meeting_date: dt.date) -> ActionLine:
     )
 
 
-def _new_incidents(
+def new_incidents(
     session: Session, problem: Problem, since: dt.datetime, until: dt.datetime
 ) -> list[tuple[Incident, bool]]:
     """In scope or linked, occurred in [since, until), oldest first, with whether linked."""
@@ -227,13 +250,14 @@ def _problem_brief(
     version: Version,
     now: dt.datetime,
     with_chart: bool,
+    via: str = "gpo.brief",
 ) -> ProblemBrief:
     meeting_start = paris_midnight(meeting_date)
     since = _last_meeting(session, problem, meeting_start) or paris_midnight(
         meeting_date - dt.timedelta(days=DEFAULT_SINCE_DAYS)
     )
     until = min(paris_midnight(meeting_date + dt.timedelta(days=1)), now)
-    new = _new_incidents(session, problem, since, until) if since < until else []
+    new = new_incidents(session, problem, since, until) if since < until else []
     incidents: list[ReferentIncident] | list[PartnerIncident]
     if version == "referent":
         incidents = [_referent_incident(session, incident, linked) for incident, linked in new]
@@ -246,7 +270,7 @@ def _problem_brief(
                 "incident",
                 incident.id,
                 now=now,
-                detail={"via": "gpo.brief", "problem": problem.id},
+                detail={"via": via, "problem": problem.id},
             )
     else:
         incidents = [partner_incident(session, incident) for incident, _ in new]
@@ -297,14 +321,19 @@ def meeting_brief(
     now: dt.datetime,
     *,
     with_chart: bool = False,
+    version: Version | None = None,
+    via: str = "gpo.brief",
 ) -> Brief:
     """The brief of the caller's GPO for the meeting of ``meeting_date``.
 
-    ``NotFound`` for another GPO. The version follows the caller's role.
+    ``NotFound`` for another GPO. The version follows the caller's role; ``version``
+    "partner" asks for the partners' version whoever calls (the agenda is made of it).
     ``with_chart``: each problem's weekly chart data too (what the PDF draws).
+    ``via``: what the referent's audited reads say they were read for.
     """
     gpo = gpos.get_gpo(session, principal, gpo_code)
-    version = brief_version_for(principal)
+    if version != "partner":
+        version = brief_version_for(principal)
     linkable = [
         problem
         for problem in session.scalars(
@@ -319,7 +348,7 @@ def meeting_brief(
         version=version,
         generated_at=now,
         problems=[
-            _problem_brief(session, principal, problem, meeting_date, version, now, with_chart)
+            _problem_brief(session, principal, problem, meeting_date, version, now, with_chart, via)
             for problem in linkable
         ],
     )

@@ -175,6 +175,11 @@ def init_web(app: Flask) -> None:
     from intake_service.web import reporting as reporting_pages
 
     app.register_blueprint(reporting_pages.bp)
+
+    # GPO meetings: plan, agenda, attendance, decisions, minutes, collegial evaluation.
+    from intake_service.web import gpo_meetings as gpo_meeting_pages
+
+    app.register_blueprint(gpo_meeting_pages.bp)
     app.after_request(_security_headers)
     app.before_request(_refuse_unstorable_input)
 

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from intake_service.access.rules.permissions import Principal, gpo_of
 from intake_service.access.rules.redaction import may_complete_action
-from intake_service.gpo import gpos, problems
+from intake_service.gpo import gpos, meetings, problems
 from intake_service.gpo.actions import (
     action_document,
     add_action,
@@ -43,6 +43,7 @@ from intake_service.gpo.actions import (
     list_actions,
     update_action,
 )
+from intake_service.gpo.meetings_export import VIEW_LABELS
 from intake_service.gpo.problems import add_journal_entry, read_journal
 from intake_service.gpo.rules import lifecycle as problem_lifecycle
 from intake_service.models import Gpo, Problem
@@ -350,13 +351,27 @@ def problem_detail(problem_id: str) -> Any:
             "scope": scope_lines(session, problem.scope),
         }
         incidents = _incident_rows(session, principal, problem_id)
-    manage = principal.role == "gpo_referent"
+        manage = principal.role == "gpo_referent"
+        # The partners' views of the assessment, given at meetings, beside the state change.
+        evaluations = [
+            {
+                "partner": partner_names.get(evaluation.partner_code, evaluation.partner_code),
+                "view": VIEW_LABELS.get(evaluation.view, evaluation.view),
+                "code": evaluation.view,
+                "comment": evaluation.comment,
+                "meeting": date_time(meeting.held_at),
+            }
+            for evaluation, meeting in (
+                meetings.problem_evaluations(session, principal, problem_id) if manage else []
+            )
+        ]
     return render_template(
         "gpo_problem_detail.html",
         problem=view,
         actions=actions,
         journal=journal,
         incidents=incidents,
+        evaluations=evaluations,
         can_manage=manage,
         targets=[
             (state, PROBLEM_STATE_LABELS[state])
