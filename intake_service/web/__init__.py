@@ -171,6 +171,10 @@ def init_web(app: Flask) -> None:
     from intake_service.web import cctv as cctv_pages
 
     app.register_blueprint(cctv_pages.bp)
+    # Above one GPO (issue 16): the national and départemental view, the hotspots.
+    from intake_service.web import overview as overview_pages
+
+    app.register_blueprint(overview_pages.bp)
     app.after_request(_security_headers)
     app.before_request(_refuse_unstorable_input)
 
