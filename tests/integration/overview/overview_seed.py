@@ -22,9 +22,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
+
 from intake_service.access.rules.permissions import Principal
 from intake_service.gpo import gpos, problems
-from intake_service.models import GpoMeeting
+from intake_service.models import GpoMeeting, GtfsRoute, GtfsStop, Operator
 from intake_service.platform.clock import PARIS
 from intake_service.platform.db import Database
 from intake_service.territory import zones
@@ -127,6 +129,21 @@ PROBLEMS = (
                 ((paris("2025-10-25 10:00"), "out_of_scope", "Réseau SNCF."),)),
 )  # fmt: skip
 
+# The problems' scopes (by index): an open one names line 14, a reported one the
+# station of stop B; the first one (its watch ended) names line 2, no longer open.
+SCOPES = {
+    0: {"operators": ["tisseo"], "routes": [{"operator": "tisseo", "route_id": "line:2"}]},
+    1: {"operators": ["tisseo"], "routes": [{"operator": "tisseo", "route_id": "line:14"}]},
+    3: {"operators": ["tisseo"], "stops": [{"operator": "tisseo", "stop_id": "stop_area:SA_B"}]},
+}
+# The GTFS of the places: (operator, id, name, lat, lon, parent station).
+ROUTES = (("tisseo", "line:14", "14"), ("tisseo", "line:2", "L2"), ("mistral", "line:M1", "M1"))
+STOPS = (
+    ("tisseo", "stop_point:SP_A", "Jeanne d'Arc", 43.6110, 1.4450, None),
+    ("tisseo", "stop_point:SP_B", "Capitole", 43.6045, 1.4440, "stop_area:SA_B"),
+    ("mistral", "stop_point:SP_M", "Vieux-Port", 43.2950, 5.3740, None),
+)
+
 # (gpo, planned at, status): held meetings count, the others do not.
 MEETINGS = (
     *(("gpo-toulouse", paris(f"{day} 14:00"), "held") for day in (
@@ -161,23 +178,29 @@ class IncidentSpec:
     victims: tuple[str, ...]  # kinds
     withdrawn: bool = False
     state: str = "over"
+    route: str = "line:142"
+    stop: str | None = None
 
 
 INCIDENTS = (
     IncidentSpec("t1", "operator", "31555", paris("2025-10-10 20:00"), "physical_assault_staff",
-                 ("staff",), state="in_progress"),
-    IncidentSpec("t2", "operator", "31555", paris("2025-11-05 22:10"), "projectile", ()),
-    IncidentSpec("t3", "operator", "31555", paris("2026-01-20 07:45"), "vandalism", ()),
+                 ("staff",), state="in_progress", route="line:14", stop="stop_point:SP_A"),
+    IncidentSpec("t2", "operator", "31555", paris("2025-11-05 22:10"), "projectile", (),
+                 route="line:14", stop="stop_point:SP_A"),
+    IncidentSpec("t3", "operator", "31555", paris("2026-01-20 07:45"), "vandalism", (),
+                 route="line:2", stop="stop_point:SP_B"),
     IncidentSpec("t4", "operator", "31555", paris("2026-03-01 19:00"), "threat_or_insult_staff",
-                 ("staff", "staff", "passenger")),
-    IncidentSpec("t5", "operator", "31555", paris("2025-09-01 12:00"), "vandalism", ("staff",)),
+                 ("staff", "staff", "passenger"), route="line:14"),
+    IncidentSpec("t5", "operator", "31555", paris("2025-09-01 12:00"), "vandalism", ("staff",),
+                 route="line:14", stop="stop_point:SP_A"),
     IncidentSpec("t6", "operator", "31555", paris("2026-02-10 12:00"), "vandalism", (),
-                 withdrawn=True),
+                 withdrawn=True, route="line:14", stop="stop_point:SP_A"),
     IncidentSpec("m1", "other_operator", "13055", paris("2025-12-05 23:30"), "violence_passenger",
-                 ("passenger",), state="in_progress"),
+                 ("passenger",), state="in_progress", route="line:M1", stop="stop_point:SP_M"),
     IncidentSpec("m2", "other_operator", "13055", paris("2026-02-20 08:15"),
-                 "physical_assault_staff", ("staff",)),
-    IncidentSpec("v1", "other_operator", "83137", paris("2026-01-05 18:00"), "theft", ()),
+                 "physical_assault_staff", ("staff",), route="line:M1"),
+    IncidentSpec("v1", "other_operator", "83137", paris("2026-01-05 18:00"), "theft", (),
+                 route="line:U", stop="stop_point:SP_U"),
 )  # fmt: skip
 
 # (incident, victim index, created, station, state, slot start, appointment status)
@@ -226,7 +249,11 @@ def seed(app: Any, db: Database, clock: Clock, tokens: dict[str, dict[str, str]]
         for n, spec in enumerate(PROBLEMS):
             who = referent(spec.gpo)
             problem = problems.create_problem(
-                session, who, spec.gpo, {"title": f"Problème {n}", "scope": {}}, spec.created
+                session,
+                who,
+                spec.gpo,
+                {"title": f"Problème {n}", "scope": SCOPES.get(n, {})},
+                spec.created,
             )
             seeded.problem_ids.append(problem.id)
             for at, to, reason in spec.moves:
@@ -258,6 +285,15 @@ def seed(app: Any, db: Database, clock: Clock, tokens: dict[str, dict[str, str]]
                     version=1,
                 )
             )
+    with db.transaction() as session:
+        operators = {o.code: o.id for o in session.scalars(select(Operator))}
+        for operator, route_id, name in ROUTES:
+            session.add(GtfsRoute(operator_id=operators[operator], route_id=route_id,
+                                  short_name=name, long_name="", route_type=3))  # fmt: skip
+        for operator, stop_id, name, lat, lon, parent in STOPS:
+            session.add(GtfsStop(operator_id=operators[operator], stop_id=stop_id, name=name,
+                                 lat=lat, lon=lon, location_type=0, parent_station=parent,
+                                 insee_code=None))  # fmt: skip
     client = app.test_client()
     saved = clock.now
     for number, spec in enumerate(INCIDENTS):
@@ -273,6 +309,11 @@ def seed(app: Any, db: Database, clock: Clock, tokens: dict[str, dict[str, str]]
         )
         sheet["location"]["insee_code"] = spec.insee
         sheet["location"]["coordinates"].update(COORDINATES[spec.insee])
+        sheet["location"]["route_id"] = spec.route
+        if spec.stop is None:
+            del sheet["location"]["stop_id"]
+        else:
+            sheet["location"]["stop_id"] = spec.stop
         response = client.post("/api/v1/incidents", json=sheet, headers=tokens[spec.operator])
         assert response.status_code == 201, response.get_json()
         body = response.get_json()
