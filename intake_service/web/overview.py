@@ -21,6 +21,7 @@ from flask import (
 )
 
 from intake_service.access.rules.permissions import departments_of, gpo_of
+from intake_service.gpo import gpos
 from intake_service.intake.rules.natures import FAMILY_LABELS
 from intake_service.overview import export, hotspots, national
 from intake_service.overview.rules import figures
@@ -200,11 +201,19 @@ def department_pdf(department: str) -> Any:
 def _hotspots_page(gpo_code: str | None) -> Any:
     errors: dict[str, str] = {}
     period = _period(errors)
+    principal = current_page_principal()
+    choices: list[tuple[str, str]] = []
     try:
         with database().transaction() as session:
-            found = hotspots.hotspots(
-                session, current_page_principal(), period, request_now(), gpo_code
-            )
+            if principal.role == "national":
+                # The ministry may narrow the map to one GPO (the form's « gpo »).
+                choices = [(g.code, g.name) for g in gpos.list_gpos(session)]
+                asked = request.args.get("gpo", "").strip()
+                if asked and asked not in dict(choices):
+                    errors["gpo"] = "GPO inconnu : choisissez-le dans la liste."
+                elif asked:
+                    gpo_code = asked
+            found = hotspots.hotspots(session, principal, period, request_now(), gpo_code)
     except NotFound:
         abort(404)
     highest = max((max(map(max, line.hours)) for line in found.lines), default=0)
@@ -219,7 +228,8 @@ def _hotspots_page(gpo_code: str | None) -> Any:
         level=hotspot_rules.heat_level,
         days=hotspot_rules.DAYS_FR,
         map_tiles={"url": config.map_tiles_url, "attribution": config.map_tiles_attribution},
-        mapped=[s for s in found.stops if s.lat is not None and s.lon is not None],
+        choices=choices,
+        chosen=request.args.get("gpo", ""),
     )
 
 

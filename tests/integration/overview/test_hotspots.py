@@ -127,3 +127,10 @@ def test_hotspot_pages(app: Any, db: Database, clock: Clock, setup: Any) -> None
     html = ministry.get(f"/national/points-chauds?du={FIRST}&au={LAST}").get_data(as_text=True)
     assert "Vieux-Port" in html
     assert not [value for value in PERSONAL if value in html]
+    marseille = ministry.get(f"/national/points-chauds?du={FIRST}&au={LAST}&gpo=gpo-marseille")
+    html = marseille.get_data(as_text=True)
+    assert "Vieux-Port" in html
+    assert "Jeanne d" not in html  # Toulouse's stop
+    assert '<option value="gpo-marseille" selected>' in html
+    unknown = ministry.get("/national/points-chauds?gpo=gpo-nulle").get_data(as_text=True)
+    assert 'id="gpo-erreur"' in unknown
