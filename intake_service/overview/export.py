@@ -127,7 +127,7 @@ def to_csv(found: Overview) -> str:
 
 
 def charts(found: Overview) -> dict[str, str]:
-    """The page's and the PDF's three charts, by name."""
+    """The page's and the PDF's four charts, by name."""
     total = found.total
     months = list(total.problems.identified_by_month)
     per = "département" if found.level == "national" else "GPO"
@@ -146,6 +146,17 @@ def charts(found: Overview) -> dict[str, str]:
             title=f"Réunions tenues par {per}",
             ident="graphique-reunions",
             unit="réunions",
+        ),
+        "incidents_by_month": monthly_chart(
+            months,
+            [
+                Series(
+                    "Incidents",
+                    [sum(total.incidents.by_month.get(m, {}).values()) for m in months],
+                ),
+            ],
+            title="Incidents par mois",
+            ident="graphique-incidents-mois",
         ),
         "incidents": bar_list_chart(
             [
@@ -262,6 +273,7 @@ def to_pdf(found: Overview) -> bytes:
         pdf.Heading("Graphiques"),
         pdf.Chart(drawn["problems"]),
         pdf.Chart(drawn["meetings"]),
+        pdf.Chart(drawn["incidents_by_month"]),
         pdf.Chart(drawn["incidents"]),
     ]
     return pdf.render(

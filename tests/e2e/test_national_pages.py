@@ -98,7 +98,12 @@ def test_national_page_charts_exports_and_accessibility(
     page = signed_in(MINISTRY)
     assert page.url.endswith("/national/")
     assert page.get_by_role("heading", level=1).inner_text() == "Vue nationale des GPO transports"
-    for ident in ("graphique-problemes", "graphique-reunions", "graphique-incidents"):
+    for ident in (
+        "graphique-problemes",
+        "graphique-reunions",
+        "graphique-incidents-mois",
+        "graphique-incidents",
+    ):
         chart = page.locator(f"svg#{ident}")
         assert chart.is_visible(), ident
     resolved = page.locator("svg#graphique-problemes rect.bar.s1")
@@ -108,6 +113,8 @@ def test_national_page_charts_exports_and_accessibility(
         ["Département 31", "2"],
         ["Département 83", "1"],
     ]
+    monthly = page.locator("svg#graphique-incidents-mois rect.bar")
+    assert sum(int(c) for c in monthly.evaluate_all("els => els.map(e => e.dataset.count)")) == 2
     assert page.locator("#table-problemes tr[data-key='31'] td.identifies").inner_text() == "2"
     assert page.locator("#table-incidents tr[data-key='31'] td.incidents").inner_text() == "2"
     assert axe_violations(page) == []

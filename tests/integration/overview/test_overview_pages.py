@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -18,7 +19,13 @@ from tests.conftest import Clock
 from tests.factories import create_tokens
 from tests.integration.overview import overview_seed as scenario
 from tests.integration.overview.overview_seed import FIRST, LAST, Seeded
-from tests.integration.overview.test_national_view import PERSONAL, expected_unit, gpo_codes
+from tests.integration.overview.test_national_view import (
+    PERSONAL,
+    covered,
+    expected_unit,
+    gpo_codes,
+    month,
+)
 
 QUERY = f"du={FIRST.isoformat()}&au={LAST.isoformat()}"
 
@@ -44,8 +51,19 @@ def test_national_page_shows_each_department(
         row = html.split(f'<tr data-key="{code}"')[2].split("</tr>")[0]  # the problems' table
         assert f'<td class="identifies">{expected["problems"]["identified"]}</td>' in row
         assert f'<td class="resolus">{expected["problems"]["resolved"]}</td>' in row
-    for ident in ("graphique-problemes", "graphique-reunions", "graphique-incidents"):
+    for ident in (
+        "graphique-problemes",
+        "graphique-reunions",
+        "graphique-incidents-mois",
+        "graphique-incidents",
+    ):
         assert f'id="{ident}"' in html
+    # Incidents per month: the scenario's, month by month.
+    counted = set().union(*(covered(code) for code in gpo_codes(None)))
+    per_month = Counter(month(i.occurred) for i in scenario.INCIDENTS if i.key in counted)
+    chart = html.split('id="graphique-incidents-mois"')[1].split("</svg>")[0]
+    for key, count in per_month.items():
+        assert f'data-month="{key}" data-count="{count}"' in chart, key
     assert not [value for value in PERSONAL if value in html]
     assert not [i for i in seeded.incident_ids.values() if i in html]
 
