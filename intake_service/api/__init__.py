@@ -187,6 +187,11 @@ def init_api(app: Flask) -> None:
     from intake_service.api import gpo_meetings
 
     blueprints.append(gpo_meetings.blp)
+
+    # Above one GPO (issue 16): the national and départemental view, the hotspots.
+    from intake_service.api import overview
+
+    blueprints.append(overview.blp)
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)

@@ -240,3 +240,45 @@ def _grouped(
         for key, group in sorted(groups.items())
         if any(row.counted for row in group)
     ]
+
+
+# --- The national view (issue 16): the same measures over any group of incidents ---------
+
+RequestRow = _Row
+
+
+def rows_by_incident(
+    session: Session, since: dt.datetime, until: dt.datetime, now: dt.datetime
+) -> dict[str, list[RequestRow]]:
+    """Every request created in ``[since, until)``, as the measures count it, by incident
+    id: the overview groups them by GPO and département (``summarise``)."""
+    requests = list(
+        session.execute(
+            select(AppointmentRequest, Operator.code)
+            .join(Operator, Operator.id == AppointmentRequest.operator_id)
+            .where(AppointmentRequest.created_at >= since, AppointmentRequest.created_at < until)
+            .order_by(AppointmentRequest.id)
+        )
+    )
+    held: dict[int, list[tuple[Appointment, ComplaintSlot]]] = {}
+    ids = [request.id for request, _ in requests]
+    for chunk_start in range(0, len(ids), 500):
+        chunk = ids[chunk_start : chunk_start + 500]
+        for appointment, slot in session.execute(
+            select(Appointment, ComplaintSlot)
+            .join(ComplaintSlot, ComplaintSlot.id == Appointment.slot_id)
+            .where(Appointment.request_id.in_(chunk))
+            .order_by(Appointment.id)
+        ):
+            held.setdefault(appointment.request_id, []).append((appointment, slot))
+    found: dict[str, list[RequestRow]] = {}
+    for request, code in requests:
+        found.setdefault(request.incident_id, []).append(
+            _row(request, code, held.get(request.id, []), now)
+        )
+    return found
+
+
+def summarise(key: str, name: str, rows: Iterable[RequestRow]) -> Measures:
+    """The measures of ``rows`` (eligible, booked, median delay, honoured)."""
+    return _aggregate(key, name, rows)

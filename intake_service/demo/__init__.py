@@ -108,6 +108,7 @@ def load(
         if hash_token(secret) not in existing:
             create_token(session, role, scope, f"demo {role} {scope}", now=now, secret=secret)
     load_gpo(session, now=now)
+    load_second_gpo(session, now=now)
     load_stations(session, now=now, policy=policy)
     load_directory(session, now=now)
     return list(TOKENS)
@@ -176,6 +177,62 @@ def load_gpo(session: Session, *, now: dt.datetime) -> None:
         {"planned_at": now + dt.timedelta(days=7), "place": "Hôtel de police, salle du GPO"},
         now,
     )
+
+
+# --- The national view (issue 16): a second GPO, in another département ------
+
+SECOND_GPO = ("gpo-toulon", "GPO transports Toulon — démo", ["ddsp-83"], ["mistral"], "83")
+SECOND_PROBLEM = {
+    "title": "Incivilités à bord des bus de nuit de Toulon",
+    "description": "Insultes et menaces envers les conducteurs des lignes de nuit.",
+    "scope": {"operators": ["mistral"], "natures": ["threat_or_insult_staff", "incivility"]},
+    "partners": ["pm-toulon"],
+    "state": "qualified",
+}
+# Days before the demo's start on which the GPO of Toulon met (monthly).
+SECOND_GPO_MEETINGS = (84, 56, 28)
+
+
+def load_second_gpo(session: Session, *, now: dt.datetime) -> None:
+    """The GPO of Toulon (département 83, monthly), a partner, a problem and three held
+    meetings: the national view shows two départements. Idempotent."""
+    import uuid
+
+    from intake_service.access.rules.permissions import Principal
+    from intake_service.gpo import gpos, problems
+    from intake_service.models import GpoMeeting, Problem
+
+    code, name, services, operator_codes, department = SECOND_GPO
+    loaded = session.scalar(select(Problem.id).where(Problem.gpo_code == code)) is not None
+    gpos.add_gpo(
+        session, code, name, services, operator_codes, False, now - dt.timedelta(days=120),
+        department=department, meeting_rhythm="monthly",
+    )  # fmt: skip
+    gpos.add_partner(session, code, "pm-toulon", "Police municipale de Toulon")
+    if loaded:
+        return
+    referent = Principal(role="gpo_referent", scope=code, actor="demo (données de démonstration)")
+    problems.create_problem(session, referent, code, SECOND_PROBLEM, now - dt.timedelta(days=60))
+    for days in SECOND_GPO_MEETINGS:
+        held = now - dt.timedelta(days=days)
+        session.add(
+            GpoMeeting(
+                id=str(uuid.uuid4()),
+                gpo_code=code,
+                planned_at=held,
+                place="Commissariat de Toulon",
+                status="held",
+                held_at=held,
+                agenda=[],
+                agenda_sent_at=None,
+                reminded_at=None,
+                minutes=None,
+                created_at=held,
+                created_by="demo",
+                updated_at=held,
+                version=1,
+            )
+        )
 
 
 # --- Priority complaint appointments: two stations and a week of slots -------

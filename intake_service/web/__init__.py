@@ -180,6 +180,11 @@ def init_web(app: Flask) -> None:
     from intake_service.web import gpo_meetings as gpo_meeting_pages
 
     app.register_blueprint(gpo_meeting_pages.bp)
+
+    # Above one GPO (issue 16): the national and départemental view, the hotspots.
+    from intake_service.web import overview as overview_pages
+
+    app.register_blueprint(overview_pages.bp)
     app.after_request(_security_headers)
     app.before_request(_refuse_unstorable_input)
 

@@ -17,6 +17,9 @@ LANDING = {
     "gpo_referent": "gpo.home",
     "gpo_partner": "gpo.home",
     "station_officer": "stations_pages.index",
+    # Above one GPO (issue 16): the national view; a département's direction its own.
+    "national": "overview_pages.national_page",
+    "departement": "overview_pages.national_page",
 }
 
 
