@@ -136,8 +136,8 @@ def _sign_in(
 ) -> SignIn:
     # Every refusal looks and costs the same (issue 17): the same answer for an unknown
     # address, a wrong password, a disabled account or an attempt made during a wait;
-    # one argon2 verification each time (a dummy hash for an unknown address), and the
-    # failures of an unknown address counted like a real account's.
+    # one argon2 verification each time (a dummy hash for an unknown e-mail), and the
+    # failures of an unknown e-mail counted like a real account's.
     email = email.strip().lower()
     same_email = func.lower(User.email) == email
     # The slow verification first, holding no lock, so that concurrent attempts on one

@@ -96,7 +96,7 @@ def _safe_next(target: str | None) -> str:
     return url_for("home.index")
 
 
-# One answer for every failure (issue 17): an unknown address, a wrong password, a
+# One answer for every failure (issue 17): an unknown e-mail, a wrong password, a
 # disabled account and an attempt made during the wait after failures all read this.
 SIGN_IN_REFUSED = (
     "Adresse électronique ou mot de passe incorrect. Après plusieurs essais "

@@ -2,7 +2,7 @@
 
 Issue 17 replaced the lock-out (five failures locked an account for 15 minutes, so
 anyone could lock anyone, and only real accounts answered "verrouillé"). Failures are
-now counted per address and per account (unknown addresses as well as real ones, so
+now counted per address and per account (an unknown e-mail as well as a real account, so
 the count says nothing of which accounts exist). After ``FREE_FAILURES`` failures, the
 next attempt is not even checked until a wait has passed, doubling with each failure
 up to ``LONGEST_WAIT``. Attempts made during the wait are refused and not counted:
