@@ -1,4 +1,4 @@
-"""``intake-service users``: add people's accounts for the pages."""
+"""``intake-service users``: add, disable and enable people's accounts for the pages."""
 
 from __future__ import annotations
 
@@ -48,3 +48,36 @@ def users_add(email: str, role: str, scope: str, password_stdin: bool, superviso
             f"created account {user.id}: {user.email} ({role} on {scope}"
             f"{', supervisor' if supervisor else ''})"
         )
+
+
+@users_group.command("disable")
+@click.argument("email")
+def users_disable(email: str) -> None:
+    """Disable an account: it can no longer sign in, and its page sessions end now.
+
+    API tokens are not people's: revoke them with `intake-service tokens revoke`."""
+    with transaction() as session:
+        try:
+            user, changed = accounts.disable_user(session, email, now=utc_now())
+        except accounts.AccountError as exc:
+            fail(str(exc))
+        if changed:
+            click.echo(f"disabled account {user.id}: {user.email} (its sessions are ended)")
+        else:
+            since = user.disabled_at.isoformat(timespec="seconds") if user.disabled_at else "?"
+            click.echo(f"account {user.id}: {user.email} was already disabled (since {since})")
+
+
+@users_group.command("enable")
+@click.argument("email")
+def users_enable(email: str) -> None:
+    """Let a disabled account sign in again (the sessions it had stay ended)."""
+    with transaction() as session:
+        try:
+            user, changed = accounts.enable_user(session, email, now=utc_now())
+        except accounts.AccountError as exc:
+            fail(str(exc))
+        if changed:
+            click.echo(f"enabled account {user.id}: {user.email}")
+        else:
+            click.echo(f"account {user.id}: {user.email} was not disabled")

@@ -44,6 +44,7 @@ ENV_VARS = (
     "RATE_LIMIT_SUBMISSION_ADDRESS",
     "RATE_LIMIT_SIGN_IN",
     "TRUSTED_PROXY_HOPS",
+    "SESSION_LIFETIME_HOURS",
     "RETENTION_DAYS",
     "CLUSTER_RADIUS_METRES",
     "CLUSTER_MIN_INCIDENTS",
@@ -97,6 +98,13 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def _session_lifetime(env: Mapping[str, str]) -> dt.timedelta:
+    hours = _int(env, "SESSION_LIFETIME_HOURS", 12)
+    if not 1 <= hours <= 24 * 7:
+        raise ConfigError(f"SESSION_LIFETIME_HOURS must be from 1 to 168 (a week), got {hours}.")
+    return dt.timedelta(hours=hours)
+
+
 @dataclass(frozen=True)
 class Config:
     instance_path: Path
@@ -133,6 +141,8 @@ class Config:
     # peer is the client). Their forwarded address is what the rate limits and the audit
     # log see; a client's own X-Forwarded-For is never trusted beyond these hops.
     trusted_proxy_hops: int = 0
+    # A page session ends this long after sign-in, however active (a shift and a margin).
+    session_lifetime: dt.timedelta = dt.timedelta(hours=12)
     # Personal data of finished incidents is pseudonymised after this long (6 months).
     retention: dt.timedelta = dt.timedelta(days=183)
     # Emerging problems: at least this many like incidents within this radius and window.
@@ -237,6 +247,7 @@ class Config:
             rate_limit_submission_address=env.get("RATE_LIMIT_SUBMISSION_ADDRESS", "3000/minute"),
             rate_limit_sign_in=env.get("RATE_LIMIT_SIGN_IN", "20/minute"),
             trusted_proxy_hops=_int(env, "TRUSTED_PROXY_HOPS", 0),
+            session_lifetime=_session_lifetime(env),
             retention=dt.timedelta(days=_int(env, "RETENTION_DAYS", 183)),
             cluster_radius_metres=_int(env, "CLUSTER_RADIUS_METRES", 300),
             cluster_min_incidents=_int(env, "CLUSTER_MIN_INCIDENTS", 3),

@@ -8,7 +8,6 @@ no inline script, scripts and styles from this site only.
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -126,7 +125,10 @@ def init_web(app: Flask) -> None:
         # Behind TLS in production; the embedded mode serves plain http on 127.0.0.1.
         SESSION_COOKIE_SECURE=not config.embedded,
         SESSION_COOKIE_NAME="intake_session",
-        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=12),
+        # The cookie's own expiry; the server ends the session at the same time after
+        # sign-in whatever the activity, and at sign-out (access/rules/sessions.py).
+        PERMANENT_SESSION_LIFETIME=config.session_lifetime,
+        SESSION_REFRESH_EACH_REQUEST=False,
         WTF_CSRF_TIME_LIMIT=None,  # valid for the session: a console stays open a whole shift
     )
     # Files on the incident: their pages, and the upload's cap, set before the CSRF check.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
@@ -10,6 +11,7 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     abort,
+    current_app,
     g,
     redirect,
     render_template,
@@ -20,7 +22,6 @@ from flask import (
 
 from intake_service.access import accounts
 from intake_service.access.rules.permissions import Principal, may
-from intake_service.platform.clock import PARIS
 from intake_service.serving.context import database
 from intake_service.serving.rate_limits import rate_limited
 
@@ -36,11 +37,23 @@ def page_principal() -> Principal | None:
     user_id = session.get("user_id")
     if isinstance(user_id, int):
         with database().transaction() as db_session:
-            principal = accounts.user_principal(db_session, user_id)
+            principal = accounts.session_principal(
+                db_session,
+                user_id,
+                session.get("epoch"),
+                session.get("signed_in_at"),
+                now=g.now,
+                lifetime=_session_lifetime(),
+            )
         if principal is None:
             session.clear()
     g.page_principal = principal
     return principal
+
+
+def _session_lifetime() -> dt.timedelta:
+    lifetime: dt.timedelta = current_app.extensions["intake.config"].session_lifetime
+    return lifetime
 
 
 def page_requires(action: str) -> Callable[[F], F]:
@@ -83,35 +96,51 @@ def _safe_next(target: str | None) -> str:
     return url_for("home.index")
 
 
+# One answer for every failure (issue 17): an unknown e-mail, a wrong password, a
+# disabled account and an attempt made during the wait after failures all read this.
+SIGN_IN_REFUSED = (
+    "Adresse électronique ou mot de passe incorrect. Après plusieurs essais "
+    "infructueux, patientez avant de réessayer : l'attente s'allonge à chaque échec."
+)
+
+
 @bp.route("/connexion", methods=["GET", "POST"])
 @rate_limited("sign_in")
 def sign_in() -> Any:
-    """The sign-in form; five wrong passwords lock the account for 15 minutes."""
-    message = None
+    """The sign-in form; failures make the next attempts from the address, and on the
+    account, wait longer and longer (``access/rules/sign_in_delay.py``)."""
     email = ""
     if request.method == "POST":
         email = request.form.get("email", "")[:254]
         password = request.form.get("password", "")[:1024]
         with database().transaction() as db_session:
-            result = accounts.sign_in(db_session, email, password, now=g.now)
+            result = accounts.sign_in(
+                db_session, email, password, address=request.remote_addr or "", now=g.now
+            )
         if result.user_id is not None:
             session.clear()
             session.permanent = True
             session["user_id"] = result.user_id
+            session["epoch"] = result.session_epoch
+            session["signed_in_at"] = int(g.now.timestamp())
             return redirect(_safe_next(request.args.get("suivant")))
-        if result.refusal == "locked" and result.locked_until is not None:
-            until = result.locked_until.astimezone(PARIS).strftime("%H:%M")
-            message = (
-                f"Trop d'essais infructueux : le compte est verrouillé jusqu'à {until}. "
-                "Réessayez plus tard ou contactez votre administrateur."
-            )
-        else:
-            message = "Adresse électronique ou mot de passe incorrect."
-        return render_template("sign_in.html", message=message, email=email), 401
-    return render_template("sign_in.html", message=message, email=email)
+        return render_template("sign_in.html", message=SIGN_IN_REFUSED, email=email), 401
+    return render_template("sign_in.html", message=None, email=email)
 
 
 @bp.route("/deconnexion", methods=["POST"])
 def sign_out() -> Any:
+    """Sign out: every session of the account ends, this browser's and any other's."""
+    user_id = session.get("user_id")
+    if isinstance(user_id, int):
+        with database().transaction() as db_session:
+            accounts.sign_out(
+                db_session,
+                user_id,
+                session.get("epoch"),
+                session.get("signed_in_at"),
+                now=g.now,
+                lifetime=_session_lifetime(),
+            )
     session.clear()
     return redirect(url_for("auth.sign_in"))

@@ -1,7 +1,8 @@
-"""People's accounts: argon2 hashes, lock-out after repeated failures, the users CLI."""
+"""People's accounts: argon2 hashes, the wait after repeated failures, the users CLI."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +11,9 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from intake_service.access import accounts
+from intake_service.access.rules import sign_in_delay
 from intake_service.cli import main
-from intake_service.models import User
+from intake_service.models import SignInFailure, User
 from tests.factories import create_tokens
 
 PASSWORD = "un-mot-de-passe-long"
@@ -26,9 +28,11 @@ def user(db: Any, clock: Any) -> User:
         )
 
 
-def sign_in(db: Any, clock: Any, email: str, password: str) -> accounts.SignIn:
+def sign_in(
+    db: Any, clock: Any, email: str, password: str, address: str = "192.0.2.1"
+) -> accounts.SignIn:
     with db.transaction() as session:
-        return accounts.sign_in(session, email, password, now=clock.now)
+        return accounts.sign_in(session, email, password, address=address, now=clock.now)
 
 
 def test_the_password_is_stored_as_an_argon2_hash(db: Any, user: User) -> None:
@@ -57,25 +61,34 @@ def test_wrong_email_or_password_say_the_same(
     assert (result.principal, result.refusal) == (None, "bad_credentials")
 
 
-def test_five_failures_lock_the_account_for_fifteen_minutes(
+def test_after_five_failures_the_next_attempt_waits_and_is_not_checked(
     db: Any, clock: Any, user: User
 ) -> None:
-    for _ in range(4):
+    for _ in range(sign_in_delay.FREE_FAILURES):
         assert sign_in(db, clock, "agent@tisseo.test", "wrong").refusal == "bad_credentials"
-    locked = sign_in(db, clock, "agent@tisseo.test", "wrong")
-    assert locked.refusal == "locked"
-    assert locked.locked_until == clock.now + accounts.LOCK_OUT
-    assert sign_in(db, clock, "agent@tisseo.test", PASSWORD).refusal == "locked"
-    clock.advance(minutes=15)
+    assert sign_in(db, clock, "agent@tisseo.test", PASSWORD).refusal == "delayed"
+    clock.advance(seconds=1)
     assert sign_in(db, clock, "agent@tisseo.test", PASSWORD).principal is not None
 
 
-def test_a_success_resets_the_count(db: Any, clock: Any, user: User) -> None:
+def test_a_success_resets_the_accounts_count(db: Any, clock: Any, user: User) -> None:
     for _ in range(4):
-        sign_in(db, clock, "agent@tisseo.test", "wrong")
+        sign_in(db, clock, "agent@tisseo.test", "wrong", address="192.0.2.1")
     assert sign_in(db, clock, "agent@tisseo.test", PASSWORD).principal is not None
     for _ in range(4):
-        assert sign_in(db, clock, "agent@tisseo.test", "wrong").refusal == "bad_credentials"
+        refusal = sign_in(db, clock, "agent@tisseo.test", "wrong", address="192.0.2.2").refusal
+        assert refusal == "bad_credentials"
+    assert sign_in(db, clock, "agent@tisseo.test", PASSWORD, "192.0.2.2").principal is not None
+
+
+def test_neither_the_address_nor_the_email_is_kept_in_clear(
+    db: Any, clock: Any, user: User
+) -> None:
+    sign_in(db, clock, "nobody@tisseo.test", "wrong", address="192.0.2.77")
+    with db.transaction() as session:
+        keys = session.scalars(select(SignInFailure.key)).all()
+    assert len(keys) == 2
+    assert not any("nobody" in key or "192.0.2.77" in key for key in keys)
 
 
 def test_a_disabled_account_cannot_sign_in(db: Any, clock: Any, user: User) -> None:
@@ -83,7 +96,13 @@ def test_a_disabled_account_cannot_sign_in(db: Any, clock: Any, user: User) -> N
         session.get(User, user.id).disabled_at = clock.now
     assert sign_in(db, clock, "agent@tisseo.test", PASSWORD).refusal == "bad_credentials"
     with db.transaction() as session:
-        assert accounts.user_principal(session, user.id) is None
+        started = int(clock.now.timestamp())
+        assert (
+            accounts.session_principal(
+                session, user.id, 0, started, now=clock.now, lifetime=dt.timedelta(hours=12)
+            )
+            is None
+        )
 
 
 @pytest.mark.parametrize(

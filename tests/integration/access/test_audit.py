@@ -79,9 +79,11 @@ def test_tokens_and_sign_ins_are_recorded(db: Any, clock: Any, headers: Any) -> 
             now=clock.now,
         )
     with db.transaction() as session:
-        accounts.sign_in(session, "agent@tisseo.test", "wrong", now=clock.now)
+        accounts.sign_in(session, "agent@tisseo.test", "wrong", address="192.0.2.1", now=clock.now)
     with db.transaction() as session:
-        accounts.sign_in(session, "agent@tisseo.test", "un-mot-de-passe-long", now=clock.now)
+        accounts.sign_in(
+            session, "agent@tisseo.test", "un-mot-de-passe-long", address="192.0.2.1", now=clock.now
+        )
     assert [e.action for e in entries(db) if e.action.startswith("sign_in")] == [
         "sign_in.bad_credentials",
         "sign_in",

@@ -20,6 +20,7 @@ from intake_service.models import (
 )
 from intake_service.platform.db import Database
 from tests.appointment_data import (
+    PAGE_PASSWORD,
     add_request,
     add_slot,
     add_station,
@@ -88,8 +89,14 @@ def test_the_station_page_lists_without_names_and_moves_cancels_and_marks(app, d
     assert "rescheduled" in kinds
     assert "cancelled" in kinds
 
-    # Once started, the officer says whether the victim came.
+    # Once started, the officer says whether the victim came: a shift later, signed in
+    # again (a session ends 12 h after sign-in, issue 17).
     clock.advance(hours=31)
+    again = officer.post(
+        "/connexion",
+        data={"email": "station_officer.csp-toulouse@pages.test", "password": PAGE_PASSWORD},
+    )
+    assert again.status_code == 302
     with db.transaction() as session:
         current = session.scalars(
             select(Appointment).where(Appointment.status == "booked", Appointment.slot_id == free)
