@@ -200,3 +200,22 @@ def submit_now(server: LiveServer, token: str, reference: str, **changes: Any) -
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page: Any) -> list[dict[str, Any]]:
+    """axe-core's WCAG 2 A/AA violations of the page as it is (none expected)."""
+    if not AXE.is_file():
+        message = f"axe-core is not at {AXE}: run `npm ci` (./dev test does)"
+        if IN_CI:
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    # Evaluated through the devtools protocol: the page's CSP (no inline script) allows it.
+    page.evaluate(AXE.read_text(encoding="utf-8"))
+    found: list[dict[str, Any]] = page.evaluate(
+        """async () => (await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21aa']}))
+              .violations.map(v => ({id: v.id, nodes: v.nodes.map(n => n.target)}))"""
+    )
+    return found

@@ -18,10 +18,8 @@ from pypdf import PdfReader
 
 from intake_service.access.tokens import create_token
 from intake_service.reporting.rules import periods
-from tests.conftest import IN_CI
-from tests.e2e.conftest import LiveServer, screenshot, submit_now
+from tests.e2e.conftest import LiveServer, axe_violations, screenshot, submit_now
 
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 # Mistral has no stop in Toulouse: a platform given by its commune and coordinates.
 TOULOUSE = {
     "mode": 3,
@@ -30,22 +28,6 @@ TOULOUSE = {
     "coordinates": {"lat": 43.60445, "lon": 1.44406, "accuracy_m": 20, "source": "gps"},
 }
 IDENTITIES = ("Agent Fictif", "+33612345678", "PC sûreté Tisséo", "Veste rouge", "frappé par")
-
-
-def axe_violations(page: Any) -> list[dict[str, Any]]:
-    """axe-core's WCAG 2 A/AA violations of the page as it is (none expected)."""
-    if not AXE.is_file():
-        message = f"axe-core is not at {AXE}: run `npm ci` (./dev test does)"
-        if IN_CI:
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    # Evaluated through the devtools protocol: the page's CSP (no inline script) allows it.
-    page.evaluate(AXE.read_text(encoding="utf-8"))
-    found: list[dict[str, Any]] = page.evaluate(
-        """async () => (await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21aa']}))
-              .violations.map(v => ({id: v.id, nodes: v.nodes.map(n => n.target)}))"""
-    )
-    return found
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,7 @@ from tests.access_seeds.gpo_assessment import (
     Scenario,
     build_scenario,
 )
-from tests.e2e.conftest import PASSWORD, LiveServer, screenshot
+from tests.e2e.conftest import PASSWORD, LiveServer, axe_violations, screenshot
 
 REFERENT = "referent@reunions.test"
 PARTNER = "pm@reunions.test"
@@ -111,6 +111,7 @@ def test_a_meeting_from_plan_to_minutes(
         "state_changed",
     ]
     assert "Médiation au collège Jean-Jaurès" in decisions.first.inner_text()
+    assert axe_violations(referent) == []
     screenshot(referent, "gpo-meeting-held")
 
     # A bad decision is refused, its error under its field.
@@ -120,6 +121,7 @@ def test_a_meeting_from_plan_to_minutes(
     referent.wait_for_load_state("networkidle")
     assert referent.locator("#erreur-decision-problem_id").inner_text() == "Obligatoire."
     assert referent.locator("#erreur-decision-to").inner_text() == "Obligatoire."
+    assert axe_violations(referent) == []
 
     # The present partner gives its view; the absent one may not.
     partner = signed_in(PARTNER)
@@ -142,6 +144,7 @@ def test_a_meeting_from_plan_to_minutes(
     assert partner.locator(".version").get_attribute("data-version") == "partner"
     page_text = partner.locator("main").inner_text()
     assert "Les patrouilles du soir continuent." in page_text
+    assert axe_violations(partner) == []
     with partner.expect_download() as download_info:
         partner.get_by_role("link", name="Télécharger le PDF").click()
     pdf_bytes = Path(download_info.value.path()).read_bytes()
@@ -167,4 +170,5 @@ def test_a_meeting_from_plan_to_minutes(
     assert referent.get_by_label("Date et heure").input_value() == f"{expected.isoformat()}T14:30"
     assert referent.get_by_label("Lieu").input_value() == "Commissariat central, salle Capitole"
     assert "Prochaine réunion proposée" in referent.locator("#proposition").inner_text()
+    assert axe_violations(referent) == []
     screenshot(referent, "gpo-meeting-next")

@@ -20,31 +20,13 @@ from intake_service.access.rules.permissions import Principal
 from intake_service.access.tokens import create_token
 from intake_service.gpo import gpos, problems
 from intake_service.models import GpoMeeting
-from tests.conftest import IN_CI
-from tests.e2e.conftest import PASSWORD, LiveServer, screenshot, submit_now
+from tests.e2e.conftest import PASSWORD, LiveServer, axe_violations, screenshot, submit_now
 
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 MINISTRY = "ministere@national.test"
 DIRECTION = "direction@ddsp31.test"
 REFERENT = "referent@points-chauds.test"
 PERSONAL = ("Agent Fictif", "06 12 34 56 78", "+33612345678", "PC sûreté Tisséo", "Veste rouge",
             "frappé par un voyageur")  # fmt: skip
-
-
-def axe_violations(page: Any) -> list[dict[str, Any]]:
-    """axe-core's WCAG 2 A/AA violations of the page as it is (none expected)."""
-    if not AXE.is_file():
-        message = f"axe-core is not at {AXE}: run `npm ci` (./dev test does)"
-        if IN_CI:
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    # Evaluated through the devtools protocol: the page's CSP (no inline script) allows it.
-    page.evaluate(AXE.read_text(encoding="utf-8"))
-    found: list[dict[str, Any]] = page.evaluate(
-        """async () => (await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21aa']}))
-              .violations.map(v => ({id: v.id, nodes: v.nodes.map(n => n.target)}))"""
-    )
-    return found
 
 
 @pytest.fixture(scope="module")
