@@ -1,7 +1,9 @@
 """Retention: personal data of incidents closed for long enough is pseudonymised.
 
-Names, phones, e-mails, suspect descriptions, narratives, consents and video
-erase dates are replaced or removed, in the sheet, in every version, in the
+Names, phones, e-mails, suspect descriptions, narratives, street addresses, police case
+numbers, consents and video erase dates are replaced or removed, in the sheet, in every
+version, in the command centre's status changes (comments, call signs, free-text causes),
+in the
 published events kept in the outbox and in the appointment emails (addresses,
 text, calendar attachment); the incident's attached files are deleted (their rows stay,
 marked, for counts); counts, places, times, natures and priorities stay,
@@ -61,7 +63,43 @@ def pseudonymise_sheet(sheet: dict[str, Any]) -> dict[str, Any]:
             victim["contact"] = {"name": PSEUDONYM}
         victim.pop("consents", None)
     (kept.get("video") or {}).pop("erased_after", None)
+    # A street address may be someone's home; the police's case number leads to a file
+    # of named people. The place (its kind, stop, commune, coordinates) stays.
+    location = kept.get("location") or {}
+    if location.get("address"):
+        location["address"] = PSEUDONYM
+    references = kept.get("references") or {}
+    if references.get("police_case_number"):
+        references["police_case_number"] = PSEUDONYM
     return kept
+
+
+# A status change's free texts and the patrol's call sign; its codes stay (the outcome,
+# the rejection's cause code, where it was sent) for the measures.
+STATUS_DETAIL_TEXTS = ("comment", "call_sign", "cause", "reason")
+
+
+def pseudonymise_detail(detail: dict[str, Any]) -> dict[str, Any]:
+    """A status change's detail without its free texts (pure; the input is not changed)."""
+    return {
+        key: PSEUDONYM if key in STATUS_DETAIL_TEXTS and value else value
+        for key, value in detail.items()
+    }
+
+
+def _pseudonymise_payload(payload: dict[str, Any]) -> None:
+    """An event's or a webhook's payload: the sheet it carries, its status change's
+    detail and the incident's status history, its message or requisition."""
+    published = payload.get("incident")
+    if isinstance(published, dict):
+        if isinstance(published.get("sheet"), dict):
+            published["sheet"] = pseudonymise_sheet(published["sheet"])
+        for step in published.get("status_history") or []:
+            if isinstance(step, dict) and isinstance(step.get("detail"), dict):
+                step["detail"] = pseudonymise_detail(step["detail"])
+    if isinstance(payload.get("detail"), dict):
+        payload["detail"] = pseudonymise_detail(payload["detail"])
+    _pseudonymise_message(payload)
 
 
 @dataclass
@@ -139,11 +177,10 @@ def run_retention(
             version.sheet = pseudonymise_sheet(version.sheet)
         for event in events:
             envelope = copy.deepcopy(event.envelope)
-            published = envelope.get("payload", {}).get("incident", {})
-            if "sheet" in published:
-                published["sheet"] = pseudonymise_sheet(published["sheet"])
-            _pseudonymise_message(envelope.get("payload", {}))
+            _pseudonymise_payload(envelope.get("payload", {}))
             event.envelope = envelope
+        for change in incident.status_changes:
+            change.detail = pseudonymise_detail(change.detail or {})
         for email in emails:
             # Who was written to and what was said: the state and dates stay, for the measures.
             email.recipients = []
@@ -215,7 +252,7 @@ def _pseudonymise_direct_line(
         select(WebhookDelivery).where(WebhookDelivery.incident_id == incident_id)
     ):
         payload = copy.deepcopy(delivery.payload)
-        _pseudonymise_message(payload)
+        _pseudonymise_payload(payload)
         delivery.payload = payload
     notices = session.scalars(
         select(MailboxNotice).where(MailboxNotice.incident_id == incident_id)

@@ -140,3 +140,61 @@ def test_retention_from_the_cli(tmp_path: Any) -> None:
     assert dry.exit_code == 0, dry.output
     assert "would pseudonymise 0 incidents" in dry.output
     assert "30 days" in dry.output
+
+
+def test_the_command_centres_texts_addresses_and_case_numbers_are_pseudonymised_too(
+    app: Any, db: Any, clock: Any
+) -> None:
+    from intake_service.models import StatusChange
+    from intake_service.territory import zones
+    from tests.factories import submit_in_toulouse
+
+    with db.transaction() as session:
+        zones.replace_zones(session, [("31555", "ddsp-31", "DIPN 31")])
+    headers = create_tokens(db, clock.now)
+    client = app.test_client()
+    operator, cic = headers["operator"], headers["command_centre"]
+    incident_id = submit_in_toulouse(client, headers, "RET-CIC")
+    amended = client.post(
+        f"/api/v1/incidents/{incident_id}/amendments",
+        json={
+            "location": {"address": "12 impasse Secrète, Toulouse"},
+            "references": {"police_case_number": "PV-2026-SECRET-17"},
+        },
+        headers=operator,
+    )
+    assert amended.status_code == 200, amended.get_json()
+    url = f"/api/v1/incidents/{incident_id}/status"
+    for body in (
+        {"status": "acknowledged"},
+        {"status": "dispatched", "call_sign": "TV-SECRET-9"},
+        {"status": "closed", "outcome": "arrest", "comment": "Interpellé par le brigadier Dupond"},
+    ):
+        assert client.post(url, json=body, headers=cic).status_code == 200, body
+    secrets = ("12 impasse Secrète", "PV-2026-SECRET-17", "TV-SECRET-9", "brigadier Dupond")
+
+    def stored() -> str:
+        with db.transaction() as session:
+            changes = [
+                c.detail
+                for c in session.scalars(
+                    select(StatusChange).where(StatusChange.incident_id == incident_id)
+                )
+            ]
+        return stored_text(db, incident_id) + json.dumps(changes, ensure_ascii=False)
+
+    assert all(secret in stored() for secret in secrets)
+    clock.advance(days=SIX_MONTHS + 1)
+    with db.transaction() as session:
+        assert run_retention(session, clock.now, dt.timedelta(days=SIX_MONTHS)).incidents == [
+            incident_id
+        ]
+    text = stored()
+    assert [secret for secret in secrets if secret in text] == []
+    with db.transaction() as session:
+        closing = session.scalars(
+            select(StatusChange).where(
+                StatusChange.incident_id == incident_id, StatusChange.status == "closed"
+            )
+        ).one()
+        assert closing.detail == {"outcome": "arrest", "comment": PSEUDONYM}  # the code stays
