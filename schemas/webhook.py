@@ -18,6 +18,12 @@ class WebhookSchema(BaseSchema):
     secret = fields.String(
         metadata={"description": "Only in the answer to the first registration."}
     )
+    standard_webhooks_secret = fields.String(
+        metadata={
+            "description": "The same secret as Standard Webhooks libraries take it "
+            "(whsec_ + base64); only in the answer to the first registration."
+        }
+    )
 
 
 class DeliverySchema(BaseSchema):

@@ -228,9 +228,11 @@ class WebhookSender:
 
     def _send_in_order(self, deliveries: list[webhooks.ClaimedDelivery]) -> None:
         for delivery in deliveries:
-            self._send(delivery.id, delivery.url, delivery.secret, delivery.body)
+            self._send(delivery.id, delivery.url, delivery.secret, delivery.body, delivery.event_id)
 
-    def _send(self, delivery_id: int, url: str, secret: str, body: bytes) -> None:
+    def _send(
+        self, delivery_id: int, url: str, secret: str, body: bytes, message_id: str = ""
+    ) -> None:
         timestamp = str(int(self.clock().timestamp()))
         status_code, error = None, None
         try:
@@ -241,11 +243,9 @@ class WebhookSender:
                 data=body,
                 timeout=self.timeout_seconds,
                 allow_redirects=False,
-                headers={
-                    "Content-Type": "application/json",
-                    "X-Intake-Timestamp": timestamp,
-                    webhooks.SIGNATURE_HEADER: webhooks.sign(secret, timestamp, body),
-                },
+                headers=webhooks.signed_headers(
+                    secret, message_id or str(delivery_id), timestamp, body
+                ),
             )
             status_code = response.status_code
         except (requests.RequestException, webhooks.WebhookRefused) as exc:

@@ -32,6 +32,7 @@ def _document(webhook: Any, secret: str | None) -> dict[str, Any]:
     document = {"url": webhook.url, "created_at": webhook.created_at}
     if secret is not None:
         document["secret"] = secret
+        document["standard_webhooks_secret"] = webhooks.standard_secret(secret)
     return document
 
 
@@ -43,8 +44,11 @@ class Webhook(MethodView):
     def put(self, body: dict[str, Any]) -> Any:
         """Register or change your webhook URL
 
-        The first registration answers the signing ``secret``, once: each POST
-        carries ``X-Intake-Signature: sha256=HMAC(secret, timestamp + "." + body)``
+        The first registration answers the signing ``secret``, once, also as
+        ``standard_webhooks_secret`` (``whsec_…``): each POST is signed the Standard
+        Webhooks way (``webhook-id``, ``webhook-timestamp``, ``webhook-signature:
+        v1,<base64 HMAC-SHA256(secret, id + "." + timestamp + "." + body)>``), and, for one
+        release, with ``X-Intake-Signature: sha256=HMAC(secret, timestamp + "." + body)``
         and ``X-Intake-Timestamp``.
         """
         config = current_app.extensions["intake.config"]

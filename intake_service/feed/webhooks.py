@@ -8,6 +8,7 @@ operator can read them. Nothing here ever touches the command-centre feed.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import hmac
@@ -228,9 +229,38 @@ def enqueue_status_changes(
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
-    """``sha256=`` HMAC of ``timestamp.body``: the operator checks it with its secret."""
+    """``sha256=`` HMAC of ``timestamp.body``: the operator checks it with its secret.
+
+    The first signature this service sent (``X-Intake-Signature``), kept for one release
+    beside the Standard Webhooks one (``standard_signature``); docs/feed.md says so."""
     mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
     return "sha256=" + mac.hexdigest()
+
+
+def standard_secret(secret: str) -> str:
+    """The operator's secret as Standard Webhooks writes it (``whsec_`` + base64 of the
+    key), for its verifying libraries: the key is the secret's bytes."""
+    return "whsec_" + base64.b64encode(secret.encode()).decode()
+
+
+def standard_signature(secret: str, message_id: str, timestamp: str, body: bytes) -> str:
+    """``webhook-signature`` (Standard Webhooks): ``v1,`` + base64 HMAC-SHA256 of
+    ``id.timestamp.body``; the receiver refuses a timestamp too far from its clock."""
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    mac = hmac.new(secret.encode(), signed, hashlib.sha256)
+    return "v1," + base64.b64encode(mac.digest()).decode()
+
+
+def signed_headers(secret: str, message_id: str, timestamp: str, body: bytes) -> dict[str, str]:
+    """The headers of one POST: Standard Webhooks', and the first ones for one release."""
+    return {
+        "Content-Type": "application/json",
+        "webhook-id": message_id,
+        "webhook-timestamp": timestamp,
+        "webhook-signature": standard_signature(secret, message_id, timestamp, body),
+        "X-Intake-Timestamp": timestamp,
+        SIGNATURE_HEADER: sign(secret, timestamp, body),
+    }
 
 
 @dataclass(frozen=True)
@@ -240,6 +270,8 @@ class ClaimedDelivery:
     url: str
     secret: str
     body: bytes
+    # The message's id (``webhook-id``): the same at each retry, for the receiver's dedup.
+    event_id: str = ""
 
 
 def claim_due(
@@ -259,7 +291,14 @@ def claim_due(
         delivery.next_attempt_at = now + lease
         body = json.dumps(delivery.payload, ensure_ascii=False, sort_keys=True).encode()
         claimed.append(
-            ClaimedDelivery(delivery.id, delivery.incident_id, webhook.url, webhook.secret, body)
+            ClaimedDelivery(
+                delivery.id,
+                delivery.incident_id,
+                webhook.url,
+                webhook.secret,
+                body,
+                event_id=delivery.event_id,
+            )
         )
     return claimed
 

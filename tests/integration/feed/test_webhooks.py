@@ -7,6 +7,7 @@ a second app on the same database that does not.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import hmac
@@ -363,6 +364,50 @@ def test_signature_does_not_verify_a_tampered_body(
     assert request_headers["X-Intake-Signature"] != expected_signature(secret, timestamp, tampered)
     later = str(int(timestamp) + 1)
     assert request_headers["X-Intake-Signature"] != expected_signature(secret, later, body)
+
+
+def test_deliveries_verify_with_a_standard_webhooks_library(
+    client: Any, headers: Headers, db: Any, clock: Any, hook_server: HookServer
+) -> None:
+    """The receiver's side as the ``standardwebhooks`` package does it: the signature
+    verifies with the registration's ``standard_webhooks_secret``; a tampered body, a
+    replayed old message or another secret does not; ``webhook-id`` stays at each retry."""
+    from standardwebhooks import Webhook as Receiver
+    from standardwebhooks.webhooks import WebhookVerificationError
+
+    registered = client.put(
+        "/api/v1/webhook", json={"url": hook_server.url}, headers=headers["operator"]
+    ).get_json()
+    assert registered["standard_webhooks_secret"].startswith("whsec_")
+    submit(client, headers["operator"], "W-STD")
+    clock.now = dt.datetime.now(dt.UTC)  # the receiver checks the timestamp on its own clock
+    WebhookSender(db, allow_private=True, clock=clock).send_due()
+    [(request_headers, body)] = hook_server.requests
+    receiver = Receiver(registered["standard_webhooks_secret"])
+    payload = receiver.verify(body, dict(request_headers))
+    assert payload["operator_reference"] == "W-STD"
+    assert request_headers["webhook-signature"].startswith("v1,")
+    with pytest.raises(WebhookVerificationError):
+        receiver.verify(body.replace(b"received", b"closed"), dict(request_headers))
+    with pytest.raises(WebhookVerificationError):
+        Receiver("whsec_" + base64.b64encode(b"another secret").decode()).verify(
+            body, dict(request_headers)
+        )
+    # A message replayed ten minutes later is refused (Standard Webhooks: 5 min tolerance).
+    old = str(int(request_headers["webhook-timestamp"]) - 600)
+    replayed = {
+        **dict(request_headers),
+        "webhook-timestamp": old,
+        "webhook-signature": webhooks.standard_signature(
+            registered["secret"], request_headers["webhook-id"], old, body
+        ),
+    }
+    with pytest.raises(WebhookVerificationError):
+        receiver.verify(body, replayed)
+    # The old header still comes, for one release.
+    assert request_headers["X-Intake-Signature"] == expected_signature(
+        registered["secret"], request_headers["webhook-timestamp"], body
+    )
 
 
 def test_server_error_is_retried_after_the_backoff(
