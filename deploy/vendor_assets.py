@@ -18,6 +18,15 @@ VENDOR = ROOT / "intake_service" / "web" / "static" / "vendor"
 # package → the files (or folders) of it the pages use, relative to the package.
 FILES = {
     "leaflet": ["dist/leaflet.js", "dist/leaflet.css", "dist/images", "LICENSE"],
+    # The API's docs page (flask-smorest's Swagger UI page loads these three): 5.x, for
+    # OpenAPI 3.1.
+    "swagger-ui-dist": [
+        "swagger-ui-bundle.js",
+        "swagger-ui-standalone-preset.js",
+        "swagger-ui.css",
+        "LICENSE",
+        "NOTICE",
+    ],
 }
 
 

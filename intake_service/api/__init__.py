@@ -123,7 +123,7 @@ def init_api(app: Flask) -> None:
     app.config.update(
         API_TITLE="GPO transports — incident intake",
         API_VERSION="1",
-        OPENAPI_VERSION="3.0.3",
+        OPENAPI_VERSION="3.1.0",
         OPENAPI_URL_PREFIX="/api/v1",
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",
