@@ -6,7 +6,13 @@ gunicorn -c deploy/gunicorn.conf.py 'intake_service:create_app()'
 import multiprocessing
 import os
 
-bind = os.environ.get("BIND", "0.0.0.0:8000")
+from intake_service.deployment import gunicorn_settings
+
+bind = [os.environ.get("BIND", "0.0.0.0:8000")]
+# /metrics answers on this port only (intake_service/serving/observability.py): the
+# compose file publishes 8000, never this one.
+if os.environ.get("METRICS_PORT"):
+    bind.append(f"0.0.0.0:{os.environ['METRICS_PORT']}")
 # One process per core; threads because live pages (server-sent events) keep
 # their connection open for up to an hour.
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
@@ -19,6 +25,10 @@ graceful_timeout = 30
 keepalive = 5
 accesslog = "-"
 errorlog = "-"
+# JSON lines like the application's, and a control socket per instance.
+logconfig_dict = gunicorn_settings.logconfig_dict(os.environ.get("LOG_LEVEL", "INFO").upper())
+access_log_format = gunicorn_settings.ACCESS_LOG_FORMAT
+control_socket = gunicorn_settings.control_socket()
 # Restart workers now and then: bounds any slow leak, spread so they never restart together.
 max_requests = 20000
 max_requests_jitter = 2000

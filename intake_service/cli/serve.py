@@ -30,6 +30,7 @@ def serve(host: str, port: int, workers: int, with_workers: bool | None) -> None
     from gunicorn.app.base import BaseApplication
 
     from intake_service import create_app
+    from intake_service.deployment import gunicorn_settings
 
     config = read_config()
     background: list[subprocess.Popen[bytes]] = []
@@ -50,6 +51,9 @@ def serve(host: str, port: int, workers: int, with_workers: bool | None) -> None
             self.cfg.set("threads", 32)
             self.cfg.set("graceful_timeout", 20)
             self.cfg.set("accesslog", "-")
+            self.cfg.set("logconfig_dict", gunicorn_settings.logconfig_dict(config.log_level))
+            self.cfg.set("access_log_format", gunicorn_settings.ACCESS_LOG_FORMAT)
+            self.cfg.set("control_socket", gunicorn_settings.control_socket())
             self.cfg.set("on_exit", stop_background)
 
         def load(self) -> Callable[..., Any]:

@@ -94,17 +94,20 @@ RELAYED = Counter("intake_relayed_events_total", "Events published to the feed, 
 # Read from the database at scrape time (``DeploymentCollector``): every booking
 # counts, whichever path made it (the worker, a freed slot given to the queue, an
 # accepted offer), and only once it is committed.
-APPOINTMENT_DELAY_BUCKETS = (2, 6, 12, 24, 48, 72, 120, 168, 240, 336)
+# In seconds, Prometheus' base unit: 2 h, 6 h, 12 h, 1 to 3 days, 5 days, 1 and 2 weeks…
+APPOINTMENT_DELAY_BUCKETS = tuple(
+    hours * 3600 for hours in (2, 6, 12, 24, 48, 72, 120, 168, 240, 336)
+)
 
 
-def _hours_between(dialect: str, start: Any, end: Any) -> Any:
-    """SQL for the hours from ``start`` to ``end``, at least 0 (a slot before its sheet
+def _seconds_between(dialect: str, start: Any, end: Any) -> Any:
+    """SQL for the seconds from ``start`` to ``end``, at least 0 (a slot before its sheet
     cannot be booked; the floor keeps a clock skew out of the buckets)."""
     if dialect == "sqlite":
-        hours = (func.julianday(end) - func.julianday(start)) * 24
+        seconds = (func.julianday(end) - func.julianday(start)) * 86400
     else:
-        hours = func.extract("epoch", end - start) / 3600
-    return case((hours < 0, 0), else_=hours)
+        seconds = func.extract("epoch", end - start)
+    return case((seconds < 0, 0), else_=seconds)
 
 
 class DeploymentCollector(Collector):
@@ -160,7 +163,7 @@ class DeploymentCollector(Collector):
         change it), so the buckets only grow, as a histogram's must.
         """
         family = HistogramMetricFamily(
-            "intake_appointment_delay_hours",
+            "intake_appointment_delay_seconds",
             "From the sheet's acceptance to the start of the first booked appointment, "
             "by priority.",
             labels=["priority"],
@@ -170,7 +173,7 @@ class DeploymentCollector(Collector):
         )
         try:
             with self.db.reading() as session:
-                hours = _hours_between(
+                seconds = _seconds_between(
                     session.get_bind().dialect.name, Incident.received_at, ComplaintSlot.starts_at
                 )
                 # Counted by the database: the rows are never read into the process.
@@ -178,11 +181,11 @@ class DeploymentCollector(Collector):
                     select(
                         AppointmentRequest.priority,
                         *(
-                            func.sum(case((hours <= bound, 1), else_=0))
+                            func.sum(case((seconds <= bound, 1), else_=0))
                             for bound in APPOINTMENT_DELAY_BUCKETS
                         ),
                         func.count(),
-                        func.sum(hours),
+                        func.sum(seconds),
                     )
                     .select_from(Appointment)
                     .join(first, first.c.id == Appointment.id)
@@ -195,13 +198,13 @@ class DeploymentCollector(Collector):
         except Exception as exc:  # noqa: BLE001 - a scrape reports what it can
             log.warning("metrics: database unavailable (%s)", type(exc).__name__)
             return family
-        for priority, *within, total, total_hours in rows:
+        for priority, *within, total, total_seconds in rows:
             buckets = [
                 (str(float(bound)), float(count))
                 for bound, count in zip(APPOINTMENT_DELAY_BUCKETS, within, strict=True)
             ]
             family.add_metric(
-                [priority], [*buckets, ("+Inf", float(total))], sum_value=float(total_hours)
+                [priority], [*buckets, ("+Inf", float(total))], sum_value=float(total_seconds)
             )
         return family
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, abort, g, request
 
 from intake_service.access import audit
 from intake_service.deployment import metrics
@@ -42,5 +42,9 @@ def init_observability(app: Flask) -> None:
 
     @app.get("/metrics")
     def prometheus() -> Any:
-        body = metrics.exposition(app.extensions["intake.config"], app.extensions["intake.db"])
+        config = app.extensions["intake.config"]
+        if config.metrics_port and request.environ.get("SERVER_PORT") != str(config.metrics_port):
+            # Not on the published port: what the deployment counts is its own business.
+            abort(404)
+        body = metrics.exposition(config, app.extensions["intake.db"])
         return Response(body, mimetype="text/plain; version=0.0.4")

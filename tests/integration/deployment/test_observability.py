@@ -119,7 +119,24 @@ def test_metrics_show_the_delay_of_every_booking_whatever_made_it(
 
     text = app.test_client().get("/metrics").get_data(as_text=True)
     # Accepted Saturday 17:30 UTC; slots Monday 9:00 and 9:30 in Paris (8:00 UTC).
-    assert 'intake_appointment_delay_hours_bucket{le="24.0",priority="P1"} 0.0' in text
-    assert 'intake_appointment_delay_hours_bucket{le="48.0",priority="P1"} 2.0' in text
-    assert 'intake_appointment_delay_hours_count{priority="P1"} 2.0' in text
-    assert 'intake_appointment_delay_hours_sum{priority="P1"} 77.5' in text
+    # In seconds, Prometheus' base unit: 1 day, 2 days; 38.5 h + 39 h.
+    assert 'intake_appointment_delay_seconds_bucket{le="86400.0",priority="P1"} 0.0' in text
+    assert 'intake_appointment_delay_seconds_bucket{le="172800.0",priority="P1"} 2.0' in text
+    assert 'intake_appointment_delay_seconds_count{priority="P1"} 2.0' in text
+    assert 'intake_appointment_delay_seconds_sum{priority="P1"} 279000.0' in text
+    assert "intake_appointment_delay_hours" not in text
+
+
+def test_metrics_answer_on_their_own_port_only(config: Any, clock: Any) -> None:
+    from intake_service import create_app
+
+    app = create_app(config.with_overrides({"metrics_port": 9100}), clock=clock)
+    client = app.test_client()
+    try:
+        assert client.get("/metrics").status_code == 404  # the public port
+        private = client.get("/metrics", environ_overrides={"SERVER_PORT": "9100"})
+        assert private.status_code == 200
+        assert "intake_outbox_unsent_events" in private.get_data(as_text=True)
+        assert client.get("/healthz").status_code == 200
+    finally:
+        app.extensions["intake.db"].dispose()
