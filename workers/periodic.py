@@ -10,14 +10,12 @@ import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
-import requests
-
 from intake_service.access import retention
 from intake_service.command_centre import escalation
 from intake_service.direct_line import cctv, messages
 from intake_service.directory import digest
 from intake_service.directory.rules.digest import is_due
-from intake_service.feed import webhooks
+from intake_service.feed import webhook_transport, webhooks
 from intake_service.gpo import meetings
 from intake_service.platform.clock import utc_now
 from intake_service.platform.db import Database
@@ -197,9 +195,11 @@ class WebhookSender:
         interval_seconds: float = 1.0,
         allow_private: bool = False,
         clock: Callable[[], dt.datetime] = utc_now,
+        resolver: webhooks.Resolver = webhooks.resolve,
     ) -> None:
         self.db = db
         self.allow_private = allow_private
+        self.resolver = resolver
         self.batch_size = batch_size
         self.timeout_seconds = timeout_seconds
         self.interval_seconds = interval_seconds
@@ -236,20 +236,20 @@ class WebhookSender:
         timestamp = str(int(self.clock().timestamp()))
         status_code, error = None, None
         try:
-            # Checked again at each send: the name may resolve elsewhere by now.
-            webhooks.check_target(url, allow_private=self.allow_private)
-            response = requests.post(
-                url,
-                data=body,
-                timeout=self.timeout_seconds,
-                allow_redirects=False,
-                headers=webhooks.signed_headers(
-                    secret, message_id or str(delivery_id), timestamp, body
-                ),
+            # Checked again at each send (the name may resolve elsewhere by now), and
+            # the POST goes to the addresses checked, within one total deadline.
+            addresses = webhooks.addresses_for(
+                url, allow_private=self.allow_private, resolver=self.resolver
             )
-            status_code = response.status_code
-        except (requests.RequestException, webhooks.WebhookRefused) as exc:
-            error = f"{type(exc).__name__}: {exc}"[:500]
+            status_code = webhook_transport.post(
+                url,
+                body,
+                webhooks.signed_headers(secret, message_id or str(delivery_id), timestamp, body),
+                addresses=addresses,
+                deadline_seconds=self.timeout_seconds,
+            )
+        except (webhooks.WebhookRefused, webhook_transport.DeliveryFailed) as exc:
+            error = str(exc)[:500]
         with self.db.transaction() as session:
             webhooks.record_attempt(
                 session, delivery_id, now=self.clock(), status_code=status_code, error=error

@@ -12,12 +12,11 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
-import ipaddress
 import json
 import secrets
 import socket
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 from urllib.parse import urlsplit
@@ -27,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from intake_service.access import audit
 from intake_service.access.rules.permissions import OPERATOR_VISIBLE_DETAIL, Principal
+from intake_service.feed.rules.addresses import refusal
 from intake_service.models import StatusChange, Webhook, WebhookDelivery
 from intake_service.platform.db import PendingStatement
 
@@ -51,8 +51,24 @@ class WebhookRefused(ValueError):
     """The URL cannot be registered; the message says why."""
 
 
-def check_target(url: str, *, allow_private: bool) -> None:
+Resolver = Callable[[str, int], list[str]]
+
+
+def resolve(host: str, port: int) -> list[str]:
+    """The addresses of ``host``, in the resolver's order, each once."""
+    found = [str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+    return list(dict.fromkeys(found))
+
+
+def check_target(url: str, *, allow_private: bool, resolver: Resolver = resolve) -> None:
     """Refuse URLs that are not http(s) or that point at private networks (SSRF)."""
+    if allow_private:
+        _parts(url)
+    else:
+        addresses_for(url, allow_private=False, resolver=resolver)
+
+
+def _parts(url: str) -> tuple[str, int]:
     parts = urlsplit(url)
     try:
         port = parts.port
@@ -60,20 +76,26 @@ def check_target(url: str, *, allow_private: bool) -> None:
         raise WebhookRefused(f"The webhook URL has an invalid port: {exc}.") from exc
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise WebhookRefused("The webhook URL must be an absolute http(s) URL.")
-    if allow_private:
-        return
+    return parts.hostname, port or (443 if parts.scheme == "https" else 80)
+
+
+def addresses_for(url: str, *, allow_private: bool, resolver: Resolver = resolve) -> list[str]:
+    """The addresses the sender connects to, each checked (unless ``allow_private``): the
+    POST goes there, never to a second resolution of the name, where a DNS answer
+    changed meanwhile would reach elsewhere (rebinding)."""
+    host, port = _parts(url)
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, port or 443)}
-    except (socket.gaierror, UnicodeError) as exc:
-        raise WebhookRefused(f"The host {parts.hostname!r} does not resolve.") from exc
-    for address in addresses:
-        ip = ipaddress.ip_address(str(address).split("%")[0])
-        # Only globally routable addresses: this also refuses ranges Python does not
-        # call private, such as 100.64.0.0/10 where some clouds serve metadata.
-        if not ip.is_global or ip.is_multicast:
-            raise WebhookRefused(
-                f"The webhook URL resolves to {ip}, a private or local address: refused."
-            )
+        addresses = resolver(host, port)
+    except (OSError, UnicodeError) as exc:
+        raise WebhookRefused(f"The host {host!r} does not resolve.") from exc
+    if not addresses:
+        raise WebhookRefused(f"The host {host!r} does not resolve.")
+    if not allow_private:
+        for address in addresses:
+            why = refusal(address)
+            if why is not None:
+                raise WebhookRefused(why)
+    return addresses
 
 
 def register(
