@@ -305,6 +305,18 @@ class AppliedEvent(Base):
     applied_at: Mapped[dt.datetime]
 
 
+class ConsumerFailure(Base):
+    """How often a message failed a consumer, counted for every instance of it: with N
+    consumers, a poison message is parked after MAX_ATTEMPTS tries, not N times that."""
+
+    __tablename__ = "consumer_failures"
+
+    consumer: Mapped[str] = mapped_column(String(64), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime]
+
+
 class Webhook(Base):
     """Where an operator wants its incidents' status changes POSTed."""
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from kombu import Connection, Consumer, Producer
 from kombu.message import Message
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -36,7 +36,7 @@ from intake_service.feed.topology import (
     internal_queue,
     parked_queue,
 )
-from intake_service.models import AppliedEvent
+from intake_service.models import AppliedEvent, ConsumerFailure
 from intake_service.platform.clock import utc_now
 from intake_service.platform.db import Database
 
@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 5.0
 MAX_ATTEMPTS = 5
+# A failure count older than this is forgotten (its message succeeded, or was parked).
+FAILURES_KEPT = dt.timedelta(days=1)
 
 Handler = Callable[[Session, Mapping[str, Any]], None]
 
@@ -108,7 +110,7 @@ class EventConsumer:
         self.clock = clock
         self.applied = 0
         self.duplicates = 0
-        # Failures of each message that were not outages (see _guarded).
+        # Failures counted here when the database could not count them (see _guarded).
         self.failures: Counter[str] = Counter()
 
     def on_message(self, body: Any, message: Message) -> None:
@@ -192,10 +194,9 @@ class EventConsumer:
             # (DataError, IntegrityError...) fails the same way every time.
             transient = isinstance(exc, OperationalError | InterfaceError | OSError)
             # The relay sets the event id as message id; redeliveries keep it.
-            key = str(message.properties.get("message_id") or hash(str(body)))
-            self.failures[key] += 0 if transient else 1
-            if self.failures[key] >= MAX_ATTEMPTS:
-                del self.failures[key]
+            key = str(message.properties.get("message_id") or hash(str(body)))[:64]
+            if not transient and self._count_failure(key) >= MAX_ATTEMPTS:
+                self._forget_failures(key)
                 self._park(message, f"failed {MAX_ATTEMPTS} times: {type(exc).__name__}: {exc}")
                 return
             log.warning(
@@ -206,6 +207,49 @@ class EventConsumer:
             except Exception:  # the broker connection is gone: redelivered anyway
                 log.debug("%s: requeue failed", self.name, exc_info=True)
             self._failed = exc
+
+    def _count_failure(self, key: str) -> int:
+        """One more failure of message ``key``, counted in the database where every
+        instance of this consumer sees it; in this process if the database fails too."""
+        now = self.clock()
+        for _ in range(2):  # a concurrent first failure may insert the row first
+            try:
+                with self.db.transaction() as session:
+                    row = session.get(ConsumerFailure, (self.name, key), with_for_update=True)
+                    if row is None:
+                        row = ConsumerFailure(
+                            consumer=self.name, message_id=key, failures=0, updated_at=now
+                        )
+                        session.add(row)
+                    row.failures += 1
+                    row.updated_at = now
+                    session.flush()
+                    # Counts of messages that succeeded since, or were parked elsewhere.
+                    session.execute(
+                        delete(ConsumerFailure).where(
+                            ConsumerFailure.updated_at < now - FAILURES_KEPT
+                        )
+                    )
+                    return row.failures
+            except IntegrityError:
+                continue
+            except Exception:  # the database failed too: count here
+                log.warning("%s: failure not counted in the database", self.name, exc_info=True)
+                break
+        self.failures[key] += 1
+        return self.failures[key]
+
+    def _forget_failures(self, key: str) -> None:
+        self.failures.pop(key, None)
+        try:
+            with self.db.transaction() as session:
+                session.execute(
+                    delete(ConsumerFailure).where(
+                        ConsumerFailure.consumer == self.name, ConsumerFailure.message_id == key
+                    )
+                )
+        except Exception:  # a stale count is purged after FAILURES_KEPT
+            log.debug("%s: could not forget the failures of %s", self.name, key, exc_info=True)
 
     def run(self, stop: threading.Event) -> None:
         backoff = 0.1

@@ -128,3 +128,59 @@ def test_the_consumer_drops_an_unreadable_message_and_goes_on(
     assert message is not None
     assert message.body in ("{not json", b"{not json")
     assert "undecodable" in message.headers["parked_reason"]
+
+
+@pytest.mark.parametrize("broker_name", ["redis", "rabbitmq"])
+def test_a_poison_message_is_parked_after_five_tries_whatever_the_number_of_consumers(
+    db: Database, broker_name: str
+) -> None:
+    """Two instances of one consumer share the message's failure count (in the database):
+    five tries in all, not five each."""
+    from workers.consumer import MAX_ATTEMPTS
+
+    url = broker_url(broker_name)
+    namespace = fresh_namespace()
+    tries: list[str] = []
+    lock = threading.Lock()
+
+    def poison(session: Session, envelope: Mapping[str, Any]) -> None:
+        with lock:
+            tries.append(threading.current_thread().name)
+        raise ValueError("this event breaks the handler every time")
+
+    consumers = [EventConsumer("linker", db, url, poison, namespace=namespace) for _ in range(2)]
+    with connect(url) as connection:
+        internal_queue("linker", namespace)(connection.default_channel).declare()
+        envelope = an_envelope("inc-poison")
+        Producer(connection.default_channel, exchange=exchange(namespace)).publish(
+            json.dumps(envelope),
+            routing_key="incident.submitted.ddsp-31.P1",
+            content_type="application/json",
+            content_encoding="utf-8",
+            message_id=envelope["id"],
+        )
+    stop = threading.Event()
+    threads = [
+        threading.Thread(target=c.run, args=(stop,), daemon=True, name=f"consumer-{n}")
+        for n, c in enumerate(consumers)
+    ]
+    for thread in threads:
+        thread.start()
+    parked_message = None
+    try:
+        deadline = time.monotonic() + 40
+        with connect(url) as connection:
+            parked = parked_queue("linker", namespace)(connection.default_channel)
+            while time.monotonic() < deadline and parked_message is None:
+                parked.declare()
+                parked_message = parked.get(no_ack=True)
+                time.sleep(0.2)
+        time.sleep(1.0)  # a sixth try would come now
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=10)
+        drop_namespace(url, namespace)
+    assert parked_message is not None
+    assert f"failed {MAX_ATTEMPTS} times" in parked_message.headers["parked_reason"]
+    assert len(tries) == MAX_ATTEMPTS, tries
