@@ -81,15 +81,23 @@ class RetentionJob:
         self.interval_seconds = interval_seconds
         self.clock = clock
 
+    def run_once(self) -> retention.RetentionReport:
+        with self.db.transaction() as session:
+            report = retention.run_retention(
+                session,
+                self.clock(),
+                self.keep_for,
+                files=self.files,
+                before_pseudonymising=meetings.forget_incident,
+            )
+        if self.files is not None:
+            self.files.sweep()
+        return report
+
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
             try:
-                with self.db.transaction() as session:
-                    report = retention.run_retention(
-                        session, self.clock(), self.keep_for, files=self.files
-                    )
-                if self.files is not None:
-                    self.files.sweep()
+                report = self.run_once()
                 if report.incidents:
                     log.info("retention: %d incidents pseudonymised", len(report.incidents))
             except Exception as exc:  # noqa: BLE001 - database down: retry at the next tick

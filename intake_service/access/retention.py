@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,9 +132,14 @@ def run_retention(
     *,
     dry_run: bool = False,
     files: FileStore | None = None,
+    before_pseudonymising: Callable[[Session, Incident], object] | None = None,
 ) -> RetentionReport:
     """Pseudonymise what is due (or, with ``dry_run``, only say what would be); delete
-    the attached files from ``files`` (required as soon as a due incident has one)."""
+    the attached files from ``files`` (required as soon as a due incident has one).
+
+    ``before_pseudonymising(session, incident)`` runs first, the sheet still whole, for
+    the features above this one that copied its personal data (the GPO meetings' texts:
+    ``gpo.meetings.forget_incident``)."""
     report = RetentionReport()
     for incident in due(session, now, keep_for):
         report.incidents.append(incident.id)
@@ -171,6 +176,8 @@ def run_retention(
             continue
         if attached and files is None:
             raise ValueError("retention needs the file store to delete the attachments")
+        if before_pseudonymising is not None:
+            before_pseudonymising(session, incident)
         incident.sheet = pseudonymise_sheet(incident.sheet)
         incident.pseudonymised_at = now
         for version in versions:

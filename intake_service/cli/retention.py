@@ -18,6 +18,7 @@ def retention_group() -> None:
 def retention_run(dry_run: bool) -> None:
     """Pseudonymise the personal data of incidents finished more than RETENTION_DAYS ago."""
     from intake_service.access.retention import run_retention
+    from intake_service.gpo.meetings import forget_incident
     from intake_service.platform.file_store import FileStore
 
     config = read_config()
@@ -28,6 +29,7 @@ def retention_run(dry_run: bool) -> None:
             config.retention,
             dry_run=dry_run,
             files=FileStore(config.attachments_path),
+            before_pseudonymising=forget_incident,
         )
     verb = "would pseudonymise" if dry_run else "pseudonymised"
     click.echo(

@@ -36,7 +36,7 @@ from intake_service.access import audit
 from intake_service.access.rules.permissions import Principal, partner_of
 from intake_service.access.rules.redaction import BriefVersion, brief_version_for
 from intake_service.directory.mailbox import find_entity
-from intake_service.gpo import actions, brief, gpos, problems
+from intake_service.gpo import actions, brief, gpos, incident_facts, problems
 from intake_service.gpo.journal import write_entry
 from intake_service.gpo.problems import InvalidInput
 from intake_service.gpo.rules import meetings as rules
@@ -47,6 +47,7 @@ from intake_service.models import (
     GpoMeeting,
     GpoMeetingAttendee,
     GpoMeetingDecision,
+    Incident,
     Problem,
     ProblemAction,
     ProblemEvaluation,
@@ -999,3 +1000,45 @@ def record_minutes_export(
 
 def incident_count(found: brief.Brief) -> int:
     return sum(p.new_count for p in found.problems)
+
+
+def forget_incident(session: Session, incident: Incident) -> int:
+    """Before retention pseudonymises ``incident``: mask its personal values in the texts
+    of the meetings that may have discussed it (minutes, decisions, partners' views), for
+    good. The partners' version masks them by reading the sheets; once the sheet is
+    pseudonymised there would be nothing left to mask them with. The number of meetings
+    changed."""
+    terms = rules.personal_terms(rules.sheet_personal_values(incident.sheet))
+    if not terms:
+        return 0
+    covering = [
+        gpo.code for gpo in session.scalars(select(Gpo)) if incident_facts.gpo_covers(gpo, incident)
+    ]
+    if not covering:
+        return 0
+    changed = 0
+    for meeting in session.scalars(
+        select(GpoMeeting).where(
+            GpoMeeting.gpo_code.in_(covering), GpoMeeting.planned_at >= incident.occurred_at
+        )
+    ):
+        before = meeting.minutes
+        if meeting.minutes:
+            meeting.minutes = rules.redact(meeting.minutes, terms)
+        touched = before != meeting.minutes
+        for decision in decisions_of(session, meeting):
+            text = rules.redact(decision.text, terms)
+            detail = {
+                key: rules.redact(value, terms) if isinstance(value, str) else value
+                for key, value in (decision.detail or {}).items()
+            }
+            if (text, detail) != (decision.text, decision.detail):
+                decision.text, decision.detail = text, detail
+                touched = True
+        for evaluation in evaluations_of(session, meeting):
+            comment = rules.redact(evaluation.comment, terms)
+            if comment != evaluation.comment:
+                evaluation.comment = comment
+                touched = True
+        changed += touched
+    return changed

@@ -198,3 +198,57 @@ def test_the_command_centres_texts_addresses_and_case_numbers_are_pseudonymised_
             )
         ).one()
         assert closing.detail == {"outcome": "arrest", "comment": PSEUDONYM}  # the code stays
+
+
+def test_the_meetings_that_discussed_an_incident_lose_its_personal_data_with_it(
+    db: Any, clock: Any, closed_incident: str
+) -> None:
+    """The partners' minutes mask a sheet's names by reading the sheet: once retention
+    has pseudonymised it, nothing would mask them. Retention masks them in the texts
+    first, for good (the worker's run and the CLI's)."""
+    import uuid
+
+    from intake_service.gpo import gpos
+    from intake_service.models import GpoMeeting, GpoMeetingDecision
+    from workers.periodic import RetentionJob
+
+    with db.transaction() as session:
+        gpos.add_gpo(session, "gpo-ret", "GPO rétention", [], ["tisseo"], False, clock.now)
+        meeting_id = str(uuid.uuid4())
+        session.add(
+            GpoMeeting(
+                id=meeting_id,
+                gpo_code="gpo-ret",
+                planned_at=clock.now + dt.timedelta(days=3),
+                place="Commissariat",
+                status="held",
+                held_at=clock.now + dt.timedelta(days=3),
+                agenda=[],
+                minutes="Agent Fictif, agressé, rappelé au +33612345678. Patrouilles le soir.",
+                created_at=clock.now,
+                created_by="referent",
+                updated_at=clock.now,
+                version=1,
+            )
+        )
+        session.flush()
+        session.add(
+            GpoMeetingDecision(
+                meeting_id=meeting_id,
+                kind="note",
+                text="Rencontrer Agent Fictif et son employeur.",
+                detail={"who": "Agent Fictif"},
+                created_at=clock.now,
+                author="referent",
+            )
+        )
+    clock.advance(days=SIX_MONTHS + 1)
+    report = RetentionJob(db, keep_for=dt.timedelta(days=SIX_MONTHS), clock=clock).run_once()
+    assert report.incidents == [closed_incident]
+    with db.transaction() as session:
+        meeting = session.get(GpoMeeting, meeting_id)
+        decision = session.scalars(select(GpoMeetingDecision)).one()
+        texts = json.dumps([meeting.minutes, decision.text, decision.detail], ensure_ascii=False)
+    for secret in ("Agent Fictif", "Fictif", "+33612345678"):
+        assert secret not in texts
+    assert "Patrouilles le soir." in meeting.minutes  # the rest of the minutes stays
