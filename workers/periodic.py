@@ -7,8 +7,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from intake_service.access import retention
 from intake_service.command_centre import escalation
@@ -27,7 +29,33 @@ log = logging.getLogger(__name__)
 PARALLEL_SENDS = 8
 
 
-class Escalator:
+class PeriodicJob(ABC):
+    """A job run every ``interval_seconds`` until stopped: ``run_once`` does one round in
+    its own transactions and returns what it did; ``done`` says it in a log line (None:
+    nothing worth a line). A failed round (the database down) is retried at the next."""
+
+    name: str
+    interval_seconds: float
+
+    @abstractmethod
+    def run_once(self) -> Any:
+        """One round; what it did, for ``done``."""
+
+    def done(self, result: Any) -> str | None:
+        return None
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                said = self.done(self.run_once())
+                if said:
+                    log.info("%s: %s", self.name, said)
+            except Exception as exc:  # noqa: BLE001 - database down: retry at the next tick
+                log.warning("%s failed (%s); retrying", self.name, type(exc).__name__)
+            stop.wait(self.interval_seconds)
+
+
+class Escalator(PeriodicJob):
     """Every few seconds, escalates incidents left unacknowledged past their delay."""
 
     name = "escalation"
@@ -49,18 +77,11 @@ class Escalator:
         with self.db.transaction() as session:
             return escalation.escalate_overdue(session, self.clock(), self.delays)
 
-    def run(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            try:
-                escalated = self.run_once()
-                if escalated:
-                    log.info("escalation: %d incidents escalated", len(escalated))
-            except Exception as exc:  # noqa: BLE001 - database down: retry at the next tick
-                log.warning("escalation failed (%s); retrying", type(exc).__name__)
-            stop.wait(self.interval_seconds)
+    def done(self, result: list[str]) -> str | None:
+        return f"{len(result)} incidents escalated" if result else None
 
 
-class RetentionJob:
+class RetentionJob(PeriodicJob):
     """Once an hour, pseudonymises what the retention setting says is due, deletes its
     attached files, and removes the incoming files a crash left in the store."""
 
@@ -94,18 +115,11 @@ class RetentionJob:
             self.files.sweep()
         return report
 
-    def run(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            try:
-                report = self.run_once()
-                if report.incidents:
-                    log.info("retention: %d incidents pseudonymised", len(report.incidents))
-            except Exception as exc:  # noqa: BLE001 - database down: retry at the next tick
-                log.warning("retention failed (%s); retrying", type(exc).__name__)
-            stop.wait(self.interval_seconds)
+    def done(self, result: retention.RetentionReport) -> str | None:
+        return f"{len(result.incidents)} incidents pseudonymised" if result.incidents else None
 
 
-class DigestJob:
+class DigestJob(PeriodicJob):
     """Every few minutes from ``hour`` (Europe/Paris) on, writes the day's digests.
 
     ``send_digests`` sends each entity's digest once a day whatever the number of runs
@@ -134,18 +148,11 @@ class DigestJob:
         with self.db.transaction() as session:
             return digest.send_digests(session, now)
 
-    def run(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            try:
-                sent = self.run_once()
-                if sent:
-                    log.info("digest: %d daily digests written", len(sent))
-            except Exception as exc:  # noqa: BLE001 - database down: retry at the next tick
-                log.warning("digest failed (%s); retrying", type(exc).__name__)
-            stop.wait(self.interval_seconds)
+    def done(self, result: list[int]) -> str | None:
+        return f"{len(result)} daily digests written" if result else None
 
 
-class DirectLineAlerts:
+class DirectLineAlerts(PeriodicJob):
     """Every 30 seconds, the direct line's alerts to the functional mailboxes: CCTV
     requisitions 24 h and 2 h before the footage is erased, requests for information
     unanswered past their due time. Each notice is written once (its dedup key), so a
@@ -174,19 +181,11 @@ class DirectLineAlerts:
             overdue = messages.notice_overdue_requests(session, self.clock(), self.public_url)
         return footage, overdue
 
-    def run(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            try:
-                footage, overdue = self.run_once()
-                if footage or overdue:
-                    log.info(
-                        "direct-line-alerts: %d CCTV alerts, %d overdue requests",
-                        footage,
-                        overdue,
-                    )
-            except Exception as exc:  # noqa: BLE001 - database down: retry at the next tick
-                log.warning("direct-line-alerts failed (%s); retrying", type(exc).__name__)
-            stop.wait(self.interval_seconds)
+    def done(self, result: tuple[int, int]) -> str | None:
+        footage, overdue = result
+        if not (footage or overdue):
+            return None
+        return f"{footage} CCTV alerts, {overdue} overdue requests"
 
 
 class WebhookSender:
@@ -274,7 +273,7 @@ class WebhookSender:
                 stop.wait(self.interval_seconds)
 
 
-class MeetingReminders:
+class MeetingReminders(PeriodicJob):
     """Every five minutes, reminds each GPO's referents of a meeting within 48 hours, once
     per meeting (``meetings.send_due_reminders``: ``reminded_at``, rows locked), so a
     second job or a run after a restart reminds nobody twice."""
@@ -298,12 +297,5 @@ class MeetingReminders:
         with self.db.transaction() as session:
             return meetings.send_due_reminders(session, self.clock(), self.public_url)
 
-    def run(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            try:
-                reminded = self.run_once()
-                if reminded:
-                    log.info("meeting-reminders: %d referents' reminders written", len(reminded))
-            except Exception as exc:  # noqa: BLE001 - database down: retry at the next tick
-                log.warning("meeting-reminders failed (%s); retrying", type(exc).__name__)
-            stop.wait(self.interval_seconds)
+    def done(self, result: list[str]) -> str | None:
+        return f"{len(result)} referents' reminders written" if result else None
