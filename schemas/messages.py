@@ -8,7 +8,12 @@ from schemas.base import BaseSchema
 from schemas.cctv import CctvRequisitionSchema
 from schemas.direct_line import AttachmentSchema, MessageSchema
 from schemas.fields import UtcDateTime
-from schemas.incident import DuplicateCandidateSchema, GroupSchema, HolderSchema, IncidentSchema
+from schemas.incident import (
+    DuplicateCandidateSchema,
+    FeedIncidentSchema,
+    GroupSchema,
+    HolderSchema,
+)
 
 ENVELOPE_VERSION = 1
 EVENT_TYPES = (
@@ -28,7 +33,7 @@ EVENT_TYPES = (
 
 
 class IncidentEventPayloadSchema(BaseSchema):
-    incident = fields.Nested(IncidentSchema, required=True)
+    incident = fields.Nested(FeedIncidentSchema, required=True)
     sequence = fields.Integer(
         required=True,
         metadata={
