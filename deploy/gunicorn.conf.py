@@ -11,8 +11,11 @@ from intake_service.deployment import gunicorn_settings
 bind = [os.environ.get("BIND", "0.0.0.0:8000")]
 # /metrics answers on this port only (intake_service/serving/observability.py): the
 # compose file publishes 8000, never this one.
+# /metrics/deployment too: the database's gauges, scraped through one target
+# (deploy/prometheus.yml).
 if os.environ.get("METRICS_PORT"):
-    bind.append(f"0.0.0.0:{os.environ['METRICS_PORT']}")
+    metrics_host = os.environ.get("METRICS_HOST") or "0.0.0.0"  # noqa: S104 - exposed, not published
+    bind.append(f"{metrics_host}:{os.environ['METRICS_PORT']}")
 # One process per core; threads because live pages (server-sent events) keep
 # their connection open for up to an hour.
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))

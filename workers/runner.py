@@ -8,7 +8,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from intake_service.deployment import status
+from intake_service.deployment import metrics, status
 from intake_service.platform import logs
 from intake_service.platform.clock import utc_now
 from intake_service.platform.config import Config
@@ -81,7 +81,10 @@ def run_configured(config: Config, names: Sequence[str]) -> None:
     try:
         workers = build_workers(config, database, names)
         logs.configure(config.log_level)
-        run_workers(workers, db=database)
+        # What the workers count (relayed events, consumer outcomes) is served by this
+        # process on METRICS_PORT, or it would die with it; closed once they stopped.
+        with metrics.serving_process_metrics(config):
+            run_workers(workers, db=database)
     finally:
         database.dispose()
 

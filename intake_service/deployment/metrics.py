@@ -1,15 +1,20 @@
-"""Prometheus metrics, served at ``/metrics``.
+"""Prometheus metrics: each process's own at ``/metrics``, the deployment's at
+``/metrics/deployment``.
 
-Counters and histograms are kept by the process that sees the event; under
-gunicorn with several workers set ``PROMETHEUS_MULTIPROC_DIR`` (the deployment
-does) so they are summed over processes. Gauges that describe the deployment
-(outbox lag, queue depths, webhook failures) and the appointment delays are read
-at scrape time from the database and the broker, so every process reports the
-same truth.
+Counters and histograms are kept by the process that sees the event: an API
+instance serves them at ``/metrics`` (summed over its gunicorn workers with
+``PROMETHEUS_MULTIPROC_DIR``, as the deployment sets), a worker process on its own
+``METRICS_PORT`` (``serving_process_metrics``), or what the relay and the consumers
+count would die with them. Gauges that describe the deployment (outbox lag, queue
+depths, webhook deliveries) and the appointment delays are read at scrape time from
+the database and the broker, at ``/metrics/deployment`` only: Prometheus scrapes it
+through one target (deploy/prometheus.yml), so the database is read once per
+scrape however many instances run, and the gauges are never counted twice.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Iterator
@@ -22,6 +27,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
     multiprocess,
+    start_http_server,
 )
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
@@ -229,14 +235,45 @@ class DeploymentCollector(Collector):
         return depths
 
 
-def exposition(config: Config, db: Database) -> bytes:
-    """The text Prometheus scrapes."""
-    if config.metrics_dir is not None:
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry, path=str(config.metrics_dir))
-        process_metrics = generate_latest(registry)
-    else:
-        process_metrics = generate_latest(REGISTRY)
+def process_registry(config: Config) -> CollectorRegistry:
+    """This process's counters, or those of every process sharing the multiprocess dir."""
+    if config.metrics_dir is None:
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=str(config.metrics_dir))
+    return registry
+
+
+def process_exposition(config: Config) -> bytes:
+    """The text of ``/metrics``: what this process (this instance's workers) counted."""
+    return generate_latest(process_registry(config))
+
+
+def deployment_exposition(config: Config, db: Database) -> bytes:
+    """The text of ``/metrics/deployment``: the gauges read from the database and broker."""
     deployment = CollectorRegistry()
     deployment.register(DeploymentCollector(db, config.broker_url, config.broker_namespace))
-    return process_metrics + generate_latest(deployment)
+    return generate_latest(deployment)
+
+
+@contextlib.contextmanager
+def serving_process_metrics(config: Config) -> Iterator[int | None]:
+    """A worker process's counters on METRICS_PORT, while the block runs (none unset).
+
+    Only the process's own: the deployment's gauges are the API's to serve once. A
+    port that cannot be bound raises (OSError) before any work starts: a worker
+    nobody can scrape would count in silence.
+    """
+    if config.metrics_port is None:
+        yield None
+        return
+    server, thread = start_http_server(
+        config.metrics_port, addr=config.metrics_host, registry=process_registry(config)
+    )
+    log.info("metrics on %s:%s", config.metrics_host, config.metrics_port)
+    try:
+        yield config.metrics_port
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

@@ -45,6 +45,7 @@ ENV_VARS = (
     "RATE_LIMIT_SIGN_IN",
     "TRUSTED_PROXY_HOPS",
     "METRICS_PORT",
+    "METRICS_HOST",
     "SESSION_LIFETIME_HOURS",
     "RETENTION_DAYS",
     "CLUSTER_RADIUS_METRES",
@@ -142,9 +143,13 @@ class Config:
     # peer is the client). Their forwarded address is what the rate limits and the audit
     # log see; a client's own X-Forwarded-For is never trusted beyond these hops.
     trusted_proxy_hops: int = 0
-    # When set, /metrics answers on this port only (a second gunicorn bind, kept off the
-    # published port), 404 on the public one.
+    # When set, /metrics and /metrics/deployment answer on this port only (a second
+    # gunicorn bind, kept off the published port), 404 on the public one; a worker
+    # process serves its own metrics there.
     metrics_port: int | None = None
+    # The address a worker process serves its metrics on, with METRICS_PORT (gunicorn's
+    # metrics bind too): every interface of a container, reached on the stack's network.
+    metrics_host: str = "0.0.0.0"  # noqa: S104 - the port is exposed to the stack, never published
     # A page session ends this long after sign-in, however active (a shift and a margin).
     session_lifetime: dt.timedelta = dt.timedelta(hours=12)
     # Personal data of finished incidents is pseudonymised after this long (6 months).
@@ -252,6 +257,7 @@ class Config:
             rate_limit_sign_in=env.get("RATE_LIMIT_SIGN_IN", "20/minute"),
             trusted_proxy_hops=_int(env, "TRUSTED_PROXY_HOPS", 0),
             metrics_port=_int(env, "METRICS_PORT", 0) or None,
+            metrics_host=env.get("METRICS_HOST") or "0.0.0.0",  # noqa: S104 - as above
             session_lifetime=_session_lifetime(env),
             retention=dt.timedelta(days=_int(env, "RETENTION_DAYS", 183)),
             cluster_radius_metres=_int(env, "CLUSTER_RADIUS_METRES", 300),

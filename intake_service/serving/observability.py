@@ -40,11 +40,22 @@ def init_observability(app: Flask) -> None:
         if address is not None:
             audit.client_address.reset(address)
 
-    @app.get("/metrics")
-    def prometheus() -> Any:
+    def metrics_config() -> Any:
         config = app.extensions["intake.config"]
         if config.metrics_port and request.environ.get("SERVER_PORT") != str(config.metrics_port):
             # Not on the published port: what the deployment counts is its own business.
             abort(404)
-        body = metrics.exposition(config, app.extensions["intake.db"])
+        return config
+
+    @app.get("/metrics")
+    def prometheus() -> Any:
+        """This instance's counters: no query, however many instances are scraped."""
+        body = metrics.process_exposition(metrics_config())
+        return Response(body, mimetype="text/plain; version=0.0.4")
+
+    @app.get("/metrics/deployment")
+    def prometheus_deployment() -> Any:
+        """The gauges read from the database and broker, scraped through one target."""
+        config = metrics_config()
+        body = metrics.deployment_exposition(config, app.extensions["intake.db"])
         return Response(body, mimetype="text/plain; version=0.0.4")

@@ -66,6 +66,9 @@ def test_gunicorn_logs_json_keeps_its_own_socket_and_hides_metrics(tmp_path: Pat
             time.sleep(0.3)
         assert status_of(f"http://127.0.0.1:{port}/metrics") == 404
         assert status_of(f"http://127.0.0.1:{metrics_port}/metrics") == 200
+        # The deployment's gauges, read once per scrape (deploy/prometheus.yml), there too.
+        assert status_of(f"http://127.0.0.1:{port}/metrics/deployment") == 404
+        assert status_of(f"http://127.0.0.1:{metrics_port}/metrics/deployment") == 200
         assert Path(tempfile.gettempdir(), f"intake-gunicorn-{server.pid}.ctl").exists()
         assert not (tmp_path / ".gunicorn").exists()  # not the user's shared path
     finally:

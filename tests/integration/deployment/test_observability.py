@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from intake_service.models import OutboxEvent
 from intake_service.platform import logs
 from intake_service.territory import zones
 from tests.brokers import broker_url, feed_reader, fresh_service_code
+from tests.conftest import _truncate, app_config
 from tests.factories import a_sheet, create_tokens
 
 
@@ -87,6 +89,7 @@ def test_metrics_count_requests_submissions_and_show_the_outbox_lag(
     before = client.get("/metrics").get_data(as_text=True)
     client.post("/api/v1/incidents", json=a_sheet("MET-1"), headers=headers["operator"])
     after = client.get("/metrics").get_data(as_text=True)
+    deployment = client.get("/metrics/deployment").get_data(as_text=True)
 
     def value(text: str, name: str) -> float:
         for line in text.splitlines():
@@ -101,9 +104,12 @@ def test_metrics_count_requests_submissions_and_show_the_outbox_lag(
     route = 'intake_http_requests_total{method="POST",route="/api/v1/incidents",status="201"}'
     assert value(after, route) == value(before, route) + 1
     # The event waits for the relay (none runs here): the lag is the event's age.
-    assert "intake_outbox_unsent_events 1.0" in after
-    assert "intake_outbox_lag_seconds" in after
-    assert "intake_feed_queue_depth" in after
+    assert "intake_outbox_unsent_events 1.0" in deployment
+    assert "intake_outbox_lag_seconds" in deployment
+    assert "intake_feed_queue_depth" in deployment
+    # The deployment's gauges once, on their own endpoint; the process's counters on theirs.
+    assert "intake_outbox_unsent_events" not in after
+    assert "intake_submissions_total" not in deployment
 
 
 def test_metrics_show_the_delay_of_every_booking_whatever_made_it(
@@ -117,7 +123,7 @@ def test_metrics_show_the_delay_of_every_booking_whatever_made_it(
     open_slots(db, clock, MONDAY)  # the new slots go to the queue first: booked there
     assert book(db, submit(app, headers, "DELAY-2"), clock.now) == [(0, "booked")]
 
-    text = app.test_client().get("/metrics").get_data(as_text=True)
+    text = app.test_client().get("/metrics/deployment").get_data(as_text=True)
     # Accepted Saturday 17:30 UTC; slots Monday 9:00 and 9:30 in Paris (8:00 UTC).
     # In seconds, Prometheus' base unit: 1 day, 2 days; 38.5 h + 39 h.
     assert 'intake_appointment_delay_seconds_bucket{le="86400.0",priority="P1"} 0.0' in text
@@ -134,9 +140,61 @@ def test_metrics_answer_on_their_own_port_only(config: Any, clock: Any) -> None:
     client = app.test_client()
     try:
         assert client.get("/metrics").status_code == 404  # the public port
+        assert client.get("/metrics/deployment").status_code == 404
         private = client.get("/metrics", environ_overrides={"SERVER_PORT": "9100"})
         assert private.status_code == 200
-        assert "intake_outbox_unsent_events" in private.get_data(as_text=True)
+        assert "intake_http_requests_total" in private.get_data(as_text=True)
+        deployment = client.get("/metrics/deployment", environ_overrides={"SERVER_PORT": "9100"})
+        assert deployment.status_code == 200
+        assert "intake_outbox_unsent_events" in deployment.get_data(as_text=True)
         assert client.get("/healthz").status_code == 200
     finally:
         app.extensions["intake.db"].dispose()
+
+
+def test_two_instances_read_the_deployment_gauges_once_per_scrape(
+    postgres_database: str, tmp_path: Path, clock: Any
+) -> None:
+    """Each instance's /metrics holds its own counters only and asks the database nothing;
+    the gauges read from the database are served once, by the one scrape of
+    /metrics/deployment (deploy/prometheus.yml scrapes it through one target)."""
+    from intake_service import create_app
+
+    _truncate(postgres_database)
+    apps = [
+        create_app(
+            app_config(postgres_database, tmp_path / f"instance-{n}", metrics_port=9100),
+            clock=clock,
+        )
+        for n in range(2)
+    ]
+    statements: list[list[str]] = [[], []]
+    for application, seen in zip(apps, statements, strict=True):
+
+        def note(*args: Any, seen: list[str] = seen) -> None:
+            seen.append(args[2])  # (connection, cursor, statement, ...)
+
+        event.listen(application.extensions["intake.db"].engine, "before_cursor_execute", note)
+    private = {"SERVER_PORT": "9100"}
+    try:
+        clients = [application.test_client() for application in apps]
+        for client in clients:
+            own = client.get("/metrics", environ_overrides=private)
+            assert own.status_code == 200
+            assert "intake_outbox_unsent_events" not in own.get_data(as_text=True)
+        assert statements == [[], []]  # no instance's /metrics runs a query
+
+        first = clients[0].get("/metrics/deployment", environ_overrides=private)
+        assert first.status_code == 200
+        text = first.get_data(as_text=True)
+        for gauge in ("intake_outbox_unsent_events ", "intake_outbox_lag_seconds "):
+            assert sum(line.startswith(gauge) for line in text.splitlines()) == 1, gauge
+        per_scrape = len(statements[0])
+        assert per_scrape > 0
+        assert statements[1] == []  # the other instance did not read them too
+        clients[0].get("/metrics/deployment", environ_overrides=private)
+        assert len(statements[0]) == 2 * per_scrape  # once per scrape, no more
+        assert statements[1] == []
+    finally:
+        for application in apps:
+            application.extensions["intake.db"].dispose()

@@ -17,6 +17,19 @@ from intake_service.platform.config import ENV_VARS, Config
 
 ROOT = Path(__file__).resolve().parents[3]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+WORKER_SERVICES = (
+    "relay",
+    "webhooks",
+    "linker",
+    "appointments",
+    "notices",
+    "mailer",
+    "escalation",
+    "retention",
+    "digest",
+    "direct-line-alerts",
+    "meeting-reminders",
+)
 APP_SERVICES = (
     "migrate",
     "api",
@@ -68,6 +81,11 @@ def test_the_compose_file_defines_the_production_services() -> None:
     services = COMPOSE["services"]
     assert {"postgres", "redis", "rabbitmq", *APP_SERVICES} <= set(services)
     assert services["rabbitmq"]["profiles"] == ["rabbitmq"]
+    assert services["prometheus"]["profiles"] == ["monitoring"]
+    assert (
+        "./deploy/prometheus.yml:/etc/prometheus/prometheus.yml:ro"
+        in (services["prometheus"]["volumes"])
+    )
     for name in ("postgres", "redis", "api"):
         assert "healthcheck" in services[name], name
     for name in APP_SERVICES[1:]:
@@ -142,3 +160,51 @@ def test_the_dockerfile_runs_as_a_non_root_user() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "FROM python:3.11-slim" in dockerfile
     assert "\nUSER intake\n" in dockerfile
+
+
+def test_every_worker_container_is_a_service_of_the_compose_file() -> None:
+    running = {
+        name
+        for name, service in COMPOSE["services"].items()
+        if service.get("command", [])[:2] == ["intake-service", "workers"]
+    }
+    assert running == set(WORKER_SERVICES)
+
+
+@pytest.mark.parametrize("name", WORKER_SERVICES)
+def test_every_worker_serves_its_metrics_on_the_stack_network_only(name: str) -> None:
+    """What a worker counts (relayed events, consumer outcomes) dies with it unless served."""
+    service = COMPOSE["services"][name]
+    assert service["environment"]["METRICS_PORT"] == "9100"
+    assert service["expose"] == ["9100"]
+    assert "ports" not in service  # never published outside the stack
+
+
+def scrape_jobs() -> dict[str, dict[str, Any]]:
+    prometheus = yaml.safe_load((ROOT / "deploy" / "prometheus.yml").read_text())
+    return {job["job_name"]: job for job in prometheus["scrape_configs"]}
+
+
+def test_prometheus_scrapes_every_api_instance_and_every_worker() -> None:
+    jobs = scrape_jobs()
+    api = jobs["intake-api"]
+    assert api.get("metrics_path", "/metrics") == "/metrics"
+    assert [(d["names"], d["port"]) for d in api["dns_sd_configs"]] == [(["api"], 9100)]
+    workers = jobs["intake-workers"]
+    names = [name for config in workers["dns_sd_configs"] for name in config["names"]]
+    assert sorted(names) == sorted(WORKER_SERVICES)
+    assert {config["port"] for config in workers["dns_sd_configs"]} == {9100}
+    assert COMPOSE["services"]["api"]["environment"]["METRICS_PORT"] == "9100"
+
+
+def test_prometheus_reads_the_deployment_gauges_through_one_target() -> None:
+    """One target, so one instance answers each scrape: the database is read once, and no
+    sum over instances counts the outbox twice."""
+    job = scrape_jobs()["intake-deployment"]
+    assert job["metrics_path"] == "/metrics/deployment"
+    assert "dns_sd_configs" not in job
+    assert [target for config in job["static_configs"] for target in config["targets"]] == [
+        "api:9100"
+    ]
+    other = [name for name in scrape_jobs() if name != "intake-deployment"]
+    assert all(scrape_jobs()[name].get("metrics_path", "/metrics") == "/metrics" for name in other)
