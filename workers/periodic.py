@@ -4,12 +4,14 @@ meetings' reminders."""
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
+import functools
 import logging
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from intake_service.access import retention
@@ -25,8 +27,11 @@ from intake_service.platform.file_store import FileStore
 
 log = logging.getLogger(__name__)
 
-# Webhook deliveries in flight at once, per sender.
+# Webhook deliveries in flight at once, per sender, and of one operator among them.
 PARALLEL_SENDS = 8
+PER_OPERATOR_SENDS = 2
+# One incident's deliveries claimed at once, sent in order on one connection.
+DELIVERIES_PER_CONNECTION = 4
 
 
 class PeriodicJob(ABC):
@@ -189,7 +194,14 @@ class DirectLineAlerts(PeriodicJob):
 
 
 class WebhookSender:
-    """Sends due webhook deliveries; a slow or failing operator endpoint delays only itself."""
+    """Sends due webhook deliveries; a slow or failing operator endpoint delays only itself.
+
+    At most ``PARALLEL_SENDS`` connections at once, of which ``PER_OPERATOR_SENDS`` per
+    operator (one incident's deliveries go on one, in order): an operator whose endpoint
+    trickles or hangs fills only its own share, and the others' deliveries go out beside
+    it at once. A send starts as soon as a share is free, not after the slowest of a
+    batch.
+    """
 
     name = "webhooks"
 
@@ -197,7 +209,7 @@ class WebhookSender:
         self,
         db: Database,
         *,
-        batch_size: int = 20,
+        batch_size: int = PARALLEL_SENDS,
         timeout_seconds: float = 5.0,
         interval_seconds: float = 1.0,
         allow_private: bool = False,
@@ -207,35 +219,81 @@ class WebhookSender:
         self.db = db
         self.allow_private = allow_private
         self.resolver = resolver
-        self.batch_size = batch_size
+        self.batch_size = min(batch_size, PARALLEL_SENDS)
         self.timeout_seconds = timeout_seconds
         self.interval_seconds = interval_seconds
         self.clock = clock
         self.pool = ThreadPoolExecutor(PARALLEL_SENDS, thread_name_prefix="webhook")
+        # What is in flight in this process: connections per operator, and the incidents
+        # whose next delivery waits for the one being sent.
+        self.lock = threading.Lock()
+        self.sending_by_operator: collections.Counter[int] = collections.Counter()
+        self.sending_incidents: set[str] = set()
+        self.share_freed = threading.Event()
 
-    def send_due(self) -> int:
-        """Send what is due, several at a time; return how many deliveries were attempted.
+    @property
+    def lease(self) -> dt.timedelta:
+        """Long enough for one incident's claimed deliveries, sent one after the other,
+        each within its deadline (they start at once: a thread is free for them)."""
+        return dt.timedelta(seconds=self.timeout_seconds * DELIVERIES_PER_CONNECTION + 30)
 
-        Sent side by side so that one slow endpoint holds up only its own
-        delivery; the lease covers the whole batch, so no other sender takes
-        these deliveries while they are in flight.
-        """
-        lease = dt.timedelta(
-            seconds=self.timeout_seconds * 2 * self.batch_size / PARALLEL_SENDS + 30
-        )
+    def start_due(self) -> list[Future[int]]:
+        """Claim what is due and start sending it; return the sends started."""
+        with self.lock:
+            free = min(self.batch_size, PARALLEL_SENDS - sum(self.sending_by_operator.values()))
+            room = {
+                operator_id: PER_OPERATOR_SENDS - sending
+                for operator_id, sending in self.sending_by_operator.items()
+                if sending
+            }
+            busy = set(self.sending_incidents)
+        if free <= 0:
+            return []
         with self.db.transaction() as session:
-            claimed = webhooks.claim_due(session, self.clock(), self.batch_size, lease)
+            claimed = webhooks.claim_due(
+                session,
+                self.clock(),
+                free,
+                self.lease,
+                per_operator=PER_OPERATOR_SENDS,
+                per_incident=DELIVERIES_PER_CONNECTION,
+                room=room,
+                skip_incidents=busy,
+            )
         # One incident's deliveries go in order, one after the other (the operator
         # must not see "acknowledged" before "queued"); incidents go side by side.
         by_incident: dict[str, list[webhooks.ClaimedDelivery]] = {}
         for delivery in claimed:
             by_incident.setdefault(delivery.incident_id, []).append(delivery)
-        list(self.pool.map(self._send_in_order, by_incident.values()))
-        return len(claimed)
+        started = []
+        for incident_id, deliveries in by_incident.items():
+            operator_id = deliveries[0].operator_id
+            with self.lock:
+                self.sending_by_operator[operator_id] += 1
+                self.sending_incidents.add(incident_id)
+            sending = self.pool.submit(self._send_in_order, deliveries)
+            sending.add_done_callback(functools.partial(self._done, operator_id, incident_id))
+            started.append(sending)
+        return started
 
-    def _send_in_order(self, deliveries: list[webhooks.ClaimedDelivery]) -> None:
+    def send_due(self) -> int:
+        """Send what is due now and wait for it; return how many deliveries were attempted."""
+        started = self.start_due()
+        attempted = 0
+        for sending in started:
+            attempted += sending.result()
+        return attempted
+
+    def _done(self, operator_id: int, incident_id: str, _sending: Any) -> None:
+        with self.lock:
+            self.sending_by_operator[operator_id] -= 1
+            self.sending_incidents.discard(incident_id)
+        self.share_freed.set()
+
+    def _send_in_order(self, deliveries: list[webhooks.ClaimedDelivery]) -> int:
         for delivery in deliveries:
             self._send(delivery.id, delivery.url, delivery.secret, delivery.body, delivery.event_id)
+        return len(deliveries)
 
     def _send(
         self, delivery_id: int, url: str, secret: str, body: bytes, message_id: str = ""
@@ -264,13 +322,17 @@ class WebhookSender:
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
+            self.share_freed.clear()
             try:
-                attempted = self.send_due()
+                started = self.start_due()
             except Exception as exc:  # noqa: BLE001 - database down: retry at the next tick
                 log.warning("webhooks failed (%s); retrying", type(exc).__name__)
-                attempted = 0
-            if attempted < self.batch_size:
-                stop.wait(self.interval_seconds)
+                started = []
+            if not started:
+                # Nothing due, or every share in use: until a send ends or the next tick.
+                self.share_freed.wait(self.interval_seconds)
+        # In-flight sends end within their deadline and record their attempt.
+        self.pool.shutdown(wait=True)
 
 
 class MeetingReminders(PeriodicJob):

@@ -16,12 +16,12 @@ import json
 import secrets
 import socket
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import Integer, String, Table, bindparam, insert, literal, select
+from sqlalchemy import Integer, String, Table, bindparam, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from intake_service.access import audit
@@ -294,22 +294,76 @@ class ClaimedDelivery:
     body: bytes
     # The message's id (``webhook-id``): the same at each retry, for the receiver's dedup.
     event_id: str = ""
+    operator_id: int = 0
 
 
 def claim_due(
-    session: Session, now: dt.datetime, limit: int, lease: dt.timedelta = LEASE
+    session: Session,
+    now: dt.datetime,
+    limit: int,
+    lease: dt.timedelta = LEASE,
+    *,
+    per_operator: int | None = None,
+    per_incident: int = 4,
+    room: Mapping[int, int] | None = None,
+    skip_incidents: Collection[str] = (),
 ) -> list[ClaimedDelivery]:
-    """Lease due deliveries to this worker, oldest first."""
+    """Lease due deliveries to this worker, oldest first: ``limit`` of them.
+
+    With ``per_operator``, ``limit`` counts connections instead: the deliveries of one
+    incident go one after the other on one (at most ``per_incident`` of them), and an
+    operator gets at most ``per_operator`` connections, less those ``room`` says it
+    already has (operator id → connections it may still open), so one slow operator's
+    backlog never fills the claim. ``skip_incidents``: incidents with a delivery still
+    in flight, whose next one waits for it (an operator never sees "acknowledged"
+    before "queued").
+    """
+    due = [WebhookDelivery.state == "pending", WebhookDelivery.next_attempt_at <= now]
+    if skip_incidents:
+        due.append(WebhookDelivery.incident_id.not_in(list(skip_incidents)))
+    rows_wanted = limit
+    if per_operator is not None:
+        rows_wanted = limit * per_incident
+        # The oldest few of each operator (a window: FOR UPDATE refuses one in its own
+        # query, so the rows are locked by id below).
+        ranked = (
+            select(
+                WebhookDelivery.id,
+                func.row_number()
+                .over(
+                    partition_by=WebhookDelivery.operator_id,
+                    order_by=(WebhookDelivery.next_attempt_at, WebhookDelivery.id),
+                )
+                .label("rank"),
+            )
+            .where(*due)
+            .subquery()
+        )
+        most = per_operator * per_incident
+        due.append(WebhookDelivery.id.in_(select(ranked.c.id).where(ranked.c.rank <= most)))
     rows = session.execute(
         select(WebhookDelivery, Webhook)
         .join(Webhook, Webhook.operator_id == WebhookDelivery.operator_id)
-        .where(WebhookDelivery.state == "pending", WebhookDelivery.next_attempt_at <= now)
+        .where(*due)
         .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
-        .limit(limit)
+        .limit(rows_wanted)
         .with_for_update(skip_locked=True, of=WebhookDelivery)
     ).all()
+    connections_left = dict(room or {})
+    taken_by_incident: dict[str, int] = {}
     claimed = []
     for delivery, webhook in rows:
+        if per_operator is not None:
+            taken = taken_by_incident.get(delivery.incident_id)
+            if taken is None:
+                left = connections_left.setdefault(delivery.operator_id, per_operator)
+                if left <= 0 or len(taken_by_incident) >= limit:
+                    continue  # locked for this transaction only, not leased: still due
+                connections_left[delivery.operator_id] = left - 1
+                taken = 0
+            elif taken >= per_incident:
+                continue
+            taken_by_incident[delivery.incident_id] = taken + 1
         delivery.next_attempt_at = now + lease
         body = json.dumps(delivery.payload, ensure_ascii=False, sort_keys=True).encode()
         claimed.append(
@@ -320,6 +374,7 @@ def claim_due(
                 webhook.secret,
                 body,
                 event_id=delivery.event_id,
+                operator_id=delivery.operator_id,
             )
         )
     return claimed

@@ -28,6 +28,7 @@ from intake_service.models import Operator, WebhookDelivery
 from intake_service.platform.config import Config
 from intake_service.territory import zones
 from tests.factories import a_sheet, create_tokens
+from workers import periodic as webhooks_worker
 from workers.periodic import WebhookSender
 
 PROBLEM = "application/problem+json"
@@ -45,22 +46,32 @@ class HookServer:
         self.hang_seconds = 3.0
         self.request_arrived = threading.Event()
         self.release = threading.Event()
+        # Requests being answered now, and the most there ever were at once.
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.counting = threading.Lock()
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                server.requests.append((dict(self.headers), body))
+                with server.counting:
+                    server.requests.append((dict(self.headers), body))
+                    server.in_flight += 1
+                    server.most_in_flight = max(server.most_in_flight, server.in_flight)
+                    answer = server.script.pop(0) if server.script else 204
                 server.request_arrived.set()
-                answer = server.script.pop(0) if server.script else 204
-                if answer == "hang":
-                    server.release.wait(server.hang_seconds)
-                    answer = 204
                 try:
+                    if answer == "hang":
+                        server.release.wait(server.hang_seconds)
+                        answer = 204
                     self.send_response(int(answer))
                     self.end_headers()
                 except OSError:  # the client gave up waiting
                     pass
+                finally:
+                    with server.counting:
+                        server.in_flight -= 1
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -740,6 +751,46 @@ def test_hanging_endpoint_only_delays_its_delivery(
     clock.advance(seconds=10)
     assert sender.send_due() == 1
     assert {row.state for row in rows(db)} == {"delivered"}
+
+
+def test_a_slow_operator_never_holds_up_another_operators_webhooks(
+    client: Any, headers: Headers, db: Any, clock: Any, hook_server: HookServer
+) -> None:
+    """A slow endpoint gets at most PER_OPERATOR_SENDS sends at once, and another
+    operator's deliveries, queued behind its backlog, go out at once beside them."""
+    register(client, headers, hook_server.url)
+    hook_server.script = ["hang"] * 12
+    hook_server.hang_seconds = 4.0
+    for number in range(12):
+        submit(client, headers["operator"], f"W-SLOW-{number}")
+    fast = HookServer()
+    try:
+        response = client.put(HOOK, json={"url": fast.url}, headers=headers["other_operator"])
+        assert response.status_code == 200
+        for number in range(3):
+            submit(client, headers["other_operator"], f"W-FAST-{number}")
+        sender = WebhookSender(db, allow_private=True, clock=clock, timeout_seconds=3.0)
+        stop = threading.Event()
+        worker = threading.Thread(target=sender.run, args=(stop,))
+        started = time.monotonic()
+        worker.start()
+        try:
+            deadline = started + 10
+            while len(fast.requests) < 3 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            waited = time.monotonic() - started
+            # Behind twelve deliveries that each hang 3 s, the other operator's three
+            # are sent at once, not after a round of the slow ones.
+            assert len(fast.requests) == 3
+            assert waited < 2.5, f"the fast operator waited {waited:.1f} s"
+        finally:
+            stop.set()
+            worker.join(timeout=30)
+        assert not worker.is_alive()
+        assert hook_server.most_in_flight <= webhooks_worker.PER_OPERATOR_SENDS
+        assert hook_server.most_in_flight >= 1
+    finally:
+        fast.stop()
 
 
 def test_a_late_failure_never_undoes_a_delivery(
