@@ -45,7 +45,7 @@ def create_app(
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the sheet's documented order
     config.instance_path.mkdir(parents=True, exist_ok=True)
     app.extensions["intake.config"] = config
-    app.extensions["intake.db"] = Database(config.database_url)
+    app.extensions["intake.db"] = Database.from_config(config)
     app.extensions["intake.clock"] = clock
     app.extensions["intake.principals"] = Expiring(config.token_cache_seconds)
     app.extensions["intake.reference"] = ReferenceCache(config.reference_cache_seconds)

@@ -77,7 +77,7 @@ def run_configured(config: Config, names: Sequence[str]) -> None:
 
     Raises ValueError, before starting anything, for an unknown worker name.
     """
-    database = Database(config.database_url)
+    database = Database.from_config(config)
     try:
         workers = build_workers(config, database, names)
         logs.configure(config.log_level)

@@ -35,7 +35,7 @@ def transaction() -> Iterator[Session]:
     config = read_config()
     if config.embedded:
         config.instance_path.mkdir(parents=True, exist_ok=True)
-    database = Database(config.database_url)
+    database = Database.from_config(config)
     try:
         with database.transaction() as session:
             yield session

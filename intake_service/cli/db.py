@@ -21,8 +21,11 @@ def db_upgrade(revision: str) -> None:
     config = read_config()
     if config.embedded:
         config.instance_path.mkdir(parents=True, exist_ok=True)
+    # The server itself when DATABASE_DIRECT_URL is set (past the pooler, if any).
+    url, pooler = config.migration_target
+    setting = "DATABASE_DIRECT_URL" if config.database_direct_url else "DATABASE_URL"
     try:
-        migrate.upgrade(config.database_url, revision)
+        migrate.upgrade(url, revision, pooler=pooler)
     except OperationalError as exc:
-        fail(f"cannot reach the database ({type(exc.orig).__name__}): check DATABASE_URL.")
-    click.echo(f"database at revision {migrate.current_revision(config.database_url)}")
+        fail(f"cannot reach the database ({type(exc.orig).__name__}): check {setting}.")
+    click.echo(f"database at revision {migrate.current_revision(url, pooler=pooler)}")

@@ -155,7 +155,7 @@ def _export(
         err=True,
     )
     progress = _Progress(total)
-    database = Database(read_config().database_url)
+    database = Database.from_config(read_config())
     try:
         with database.reading() as session:
             for piece in incident_export.csv_chunks(session, scope, period, progress):

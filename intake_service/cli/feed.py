@@ -38,7 +38,7 @@ def feed_tail(service_code: str, ack: bool, count: int) -> None:
     try:
         if config.embedded_broker and not ack:
             lines = tail.follow_outbox(
-                Database(config.database_url), service_code, count=count, on_ready=on_ready
+                Database.from_config(config), service_code, count=count, on_ready=on_ready
             )
         else:
             lines = tail.tail(

@@ -45,11 +45,11 @@ def status_command(worker_name: str | None) -> None:
     from intake_service.platform.health import check_broker, check_database
 
     config = read_config()
-    database = Database(config.database_url)
+    database = Database.from_config(config)
     healthy = True
     database_check = check_database(database)
     healthy &= database_check == "ok"
-    revision = migrate.current_revision(config.database_url) if database_check == "ok" else "?"
+    revision = migrate.current_revision(*config.migration_target) if database_check == "ok" else "?"
     click.echo(
         f"database  {database_check:<12} {database.engine.url.render_as_string()}  "
         f"revision {revision}"
@@ -139,7 +139,7 @@ def _worker_health(name: str) -> int:
     from intake_service.deployment import status
 
     config = read_config()
-    database = Database(config.database_url)
+    database = Database.from_config(config)
     try:
         with database.transaction() as session:
             found = status.worker_states(session, utc_now(), worker=name, host=socket.gethostname())

@@ -9,7 +9,11 @@ from intake_service.platform.config import Config
 from intake_service.platform.db import Database
 
 config = context.config
-url = config.get_main_option("sqlalchemy.url") or Config.from_env().database_url
+if config.get_main_option("sqlalchemy.url"):
+    url = config.get_main_option("sqlalchemy.url") or ""
+    pooler = config.get_main_option("database_pooler") or "none"
+else:
+    url, pooler = Config.from_env().migration_target
 target_metadata = Base.metadata
 
 
@@ -22,7 +26,7 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    database = Database(url)
+    database = Database(url, pooler=pooler)
     try:
         with database.engine.connect() as connection:
             context.configure(

@@ -25,6 +25,8 @@ DEFAULT_ESCALATION_DELAYS = {
 # Every variable the service reads (deployment files are checked against it).
 ENV_VARS = (
     "DATABASE_URL",
+    "DATABASE_DIRECT_URL",
+    "DATABASE_POOLER",
     "BROKER_URL",
     "BROKER_NAMESPACE",
     "REDIS_URL",
@@ -100,6 +102,29 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+# What sits between the service and PostgreSQL: nothing, or a pooler in transaction
+# mode (PgBouncer's pool_mode = transaction). Said, never guessed from the URL.
+DATABASE_POOLERS = ("none", "transaction")
+
+
+def _database_pooler(env: Mapping[str, str], embedded: bool) -> str:
+    pooler = (env.get("DATABASE_POOLER") or "none").lower()
+    if pooler not in DATABASE_POOLERS:
+        raise ConfigError(
+            f"DATABASE_POOLER must be one of {', '.join(DATABASE_POOLERS)}, got {pooler!r}."
+        )
+    if pooler != "none" and embedded:
+        raise ConfigError("DATABASE_POOLER needs a PostgreSQL DATABASE_URL (the pooler's).")
+    return pooler
+
+
+def _database_direct_url(env: Mapping[str, str], embedded: bool) -> str | None:
+    url = env.get("DATABASE_DIRECT_URL") or None
+    if url is not None and embedded:
+        raise ConfigError("DATABASE_DIRECT_URL is set but DATABASE_URL is not: set both.")
+    return normalise_database_url(url) if url else None
+
+
 def _session_lifetime(env: Mapping[str, str]) -> dt.timedelta:
     hours = _int(env, "SESSION_LIFETIME_HOURS", 12)
     if not 1 <= hours <= 24 * 7:
@@ -115,6 +140,12 @@ class Config:
     redis_url: str | None
     secret_key: str
     embedded: bool
+    # PostgreSQL itself when DATABASE_URL is a pooler's: for LISTEN (the relay, the live
+    # pages) and migrations, which need a connection of their own on the server.
+    database_direct_url: str | None = None
+    # "transaction": DATABASE_URL is a pooler in transaction mode (PgBouncer), so no
+    # statement is prepared and nothing relies on a session outliving its transaction.
+    database_pooler: str = "none"
     max_body_bytes: int = 256 * 1024
     # Prefix of every exchange and queue name, for deployments sharing one broker.
     broker_namespace: str = ""
@@ -198,6 +229,14 @@ class Config:
         return self.broker_url.startswith("sqla+")
 
     @property
+    def migration_target(self) -> tuple[str, str]:
+        """Where migrations run and through which pooler: the server itself when
+        DATABASE_DIRECT_URL is set, else DATABASE_URL."""
+        if self.database_direct_url:
+            return self.database_direct_url, "none"
+        return self.database_url, self.database_pooler
+
+    @property
     def attachments_path(self) -> Path:
         return self.attachment_dir or self.instance_path / "attachments"
 
@@ -233,6 +272,8 @@ class Config:
             redis_url=env.get("REDIS_URL") or None,
             secret_key=secret_key,
             embedded=embedded,
+            database_direct_url=_database_direct_url(env, embedded),
+            database_pooler=_database_pooler(env, embedded),
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 256 * 1024),
             broker_namespace=env.get("BROKER_NAMESPACE", ""),
             idempotency_ttl_hours=_int(env, "IDEMPOTENCY_TTL_HOURS", 24),

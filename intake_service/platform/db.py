@@ -10,7 +10,7 @@ import contextlib
 import functools
 import time
 from collections.abc import Iterator, Mapping
-from typing import Any, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from sqlalchemy import Engine, Executable, Table, bindparam, create_engine, event, insert, inspect
 from sqlalchemy.engine import Dialect
@@ -18,6 +18,9 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from intake_service.platform.orm import Base
+
+if TYPE_CHECKING:
+    from intake_service.platform.config import Config
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -65,11 +68,32 @@ def _ping_if_idle(dialect: Dialect, dbapi_connection: Any, record: Any, _proxy: 
 
 
 class Database:
-    """The engine and its session factory for one database URL."""
+    """The engine and its session factory for one database URL.
 
-    def __init__(self, url: str, **engine_options: Any) -> None:
+    ``pooler="transaction"``: ``url`` is a pooler in transaction mode (PgBouncer), whose
+    server connections pass from client to client at each transaction's end. psycopg
+    then prepares no statement (by default it prepares a query run a sixth time on a
+    connection, and the next transaction may find another server, where that statement
+    does not exist, or exists already). ``direct_url``, the server itself, is where
+    LISTEN goes (``listen_url``): through the pooler it would never be woken.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        direct_url: str | None = None,
+        pooler: str = "none",
+        **engine_options: Any,
+    ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self.pooler = pooler
+        self.direct_url = direct_url
+        if pooler == "transaction" and not self.is_sqlite:
+            connect_args = dict(engine_options.get("connect_args", {}))
+            connect_args["prepare_threshold"] = None
+            engine_options["connect_args"] = connect_args
         # A failing statement's parameters are a sheet's names, phones and comments:
         # never in an exception's text, hence never in a log.
         engine_options.setdefault("hide_parameters", True)
@@ -100,6 +124,25 @@ class Database:
             self.read_engine = self.engine
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
+
+    @classmethod
+    def from_config(cls, config: Config, **engine_options: Any) -> Database:
+        return cls(
+            config.database_url,
+            direct_url=config.database_direct_url,
+            pooler=config.database_pooler,
+            **engine_options,
+        )
+
+    @property
+    def listen_url(self) -> str | None:
+        """Where LISTEN may go: the server itself; None on SQLite, or behind a pooler
+        when no direct URL is given (then listeners poll)."""
+        if self.is_sqlite:
+            return None
+        if self.direct_url:
+            return self.direct_url
+        return self.url if self.pooler == "none" else None
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -152,7 +195,8 @@ class PendingStatement(NamedTuple):
 # One composed statement per shape of write (which tables, which columns, which
 # extra statements): built and compiled once, then only its parameters change,
 # so SQLAlchemy finds it in its compiled cache without walking the values and
-# psycopg prepares it on the server after a few executions.
+# psycopg prepares it on the server after a few executions (not behind a transaction
+# pooler: DATABASE_POOLER).
 _composed: dict[tuple[Any, ...], Executable] = {}
 
 
