@@ -14,9 +14,10 @@ bind = [os.environ.get("BIND", "0.0.0.0:8000")]
 if os.environ.get("METRICS_PORT"):
     bind.append(f"0.0.0.0:{os.environ['METRICS_PORT']}")
 # One process per core; threads because live pages (server-sent events) keep
-# their connection open for up to an hour.
+# their connection open for up to an hour. gunicorn's gthread worker, whose own refusals
+# (414, 431, 400) are problem+json like the API's other errors.
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
-worker_class = "gthread"
+worker_class = gunicorn_settings.WORKER_CLASS
 threads = int(os.environ.get("WEB_THREADS", "32"))
 # A request that takes longer than this is stuck: the worker is replaced.
 timeout = 30
