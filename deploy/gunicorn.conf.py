@@ -17,9 +17,10 @@ if os.environ.get("METRICS_PORT"):
     metrics_host = os.environ.get("METRICS_HOST") or "0.0.0.0"  # noqa: S104 - exposed, not published
     bind.append(f"{metrics_host}:{os.environ['METRICS_PORT']}")
 # One process per core; threads because live pages (server-sent events) keep
-# their connection open for up to an hour.
+# their connection open for up to an hour. gunicorn's gthread worker, whose own refusals
+# (414, 431, 400) are problem+json like the API's other errors.
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
-worker_class = "gthread"
+worker_class = gunicorn_settings.WORKER_CLASS
 threads = int(os.environ.get("WEB_THREADS", "32"))
 # A request that takes longer than this is stuck: the worker is replaced.
 timeout = 30

@@ -47,7 +47,7 @@ def serve(host: str, port: int, workers: int, with_workers: bool | None) -> None
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
             # Threads, not sync workers: a live page holds its connection open.
-            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("worker_class", gunicorn_settings.WORKER_CLASS)
             self.cfg.set("threads", 32)
             self.cfg.set("graceful_timeout", 20)
             self.cfg.set("accesslog", "-")

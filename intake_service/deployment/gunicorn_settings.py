@@ -1,7 +1,8 @@
 """gunicorn's own settings that every way of running it shares (``deploy/gunicorn.conf.py``
-and ``intake-service serve``): its logs as the application's JSON lines, and a control
-socket of its own per instance (gunicorn's default, ``~/.gunicorn/gunicorn.ctl``, is one
-path for every instance of the user: a second one on the machine would take it over).
+and ``intake-service serve``): the worker class (gthread, answering its own errors as
+problem+json), its logs as the application's JSON lines, and a control socket of its own
+per instance (gunicorn's default, ``~/.gunicorn/gunicorn.ctl``, is one path for every
+instance of the user: a second one on the machine would take it over).
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ _JSON = {
     "style": "{",
     "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
 }
+
+# gthread (threads: a live page holds its connection open), its own error pages as
+# problem+json (intake_service/deployment/gunicorn_worker.py).
+WORKER_CLASS = "intake_service.deployment.gunicorn_worker.ProblemThreadWorker"
 
 ACCESS_LOG_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
 

@@ -175,3 +175,17 @@ def test_the_demo_accounts_sign_in_to_their_pages(server: tuple[int, str]) -> No
         assert signed.status_code == 200
         assert signed.url == base + landing
         assert browser.get(f"{base}/static/app.css", timeout=10).status_code == 200
+
+
+def test_gunicorns_own_refusal_is_a_problem(server: tuple[int, str]) -> None:
+    """`serve` runs the same worker class as deploy/gunicorn.conf.py: its 414 is JSON."""
+    port, _ = server
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(f"GET /healthz?{'a' * 10_000} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 414 ")
+    assert b"\r\nContent-Type: application/problem+json\r\n" in head
+    assert json.loads(body)["status"] == 414

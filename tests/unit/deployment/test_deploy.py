@@ -137,7 +137,10 @@ def test_every_service_command_exists(name: str) -> None:
     else:
         assert command[:3] == ["gunicorn", "-c", "deploy/gunicorn.conf.py"]
         settings = runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))
-        assert settings["worker_class"] == "gthread"
+        from gunicorn.util import load_class
+        from gunicorn.workers.gthread import ThreadWorker
+
+        assert issubclass(load_class(settings["worker_class"]), ThreadWorker)
         module, _, factory = command[3].partition(":")
         assert callable(getattr(importlib.import_module(module), factory.removesuffix("()")))
 
@@ -154,6 +157,43 @@ def test_image_variables_hold_no_secret() -> None:
     postgres = COMPOSE["services"]["postgres"]["environment"]
     assert set(postgres) <= IMAGE_VARIABLES
     assert postgres["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
+
+
+def test_the_proxy_alone_is_published_and_the_api_trusts_its_one_hop() -> None:
+    services = COMPOSE["services"]
+    api, proxy = services["api"], services["proxy"]
+    assert "ports" not in api
+    assert "8000" in api["expose"]
+    assert api["environment"]["TRUSTED_PROXY_HOPS"] == "1"
+    assert proxy["ports"] == ["8000:8000"]
+    assert proxy["depends_on"]["api"]["condition"] == "service_healthy"
+    assert "healthcheck" in proxy
+    assert "./deploy/nginx/nginx.conf:/etc/nginx/nginx.conf:ro" in proxy["volumes"]
+    assert "./deploy/nginx/stack:/etc/nginx/stack:ro" in proxy["volumes"]
+    assert not any(name != "proxy" and "ports" in service for name, service in services.items())
+    assert "server api:8000;" in (ROOT / "deploy" / "nginx" / "stack" / "upstream.conf").read_text()
+
+
+def test_the_proxy_takes_the_bodies_the_app_takes() -> None:
+    from intake_service.direct_line.attachments import request_limit
+
+    nginx = (ROOT / "deploy" / "nginx" / "nginx.conf").read_text()
+    config = Config.from_env({"SECRET_KEY": "x"})
+    assert config.max_body_bytes == 256 * 1024
+    assert "\n    client_max_body_size 256k;\n" in nginx
+    assert nginx.count(f"client_max_body_size {request_limit(config)};") == 2
+    # The live pages' streams flow: the app turns buffering off for them.
+    assert "proxy_buffering on;" in nginx
+    live = (ROOT / "intake_service" / "web" / "live.py").read_text()
+    assert 'response.headers["X-Accel-Buffering"] = "no"' in live
+
+
+def test_gunicorn_settings_name_the_problem_worker() -> None:
+    from intake_service.deployment import gunicorn_settings
+    from intake_service.deployment.gunicorn_worker import ProblemThreadWorker
+
+    module, _, name = gunicorn_settings.WORKER_CLASS.rpartition(".")
+    assert getattr(importlib.import_module(module), name) is ProblemThreadWorker
 
 
 def test_the_dockerfile_runs_as_a_non_root_user() -> None:
