@@ -9,14 +9,14 @@ from marshmallow import ValidationError, fields, post_load, validate, validates_
 from schemas import vocabulary as v
 from schemas.base import BaseSchema
 from schemas.fields import FullMatch, UtcDateTime
-from schemas.sheet import FeedSheetSchema, SheetSchema
+from schemas.sheet import SheetSchema
 
 
 class StoredSheet(fields.Nested):
     """A sheet already kept in its JSON form: written as is, documented as a Sheet."""
 
-    def __init__(self, schema: type[SheetSchema] = SheetSchema, **kwargs: Any) -> None:
-        super().__init__(schema, **kwargs)
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(SheetSchema, **kwargs)
 
     # marshmallow types Nested._serialize and Field._serialize differently; either fits.
     def _serialize(self, nested_obj: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:  # type: ignore[override]
@@ -78,12 +78,6 @@ class IncidentSchema(BaseSchema):
     )
     status_history = fields.List(fields.Nested(StatusChangeSchema), required=True)
     sheet = StoredSheet(required=True)
-
-
-class FeedIncidentSchema(IncidentSchema):
-    """An incident as the command-centre feed carries it: its victims without contacts."""
-
-    sheet = StoredSheet(FeedSheetSchema, required=True)
 
 
 class IncidentSummarySchema(BaseSchema):

@@ -8,12 +8,7 @@ from schemas.base import BaseSchema
 from schemas.cctv import CctvRequisitionSchema
 from schemas.direct_line import AttachmentSchema, MessageSchema
 from schemas.fields import UtcDateTime
-from schemas.incident import (
-    DuplicateCandidateSchema,
-    FeedIncidentSchema,
-    GroupSchema,
-    HolderSchema,
-)
+from schemas.incident import DuplicateCandidateSchema, GroupSchema, HolderSchema, IncidentSchema
 
 ENVELOPE_VERSION = 1
 EVENT_TYPES = (
@@ -33,7 +28,7 @@ EVENT_TYPES = (
 
 
 class IncidentEventPayloadSchema(BaseSchema):
-    incident = fields.Nested(FeedIncidentSchema, required=True)
+    incident = fields.Nested(IncidentSchema, required=True)
     sequence = fields.Integer(
         required=True,
         metadata={

@@ -216,9 +216,6 @@ class SheetSchema(BaseSchema):
     video = fields.Nested(VideoSchema, required=True)
     references = fields.Nested(ReferencesSchema)
 
-    # False where the sheet is shown without its victims' contacts (the feed).
-    victims_carry_contacts = True
-
     # Field errors do not hide the cross-field ones: the caller learns everything
     # wrong with the sheet in one answer. Values are read from what loaded cleanly;
     # presence from what was sent, so a field sent with a bad value is reported
@@ -226,31 +223,10 @@ class SheetSchema(BaseSchema):
     @validates_schema(skip_on_field_errors=False, pass_original=True)
     def check_cross_field_rules(self, data: dict[str, Any], original: Any, **_: Any) -> None:
         errors = sheet_rule_errors(
-            data,
-            reference_time(),
-            original if isinstance(original, dict) else {},
-            victims_carry_contacts=self.victims_carry_contacts,
+            data, reference_time(), original if isinstance(original, dict) else {}
         )
         if errors:
             raise ValidationError(errors)
-
-
-class FeedVictimSchema(VictimSchema):
-    """A victim as the feed carries it: without the contact, which the victim gave for
-    the complaint appointment (the police station sees it with the appointment), not
-    for the command centre's systems."""
-
-    class Meta:
-        exclude = ("contact",)
-
-
-class FeedSheetSchema(SheetSchema):
-    """The sheet as the command-centre feed carries it (docs/feed.md, "Personal data")."""
-
-    victims = fields.List(
-        fields.Nested(FeedVictimSchema), required=True, validate=validate.Length(min=0, max=20)
-    )
-    victims_carry_contacts = False
 
 
 def _add(errors: dict[str, Any], path: str, message: str) -> None:
@@ -290,17 +266,12 @@ class _Given:
 
 
 def sheet_rule_errors(
-    sheet: dict[str, Any],
-    now: dt.datetime,
-    original: dict[str, Any] | None = None,
-    *,
-    victims_carry_contacts: bool = True,
+    sheet: dict[str, Any], now: dt.datetime, original: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """The cross-field rules of the sheet, as a nested error dict (empty when none).
 
     ``sheet`` holds the values that loaded cleanly; ``original`` is what was sent
     (defaults to ``sheet``), used to tell "missing" from "sent but invalid".
-    ``victims_carry_contacts`` is False for the feed's copy, which never has them.
     """
     errors: dict[str, Any] = {}
     given = _Given(sheet, sheet if original is None else original)
@@ -356,12 +327,7 @@ def sheet_rule_errors(
     if isinstance(victims, list) and isinstance(original_victims, list):
         for index, victim in enumerate(victims):
             if isinstance(victim, dict) and index < len(original_victims):
-                _victim_rules(
-                    _Given(victim, original_victims[index]),
-                    f"victims.{index}",
-                    errors,
-                    contact_required=victims_carry_contacts,
-                )
+                _victim_rules(_Given(victim, original_victims[index]), f"victims.{index}", errors)
 
     video = given.child("video")
     if video.get("exists") == "yes":
@@ -405,9 +371,7 @@ def _location_rules(location: _Given, state: Any, errors: dict[str, Any]) -> Non
         _add(errors, "location.coordinates", "Required when the incident is in progress.")
 
 
-def _victim_rules(
-    victim: _Given, path: str, errors: dict[str, Any], *, contact_required: bool
-) -> None:
+def _victim_rules(victim: _Given, path: str, errors: dict[str, Any]) -> None:
     staff_only = ("staff_function", "on_duty", "wants_to_file_complaint")
     if victim.get("kind") == "staff":
         for key in staff_only:
@@ -417,11 +381,7 @@ def _victim_rules(
         for key in staff_only:
             if key in victim:
                 _add(errors, f"{path}.{key}", "Only for a staff victim.")
-    if (
-        contact_required
-        and victim.get("wants_to_file_complaint") == "yes"
-        and "contact" not in victim
-    ):
+    if victim.get("wants_to_file_complaint") == "yes" and "contact" not in victim:
         _add(errors, f"{path}.contact", "Required when the victim wants to file a complaint.")
     contact = victim.child("contact")
     if "contact" in victim and not ("phone" in contact or "email" in contact):

@@ -85,21 +85,3 @@ def incident_document(incident: Incident, viewer: Principal | None = None) -> di
         "status_history": [history_for(viewer, change) for change in incident.status_changes],
         "sheet": incident.sheet,
     }
-
-
-def feed_document(incident: Incident) -> dict[str, Any]:
-    """The incident as the command-centre feed carries it (input of ``FeedIncidentSchema``).
-
-    The victims' contacts stay out: a victim gives them for the complaint appointment,
-    and the station sees them with it; the command centre's systems, which keep what
-    they consume, have no use for them, and its console reads them audited.
-    """
-    document = incident_document(incident)
-    sheet = dict(document["sheet"])
-    if isinstance(sheet.get("victims"), list):
-        sheet["victims"] = [
-            {key: value for key, value in victim.items() if key != "contact"}
-            for victim in sheet["victims"]
-        ]
-    document["sheet"] = sheet
-    return document

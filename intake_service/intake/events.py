@@ -17,7 +17,7 @@ from intake_service.access.rules.permissions import (
     Principal,
 )
 from intake_service.feed import outbox, webhooks
-from intake_service.intake.documents import feed_document
+from intake_service.intake.documents import incident_document
 from intake_service.models import (
     Incident,
     StatusChange,
@@ -88,7 +88,7 @@ def record_event(
             "version": ENVELOPE_VERSION,
             "occurred_at": now,
             "payload": {
-                "incident": feed_document(incident),
+                "incident": incident_document(incident),
                 "sequence": incident.event_sequence,
                 **extra,
             },
