@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import getpass
 import signal
 from typing import Any
 
 import click
 
-from intake_service.cli.base import fail, main, read_config
+from intake_service.cli.base import fail, main, read_config, transaction
 from intake_service.platform.db import Database
 
 
@@ -30,6 +32,11 @@ def feed_tail(service_code: str, ack: bool, count: int) -> None:
     from intake_service.feed import tail
 
     config = read_config()
+    mode = "consume" if ack else ("outbox" if config.embedded_broker else "tap")
+    # Who read a command centre's feed, and when, is in the audit log like any other read
+    # of incidents: no audit, no tail (the database must be reachable).
+    _audit_tail(service_code, mode, "feed.tail.start")
+    shown = 0
     # A closed terminal (SIGHUP) or a stop (SIGTERM) ends the run as Ctrl-C does, so
     # the tap queue is unbound on the way out.
     for stop_signal in (signal.SIGTERM, signal.SIGHUP):
@@ -51,10 +58,29 @@ def feed_tail(service_code: str, ack: bool, count: int) -> None:
             )
         for line in lines:
             click.echo(line)
+            shown += 1
     except KeyboardInterrupt:
         pass
     except tail.BrokerUnavailable as exc:
         fail(f"cannot reach the broker ({exc}): check BROKER_URL and that the broker runs.")
+    finally:
+        _audit_tail(service_code, mode, "feed.tail.end", messages=shown)
+
+
+def _audit_tail(service_code: str, mode: str, action: str, **detail: int) -> None:
+    from intake_service.access import audit
+    from intake_service.platform.clock import utc_now
+
+    with transaction() as session:
+        audit.record(
+            session,
+            dataclasses.replace(audit.COMMAND_LINE, actor=f"command line ({getpass.getuser()})"),
+            action,
+            "feed",
+            service_code,
+            now=utc_now(),
+            detail={"mode": mode, **detail},
+        )
 
 
 def _interrupt(_signum: int, _frame: Any) -> None:

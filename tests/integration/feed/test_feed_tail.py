@@ -14,9 +14,13 @@ from typing import Any
 import pytest
 import redis
 from kombu import Queue
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
 
 from intake_service.feed import tail as feed_tail
 from intake_service.feed.topology import FeedPublisher, connect, exchange, feed_queue
+from intake_service.models import AuditEntry
+from intake_service.platform.migrate import upgrade
 from tests.brokers import broker_url, drop_namespace, fresh_namespace, fresh_service_code
 
 CLI = str(Path(sys.executable).with_name("intake-service"))
@@ -29,13 +33,27 @@ DOC_ENVELOPE = json.loads(
 
 
 def env_for(url: str, tmp_path: Path) -> dict[str, str]:
+    """The tail's settings: the broker, and a database for its audit entries."""
+    database = tmp_path / "audit.sqlite"
+    if not database.exists():
+        upgrade(f"sqlite:///{database}")
     return {
         "PATH": str(Path(sys.executable).parent),
-        "DATABASE_URL": "postgresql://127.0.0.1:1/unused",
+        "DATABASE_URL": f"sqlite:///{database}",
         "BROKER_URL": url,
         "SECRET_KEY": "test",
         "INSTANCE_PATH": str(tmp_path),
     }
+
+
+def tail_audit(tmp_path: Path) -> list[tuple[str, str | None, dict[str, Any]]]:
+    engine = create_engine(f"sqlite:///{tmp_path / 'audit.sqlite'}")
+    try:
+        with Session(engine) as session:
+            entries = session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+            return [(e.action, e.resource_id, e.detail) for e in entries]
+    finally:
+        engine.dispose()
 
 
 @pytest.mark.parametrize("broker_name", ["redis", "rabbitmq"])
@@ -68,6 +86,12 @@ def test_feed_tail_prints_one_line_per_message(broker_name: str, ack: bool, tmp_
         }
         depth = feed_queue(service)(connection.default_channel).queue_declare(passive=False)
         assert depth.message_count == (0 if ack else 2)
+        # Who read the feed, when, how and how much is in the audit log.
+        mode = "consume" if ack else "tap"
+        assert tail_audit(tmp_path) == [
+            ("feed.tail.start", service, {"mode": mode}),
+            ("feed.tail.end", service, {"mode": mode, "messages": 2}),
+        ]
     finally:
         tail.kill()
         feed_queue(service)(connection.default_channel).delete()
@@ -84,6 +108,22 @@ def test_feed_tail_explains_an_unreachable_broker(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "cannot reach the broker" in result.stderr
+
+
+def test_feed_tail_refuses_to_run_unaudited(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [CLI, "feed", "tail", "ddsp-31", "--count", "1"],
+        env={
+            **env_for(broker_url("redis"), tmp_path),
+            "DATABASE_URL": "postgresql://127.0.0.1:1/x",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "cannot reach the database" in result.stderr
+    assert "listening on" not in result.stderr
 
 
 def _start_tail(

@@ -170,7 +170,11 @@ def test_the_proxy_alone_is_published_and_the_api_trusts_its_one_hop() -> None:
     assert "healthcheck" in proxy
     assert "./deploy/nginx/nginx.conf:/etc/nginx/nginx.conf:ro" in proxy["volumes"]
     assert "./deploy/nginx/stack:/etc/nginx/stack:ro" in proxy["volumes"]
-    assert not any(name != "proxy" and "ports" in service for name, service in services.items())
+    # The optional monitoring profile's Prometheus publishes its console on 127.0.0.1 only.
+    published = {name for name, service in services.items() if "ports" in service}
+    assert published - {"proxy"} <= {"prometheus"}
+    for port in services.get("prometheus", {}).get("ports", []):
+        assert port.startswith("127.0.0.1:")
     assert "server api:8000;" in (ROOT / "deploy" / "nginx" / "stack" / "upstream.conf").read_text()
 
 
