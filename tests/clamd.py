@@ -4,14 +4,12 @@ a signature database of one signature, EICAR's (freshclam never runs: no network
 from __future__ import annotations
 
 import shutil
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import IN_CI
+from tests.processes import require_program, running
 
 CLAMD = shutil.which("clamd") or "/usr/sbin/clamd"
 # The antivirus test file (eicar.org): every scanner names it, it harms nothing.
@@ -21,11 +19,7 @@ EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 @pytest.fixture(scope="session")
 def clamd_socket(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The socket of a clamd started for this test session."""
-    if not Path(CLAMD).is_file():
-        message = "clamd is not installed (apt-get install clamav-daemon)"
-        if IN_CI:
-            pytest.fail(f"{message}; CI=true requires it (./dev test installs it).", pytrace=False)
-        pytest.skip(message)
+    require_program(CLAMD, "clamav-daemon")
     folder = tmp_path_factory.mktemp("clamd")
     (folder / "db").mkdir()
     # A body signature, matched anywhere in any file (a PDF carrying it included).
@@ -40,21 +34,7 @@ def clamd_socket(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         f"PidFile {folder / 'clamd.pid'}\n"
         "StreamMaxLength 100M\nMaxFileSize 100M\nMaxScanSize 100M\n"
     )
-    process = subprocess.Popen(
-        [CLAMD, "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not socket_path.exists():
-            if process.poll() is not None or time.monotonic() > deadline:
-                log = (folder / "clamd.log").read_text() if (folder / "clamd.log").exists() else ""
-                pytest.fail(f"clamd did not start: {log[-2000:]}", pytrace=False)
-            time.sleep(0.1)
+    with running(
+        [CLAMD, "-c", str(config)], ready=socket_path.exists, log=folder / "clamd.log", seconds=60
+    ):
         yield socket_path
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()

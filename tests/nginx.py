@@ -8,25 +8,18 @@ import os
 import pwd
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
-
-from tests.conftest import IN_CI
+from tests.processes import require_program, running
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "nginx" / "nginx.conf"
 
 
 def require_nginx() -> None:
-    if not Path(NGINX).is_file():
-        message = "nginx is not installed (apt-get install nginx-light)"
-        if IN_CI:
-            pytest.fail(f"{message}; CI=true requires it (./dev test installs it).", pytrace=False)
-        pytest.skip(message)
+    require_program(NGINX, "nginx-light")
 
 
 @contextmanager
@@ -48,28 +41,20 @@ def nginx(
         f"proxy_temp_path {folder / 'proxy'};\n"
     )
     user = pwd.getpwuid(os.geteuid()).pw_name  # the workers' user when run as root
-    with (folder / "stderr.log").open("wb") as errors, (folder / "access.log").open("wb") as out:
-        daemon = f"daemon off; pid {folder / 'nginx.pid'};"
-        if os.geteuid() == 0:
-            daemon += f" user {user};"
-        command = [NGINX, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e", "stderr"]
-        process = subprocess.Popen(
+    daemon = f"daemon off; pid {folder / 'nginx.pid'};"
+    if os.geteuid() == 0:
+        daemon += f" user {user};"
+    command = [NGINX, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e", "stderr"]
+    with (
+        (folder / "stderr.log").open("wb") as errors,
+        (folder / "access.log").open("wb") as out,
+        running(
             [*command, "-g", daemon],
+            ready=(folder / "nginx.pid").exists,
+            log=folder / "stderr.log",
+            seconds=20,
             stdout=out,
             stderr=errors,
-        )
-    try:
-        deadline = time.monotonic() + 20
-        while not (folder / "nginx.pid").exists():
-            if process.poll() is not None or time.monotonic() > deadline:
-                log = (folder / "stderr.log").read_text(errors="replace")
-                pytest.fail(f"nginx did not start: {log[-2000:]}", pytrace=False)
-            time.sleep(0.05)
+        ) as process,
+    ):
         yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()

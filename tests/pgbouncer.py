@@ -7,27 +7,19 @@ from __future__ import annotations
 import getpass
 import os
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.conftest import IN_CI, POSTGRES_URL, require_service
+from tests.conftest import POSTGRES_URL, require_service
+from tests.processes import free_port, listening, require_program, running
 
 PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
 # Fewer server connections than the app's pool has clients: connections are shared
 # between clients statement after statement, as in production.
 SERVER_POOL_SIZE = 2
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def through_pooler(url: str, port: int) -> str:
@@ -39,18 +31,14 @@ def through_pooler(url: str, port: int) -> str:
 def pgbouncer_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     """The port of a PgBouncer (transaction mode) started for this test session."""
     require_service("PostgreSQL", "127.0.0.1", 5432)
-    if not Path(PGBOUNCER).is_file():
-        message = "pgbouncer is not installed (apt-get install pgbouncer)"
-        if IN_CI:
-            pytest.fail(f"{message}; CI=true requires it (./dev test installs it).", pytrace=False)
-        pytest.skip(message)
+    require_program(PGBOUNCER, "pgbouncer")
     server = make_url(POSTGRES_URL)
     # The tests' PostgreSQL trusts them (no password); PgBouncer's trust still wants the
     # user named in its auth file.
     user = server.username or getpass.getuser()
     folder = tmp_path_factory.mktemp("pgbouncer")
     (folder / "users.txt").write_text(f'"{user}" ""\n')
-    port = _free_port()
+    port = free_port()
     config = folder / "pgbouncer.ini"
     config.write_text(
         "[databases]\n"
@@ -67,29 +55,16 @@ def pgbouncer_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     command = [PGBOUNCER, str(config)]
     if os.geteuid() == 0:
         command[1:1] = ["-u", "postgres"]
-    log = (folder / "pgbouncer.log").open("wb")
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 15
-        while not _listening(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                text = (folder / "pgbouncer.log").read_text(errors="replace")
-                pytest.fail(f"pgbouncer did not start: {text[-2000:]}", pytrace=False)
-            time.sleep(0.05)
+    log = folder / "pgbouncer.log"
+    with (
+        log.open("wb") as output,
+        running(
+            command,
+            ready=lambda: listening(port),
+            log=log,
+            seconds=15,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        ),
+    ):
         yield port
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-
-
-def _listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False

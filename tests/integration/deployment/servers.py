@@ -20,12 +20,6 @@ ROOT = Path(__file__).resolve().parents[3]
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def status_of(url: str, timeout: float = 5) -> int:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - ours

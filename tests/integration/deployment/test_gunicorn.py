@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,14 +16,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from tests.processes import free_port
+
 ROOT = Path(__file__).resolve().parents[3]
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def status_of(url: str) -> int:

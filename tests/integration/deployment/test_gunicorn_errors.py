@@ -9,7 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.deployment.servers import assert_problem, free_port, gunicorn, raw_exchange
+from tests.integration.deployment.servers import assert_problem, gunicorn, raw_exchange
+from tests.processes import free_port
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -32,16 +31,11 @@ from tests.brokers import broker_url, drop_namespace, fresh_namespace, fresh_ser
 from tests.conftest import _truncate
 from tests.consumer_process import CONSUMER, EFFECT
 from tests.factories import a_sheet, create_tokens
+from tests.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 CLI = str(Path(sys.executable).with_name("intake-service"))
 SHEETS = 300
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def wait_until_up(port: int, process: subprocess.Popen[bytes]) -> None:

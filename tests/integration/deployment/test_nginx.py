@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.deployment.servers import assert_problem, free_port, gunicorn, raw_exchange
+from tests.integration.deployment.servers import assert_problem, gunicorn, raw_exchange
 from tests.nginx import nginx
+from tests.processes import free_port
 
 
 @pytest.fixture(scope="module")

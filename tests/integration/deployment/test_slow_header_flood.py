@@ -29,8 +29,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.integration.deployment.servers import ROOT, free_port, gunicorn
+from tests.integration.deployment.servers import ROOT, gunicorn
 from tests.nginx import nginx, require_nginx
+from tests.processes import free_port
 
 SLOW_CONNECTIONS = 100
 LINE_EVERY = 2.0  # seconds between two header lines of a slow sender

@@ -32,16 +32,11 @@ from intake_service.territory import zones
 from tests.brokers import broker_url, drop_namespace, fresh_namespace, fresh_service_code
 from tests.conftest import app_config
 from tests.factories import a_sheet, create_tokens
+from tests.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 CLI = str(Path(sys.executable).with_name("intake-service"))
 SHEETS = 5
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
